@@ -1,0 +1,224 @@
+//! Typed readouts of each kind of document, and the edits on them.
+
+use std::collections::BTreeMap;
+
+use automerge::transaction::Transactable;
+use automerge::{ObjId, ReadDoc, ROOT};
+use chrono::NaiveDate;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::{json, SCHEMA_VERSION};
+use crate::error::{Error, Result};
+use crate::model::*;
+
+/// The access tier of a document. Adoption is secret by law: its records
+/// are served only to users granted that tier.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessTier {
+    /// Ordinary casework.
+    #[default]
+    Standard,
+    /// Adoption records.
+    Adoption,
+}
+
+impl AccessTier {
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            AccessTier::Standard => "standard",
+            AccessTier::Adoption => "adoption",
+        }
+    }
+}
+
+/// A child's case document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseDoc {
+    /// The child's profile.
+    pub child: Child,
+    /// The access tier.
+    #[serde(default)]
+    pub tier: AccessTier,
+    /// Placements by id.
+    #[serde(default)]
+    pub placements: BTreeMap<String, Placement>,
+    /// Home visits by event id.
+    #[serde(default)]
+    pub visits: BTreeMap<String, HomeVisit>,
+}
+
+impl CaseDoc {
+    /// Placements not yet ended, oldest first.
+    pub fn open_placements(&self) -> Vec<&Placement> {
+        let mut v: Vec<_> = self.placements.values().filter(|p| p.is_open()).collect();
+        v.sort_by_key(|p| p.start_date);
+        v
+    }
+
+    /// The current placement: the open one (the latest if a conflict left
+    /// two open, until a person resolves it).
+    pub fn current_placement(&self) -> Option<&Placement> {
+        self.open_placements().last().copied()
+    }
+
+    /// Visits not superseded by a correction, newest first.
+    pub fn current_visits(&self) -> Vec<&HomeVisit> {
+        let superseded: std::collections::HashSet<_> = self.visits.values().filter_map(|v| v.supersedes.as_ref()).collect();
+        let mut v: Vec<_> = self.visits.values().filter(|v| !superseded.contains(&v.id)).collect();
+        v.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| b.id.cmp(&a.id)));
+        v
+    }
+
+    /// The latest current visit shows signs of neglect.
+    pub fn is_urgent(&self) -> bool {
+        self.current_visits().first().is_some_and(|v| v.is_urgent())
+    }
+}
+
+/// A legal representative's file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepresentativeDoc {
+    /// The profile.
+    pub representative: Representative,
+    /// Whether the representative may act.
+    pub status: RepresentativeStatus,
+    /// Risk flags and removal recommendation.
+    #[serde(default)]
+    pub risk: RiskState,
+    /// Children in this representative's care, with the kin relation where kin.
+    #[serde(default)]
+    pub relations: BTreeMap<String, Option<KinRelation>>,
+    /// Annual checks by event id.
+    #[serde(default)]
+    pub checks: BTreeMap<String, AnnualCheck>,
+    /// Risk reports by event id.
+    #[serde(default)]
+    pub risk_reports: BTreeMap<String, RiskReport>,
+}
+
+impl RepresentativeDoc {
+    /// Checks not superseded by a correction, newest first.
+    pub fn current_checks(&self) -> Vec<&AnnualCheck> {
+        let superseded: std::collections::HashSet<_> = self.checks.values().filter_map(|c| c.supersedes.as_ref()).collect();
+        let mut v: Vec<_> = self.checks.values().filter(|c| !superseded.contains(&c.id)).collect();
+        v.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| b.id.cmp(&a.id)));
+        v
+    }
+
+    /// The date of the last completed check.
+    pub fn last_check(&self) -> Option<NaiveDate> {
+        self.current_checks().first().map(|c| c.date)
+    }
+
+    /// The annual check schedule as of `as_of`.
+    pub fn schedule(&self, as_of: NaiveDate) -> CheckSchedule {
+        schedule(self.representative.since, self.last_check(), as_of)
+    }
+
+    /// Urgent: a risk factor or removal recommendation not yet acted on.
+    pub fn is_urgent(&self) -> bool {
+        self.status != RepresentativeStatus::Removed && self.risk.is_urgent()
+    }
+
+    /// The access tier: adoptive parents' files are adoption records.
+    pub fn tier(&self) -> AccessTier {
+        if self.representative.role == RepresentativeRole::AdoptiveParent {
+            AccessTier::Adoption
+        } else {
+            AccessTier::Standard
+        }
+    }
+}
+
+/// A mentor's profile and certificates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MentorDoc {
+    /// The profile.
+    pub mentor: Mentor,
+    /// Certificates by number.
+    #[serde(default)]
+    pub certificates: BTreeMap<String, MentorCertificate>,
+}
+
+impl MentorDoc {
+    /// The certificate valid on `on`, if any (the one valid longest).
+    pub fn valid_certificate(&self, on: NaiveDate) -> Option<&MentorCertificate> {
+        self.certificates.values().filter(|c| c.is_valid_on(on)).max_by_key(|c| c.valid_until)
+    }
+}
+
+/// A mentor's view of one mentee.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MenteeDoc {
+    /// The mentorship.
+    pub mentorship: Mentorship,
+    /// What the mentor may know of the child.
+    pub mentee: MenteeProfile,
+}
+
+/// A mentor's meeting log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeetingLogDoc {
+    /// The mentor.
+    pub mentor_id: MentorId,
+    /// Meetings by event id.
+    #[serde(default)]
+    pub meetings: BTreeMap<String, Meeting>,
+}
+
+impl MeetingLogDoc {
+    /// Meetings not superseded, newest first.
+    pub fn current_meetings(&self) -> Vec<&Meeting> {
+        let superseded: std::collections::HashSet<_> = self.meetings.values().filter_map(|m| m.supersedes.as_ref()).collect();
+        let mut v: Vec<_> = self.meetings.values().filter(|m| !superseded.contains(&m.id)).collect();
+        v.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| b.id.cmp(&a.id)));
+        v
+    }
+}
+
+/// Reads a whole document into its typed view. A document this version
+/// cannot understand is [`Error::UpdateRequired`] when a newer schema wrote
+/// it, [`Error::Corrupt`] otherwise.
+pub fn read_view<T: DeserializeOwned, R: ReadDoc>(doc: &R) -> Result<T> {
+    let value = json::read(doc, &ROOT)?;
+    let newer = value.get("schema").and_then(serde_json::Value::as_u64).is_some_and(|s| s > SCHEMA_VERSION);
+    serde_json::from_value(value).map_err(|e| if newer { Error::UpdateRequired } else { Error::Corrupt(e.to_string()) })
+}
+
+/// Writes a write-once event into the map `container`. Recording the same
+/// event again is a no-op; a different event under the same id is refused.
+pub fn put_event<T: Transactable + ReadDoc, E: Serialize>(tx: &mut T, container: &str, id: &EventId, event: &E) -> Result<()> {
+    let obj = json::map_at(tx, &ROOT, container)?;
+    let value = serde_json::to_value(event).map_err(|e| Error::Corrupt(e.to_string()))?;
+    if let Some(existing) = json::find_map(tx, &obj, id.as_str())? {
+        return if json::read(tx, &existing)? == value {
+            Ok(())
+        } else {
+            Err(Error::Rule("an event is written once: this id is already recorded; record a correction that supersedes it".into()))
+        };
+    }
+    json::write(tx, &obj, id.as_str(), &value)
+}
+
+/// Whether the event `id` exists in the map `container`.
+pub fn has_event<R: ReadDoc>(doc: &R, container: &str, id: &EventId) -> Result<bool> {
+    Ok(match json::find_map(doc, &ROOT, container)? {
+        Some(obj) => doc.get(&obj, id.as_str())?.is_some(),
+        None => false,
+    })
+}
+
+/// The object at a `/`-separated path of map keys, if every step exists.
+pub fn object_at<R: ReadDoc>(doc: &R, path: &[&str]) -> Result<Option<ObjId>> {
+    let mut cur = ROOT;
+    for step in path {
+        match json::find_map(doc, &cur, step)? {
+            Some(next) => cur = next,
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(cur))
+}

@@ -1,0 +1,81 @@
+//! The one public error type of the core.
+//!
+//! Messages are written for people and never contain personal data: no
+//! names, no IINs, no free text from a record. Fields are named by their
+//! path (`check.income.evidence.issued_on`), values are not echoed.
+
+/// Result with the core's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the core.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Input failed validation; `field` names what was wrong.
+    #[error("invalid {field}: {reason}")]
+    Invalid {
+        /// The path of the field (`child.birth_date`).
+        field: String,
+        /// What is wrong, in plain words.
+        reason: String,
+    },
+    /// A code not in this version's code list.
+    #[error("unknown {list} code {code:?}")]
+    UnknownCode {
+        /// Which list (`"region"`).
+        list: &'static str,
+        /// The code given (codes are not personal data).
+        code: String,
+    },
+    /// A domain rule refused the action.
+    #[error("{0}")]
+    Rule(String),
+    /// No record with this id in the store.
+    #[error("no {kind} with id {id} in this store")]
+    NotFound {
+        /// What was looked for.
+        kind: &'static str,
+        /// The id (ids are random and carry no personal data).
+        id: String,
+    },
+    /// The store's key does not open the database file.
+    #[error("the key does not open this store (wrong key, or the file is not a Qamqor store)")]
+    WrongKey,
+    /// The key has the wrong length.
+    #[error("a store key must be exactly 32 bytes (256 bits), got {0}")]
+    KeyLength(usize),
+    /// Another handle already has this store open.
+    #[error("this store is already open in this process")]
+    AlreadyOpen,
+    /// The store was closed.
+    #[error("the store is closed")]
+    Closed,
+    /// A document or database was written by a newer app version in a way
+    /// this version cannot safely edit.
+    #[error("this record was written by a newer version of the app; update the app to change it")]
+    UpdateRequired,
+    /// A document's bytes are damaged.
+    #[error("a stored document is damaged: {0}")]
+    Corrupt(String),
+    /// SQLite failed.
+    #[error("storage error: {0}")]
+    Storage(#[from] rusqlite::Error),
+    /// Automerge failed.
+    #[error("document error: {0}")]
+    Document(#[from] automerge::AutomergeError),
+    /// A file system error.
+    #[error("file error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    /// An [`Error::Invalid`] for `field`.
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Invalid { field: field.into(), reason: reason.into() }
+    }
+
+    /// A [`Error::NotFound`].
+    pub fn not_found(kind: &'static str, id: impl Into<String>) -> Self {
+        Error::NotFound { kind, id: id.into() }
+    }
+}

@@ -1,0 +1,278 @@
+//! The user actions of casework: each one validated, then written as one
+//! SQLite transaction.
+
+use automerge::ROOT;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::Store;
+use crate::docs::{self, json, AccessTier, CaseDoc, DocId, MenteeDoc, MentorDoc, RepresentativeDoc};
+use crate::error::{Error, Result};
+use crate::model::*;
+
+/// The outcome of an action that was accepted, with anything a person
+/// should look at.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Recorded {
+    /// Accepted oddities (an IIN that disagrees with the birth date).
+    pub warnings: Vec<Warning>,
+}
+
+impl Store {
+    /// Registers a child and opens the child's case.
+    pub fn register_child(&self, child: &Child) -> Result<Recorded> {
+        let warnings = child.validate(self.today())?;
+        let id = DocId::case(&child.id);
+        self.write(|w| w.create(&id, |tx| json::put(tx, &ROOT, "child", child)))?;
+        Ok(Recorded { warnings })
+    }
+
+    /// Updates a child's profile; only the fields that changed are written.
+    pub fn update_child(&self, child: &Child) -> Result<Recorded> {
+        let warnings = child.validate(self.today())?;
+        let id = DocId::case(&child.id);
+        self.write(|w| {
+            let old: CaseDoc = w.view(&id)?;
+            if old.child.iin != child.iin {
+                return Err(Error::invalid("child.iin", "an IIN is assigned once for life and never changed"));
+            }
+            w.edit(&id, |tx| json::put(tx, &ROOT, "child", child))
+        })?;
+        Ok(Recorded { warnings })
+    }
+
+    /// Registers a legal representative and opens their file.
+    pub fn register_representative(&self, rep: &Representative) -> Result<Recorded> {
+        let warnings = rep.validate(self.today())?;
+        let id = DocId::representative(&rep.id);
+        self.write(|w| {
+            w.create(&id, |tx| {
+                json::put(tx, &ROOT, "representative", rep)?;
+                json::put(tx, &ROOT, "status", &RepresentativeStatus::Active)
+            })
+        })?;
+        Ok(Recorded { warnings })
+    }
+
+    /// Updates a representative's profile (not the status: see
+    /// [`Store::set_representative_status`]).
+    pub fn update_representative(&self, rep: &Representative) -> Result<Recorded> {
+        let warnings = rep.validate(self.today())?;
+        let id = DocId::representative(&rep.id);
+        self.write(|w| {
+            let old: RepresentativeDoc = w.view(&id)?;
+            if old.representative.iin != rep.iin {
+                return Err(Error::invalid("representative.iin", "an IIN is assigned once for life and never changed"));
+            }
+            w.edit(&id, |tx| json::put(tx, &ROOT, "representative", rep))
+        })?;
+        Ok(Recorded { warnings })
+    }
+
+    /// Sets whether a representative may act (a legally significant field:
+    /// concurrent different settings go to the review list).
+    pub fn set_representative_status(&self, id: &RepresentativeId, status: RepresentativeStatus) -> Result<()> {
+        let doc = DocId::representative(id);
+        self.write(|w| w.edit(&doc, |tx| json::put(tx, &ROOT, "status", &status)))
+    }
+
+    /// Places a child. Refused when the child already has an active
+    /// placement: end it first.
+    pub fn place_child(&self, placement: &Placement) -> Result<Recorded> {
+        let case_id = DocId::case(&placement.child_id);
+        let today = self.today();
+        self.write(|w| {
+            let case: CaseDoc = w.view(&case_id)?;
+            placement.validate(case.child.birth_date, today)?;
+            if placement.is_open() && !case.open_placements().is_empty() {
+                return Err(Error::Rule("the child already has an active placement; end it before placing the child again".into()));
+            }
+            if case.placements.contains_key(placement.id.as_str()) {
+                return Err(Error::Rule("this placement is already recorded".into()));
+            }
+            let rep_doc = match &placement.representative_id {
+                Some(r) => {
+                    let id = DocId::representative(r);
+                    let rep: RepresentativeDoc = w.view(&id)?;
+                    if placement.is_open() && rep.status != RepresentativeStatus::Active {
+                        return Err(Error::Rule("the representative is not active and cannot take a child".into()));
+                    }
+                    Some(id)
+                }
+                None => None,
+            };
+            w.edit(&case_id, |tx| {
+                let placements = json::map_at(tx, &ROOT, "placements")?;
+                json::put(tx, &placements, placement.id.as_str(), placement)?;
+                if placement.is_adoption() {
+                    json::put(tx, &ROOT, "tier", &AccessTier::Adoption)?;
+                }
+                Ok(())
+            })?;
+            if let Some(rep_id) = rep_doc {
+                w.edit(&rep_id, |tx| {
+                    let relations = json::map_at(tx, &ROOT, "relations")?;
+                    json::put(tx, &relations, placement.child_id.as_str(), &placement.kin)
+                })?;
+            }
+            Ok(())
+        })?;
+        Ok(Recorded::default())
+    }
+
+    /// Ends a placement.
+    pub fn end_placement(&self, child: &ChildId, placement: &PlacementId, end: NaiveDate, reason: PlacementEndReason) -> Result<()> {
+        let case_id = DocId::case(child);
+        let today = self.today();
+        self.write(|w| {
+            let case: CaseDoc = w.view(&case_id)?;
+            let mut p = case.placements.get(placement.as_str()).cloned().ok_or_else(|| Error::not_found("placement", placement.to_string()))?;
+            if !p.is_open() {
+                return Err(Error::Rule("this placement has already ended".into()));
+            }
+            p.end_date = Some(end);
+            p.end_reason = Some(reason);
+            p.validate(case.child.birth_date, today)?;
+            w.edit(&case_id, |tx| {
+                let obj = docs::object_at(tx, &["placements", placement.as_str()])?.ok_or_else(|| Error::not_found("placement", placement.to_string()))?;
+                json::put(tx, &obj, "end_date", &p.end_date)?;
+                json::put(tx, &obj, "end_reason", &p.end_reason)
+            })
+        })
+    }
+
+    /// Records a home visit (an event, written once).
+    pub fn record_visit(&self, visit: &HomeVisit) -> Result<Recorded> {
+        let id = DocId::case(&visit.child_id);
+        let today = self.today();
+        self.write(|w| {
+            let case: CaseDoc = w.view(&id)?;
+            visit.validate(case.child.birth_date, today)?;
+            check_supersedes(&case.visits, visit.supersedes.as_ref(), "visit.supersedes")?;
+            w.edit(&id, |tx| docs::put_event(tx, "visits", &visit.id, visit))
+        })?;
+        Ok(Recorded::default())
+    }
+
+    /// Records an annual check (an event, written once). Any risk factor
+    /// raises the flag and a removal-from-duties recommendation on the
+    /// representative, and marks the file urgent.
+    pub fn record_check(&self, check: &AnnualCheck) -> Result<Recorded> {
+        check.validate(self.today())?;
+        let id = DocId::representative(&check.representative_id);
+        self.write(|w| {
+            let rep: RepresentativeDoc = w.view(&id)?;
+            check_supersedes(&rep.checks, check.supersedes.as_ref(), "check.supersedes")?;
+            w.edit(&id, |tx| {
+                docs::put_event(tx, "checks", &check.id, check)?;
+                raise_risks(tx, &check.risk_factors)
+            })
+        })?;
+        Ok(Recorded::default())
+    }
+
+    /// Records a risk factor reported outside a check.
+    pub fn report_risk(&self, report: &RiskReport) -> Result<Recorded> {
+        report.validate(self.today())?;
+        let id = DocId::representative(&report.representative_id);
+        self.write(|w| {
+            let rep: RepresentativeDoc = w.view(&id)?;
+            check_supersedes(&rep.risk_reports, report.supersedes.as_ref(), "risk_report.supersedes")?;
+            w.edit(&id, |tx| {
+                docs::put_event(tx, "risk_reports", &report.id, report)?;
+                raise_risks(tx, &[report.factor])
+            })
+        })?;
+        Ok(Recorded::default())
+    }
+
+    /// Registers a mentor, with the mentor's (empty) meeting log.
+    pub fn register_mentor(&self, mentor: &Mentor) -> Result<Recorded> {
+        mentor.validate()?;
+        self.write(|w| {
+            w.create(&DocId::mentor(&mentor.id), |tx| json::put(tx, &ROOT, "mentor", mentor))?;
+            w.create(&DocId::meeting_log(&mentor.id), |tx| json::put(tx, &ROOT, "mentor_id", &mentor.id))
+        })?;
+        Ok(Recorded::default())
+    }
+
+    /// Adds a certificate to a mentor's profile.
+    pub fn add_certificate(&self, mentor: &MentorId, cert: &MentorCertificate) -> Result<()> {
+        cert.validate(self.today())?;
+        let id = DocId::mentor(mentor);
+        self.write(|w| {
+            let _: MentorDoc = w.view(&id)?;
+            w.edit(&id, |tx| {
+                let certs = json::map_at(tx, &ROOT, "certificates")?;
+                json::put(tx, &certs, &cert.number, cert)
+            })
+        })
+    }
+
+    /// Starts a mentorship: the mentor's view of the mentee is made from the
+    /// child's case, with only what mentoring needs.
+    pub fn start_mentorship(&self, m: &Mentorship) -> Result<()> {
+        check_text(&m.contract_ref, "mentorship.contract_ref", 100, true)?;
+        not_in_future(m.start_date, self.today(), "mentorship.start_date")?;
+        self.write(|w| {
+            let case: CaseDoc = w.view(&DocId::case(&m.child_id))?;
+            let _: MentorDoc = w.view(&DocId::mentor(&m.mentor_id))?;
+            let c = &case.child;
+            let profile = MenteeProfile {
+                given_name: c.name.given.clone(),
+                family_name: c.name.family.clone(),
+                birth_date: c.birth_date,
+                school: c.school.clone(),
+                district: c.district.clone(),
+            };
+            w.create(&DocId::mentee(&m.id), |tx| {
+                json::put(tx, &ROOT, "mentorship", m)?;
+                json::put(tx, &ROOT, "mentee", &profile)
+            })
+        })
+    }
+
+    /// Logs a mentor's meeting. Refused when the mentor has no valid
+    /// certificate on the meeting date.
+    pub fn log_meeting(&self, meeting: &Meeting) -> Result<Recorded> {
+        let today = self.today();
+        self.write(|w| {
+            let mentee: MenteeDoc = w.view(&DocId::mentee(&meeting.mentorship_id))?;
+            let mentor_id = mentee.mentorship.mentor_id.clone();
+            let mentor: MentorDoc = w.view(&DocId::mentor(&mentor_id))?;
+            let certs: Vec<_> = mentor.certificates.values().cloned().collect();
+            meeting.validate(&certs, &mentee.mentorship, today)?;
+            let log_id = DocId::meeting_log(&mentor_id);
+            let log: docs::MeetingLogDoc = w.view(&log_id)?;
+            check_supersedes(&log.meetings, meeting.supersedes.as_ref(), "meeting.supersedes")?;
+            w.edit(&log_id, |tx| docs::put_event(tx, "meetings", &meeting.id, meeting))
+        })?;
+        Ok(Recorded::default())
+    }
+
+    /// Resolves a conflict from the review list. For a same-field conflict,
+    /// `chosen` is one of the competing values. Two open placements are
+    /// resolved by ending all but one with [`Store::end_placement`].
+    pub fn resolve_conflict(&self, doc_id: &DocId, path: &str, chosen: &serde_json::Value) -> Result<()> {
+        self.write(|w| w.edit(doc_id, |tx| docs::conflicts::resolve_field(tx, doc_id, path, chosen)))
+    }
+}
+
+fn check_supersedes<E>(existing: &std::collections::BTreeMap<String, E>, supersedes: Option<&EventId>, field: &str) -> Result<()> {
+    match supersedes {
+        Some(id) if !existing.contains_key(id.as_str()) => Err(Error::invalid(field, "names no recorded event")),
+        _ => Ok(()),
+    }
+}
+
+fn raise_risks(tx: &mut automerge::transaction::Transaction<'_>, factors: &[RiskFactor]) -> Result<()> {
+    if factors.is_empty() {
+        return Ok(());
+    }
+    let risk = json::map_at(tx, &ROOT, "risk")?;
+    let flags = json::map_at(tx, &risk, "flags")?;
+    for f in factors {
+        json::put(tx, &flags, f.code(), &true)?;
+    }
+    json::put(tx, &risk, "removal_recommended", &true)
+}

@@ -1,0 +1,505 @@
+//! The encrypted SQLite store that owns a phone's documents.
+//!
+//! One [`Store`] owns one database file: a writer connection that holds the
+//! document cache, and a reader connection for the list screens. Each user
+//! action is one SQLite transaction that appends the Automerge changes it
+//! made and updates the query tables derived from them.
+
+mod casework;
+mod index;
+mod queries;
+pub mod schema;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use automerge::transaction::{CommitOptions, Transaction};
+use automerge::{ActorId, Automerge, ChangeHash};
+use chrono::NaiveDate;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+
+pub use casework::Recorded;
+pub use queries::*;
+
+use crate::docs::{self, DocId, DocKind};
+use crate::error::{Error, Result};
+
+/// Options for opening a store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// The user id of the person using this installation. It is recorded in
+    /// each document this installation edits, so that a conflict can say who
+    /// wrote each value. It is never used to derive the actor id.
+    pub author: String,
+    /// A fixed "today" for validation and schedules (tests, simulations);
+    /// `None` uses the phone's local date.
+    pub today: Option<NaiveDate>,
+    /// How many appended changes a document may collect before it is
+    /// compacted into a fresh snapshot.
+    pub compact_after: usize,
+    /// How many documents to keep loaded in memory.
+    pub cache_documents: usize,
+}
+
+impl StoreOptions {
+    /// Defaults for the user `author`.
+    pub fn new(author: impl Into<String>) -> Self {
+        StoreOptions { author: author.into(), today: None, compact_after: 32, cache_documents: 256 }
+    }
+}
+
+/// The length of a store key in bytes.
+pub const KEY_LEN: usize = 32;
+
+fn open_paths() -> &'static Mutex<BTreeSet<PathBuf>> {
+    static OPEN: OnceLock<Mutex<BTreeSet<PathBuf>>> = OnceLock::new();
+    OPEN.get_or_init(|| Mutex::new(BTreeSet::new()))
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A phone's casework store: encrypted, offline, durable.
+pub struct Store {
+    path: PathBuf,
+    writer: Mutex<Option<Writer>>,
+    reader: Mutex<Option<Connection>>,
+    actor: ActorId,
+    options: StoreOptions,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("actor", &self.actor.to_hex_string()).finish_non_exhaustive()
+    }
+}
+
+struct Writer {
+    conn: Connection,
+    cache: DocCache,
+}
+
+/// Loaded documents, least recently used evicted first.
+struct DocCache {
+    docs: HashMap<DocId, (Automerge, u64)>,
+    tick: u64,
+    capacity: usize,
+}
+
+impl DocCache {
+    fn new(capacity: usize) -> Self {
+        DocCache { docs: HashMap::new(), tick: 0, capacity: capacity.max(4) }
+    }
+
+    fn get_mut(&mut self, id: &DocId) -> Option<&mut Automerge> {
+        self.tick += 1;
+        let tick = self.tick;
+        self.docs.get_mut(id).map(|(d, t)| {
+            *t = tick;
+            d
+        })
+    }
+
+    fn insert(&mut self, id: DocId, doc: Automerge) {
+        if self.docs.len() >= self.capacity
+            && let Some(oldest) = self.docs.iter().min_by_key(|(_, (_, t))| *t).map(|(k, _)| k.clone())
+        {
+            self.docs.remove(&oldest);
+        }
+        self.tick += 1;
+        self.docs.insert(id, (doc, self.tick));
+    }
+
+    fn evict(&mut self, id: &DocId) {
+        self.docs.remove(id);
+    }
+}
+
+fn open_connection(path: &Path, key: &[u8]) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    // A raw 256-bit key: SQLCipher skips its passphrase KDF.
+    conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex::encode(key)))?;
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
+        Ok(_) => {}
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::NotADatabase => {
+            return Err(Error::WrongKey);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: a commit that returned is on disk, even across a power cut.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path` with the app's 256-bit `key`.
+    ///
+    /// Errors: [`Error::KeyLength`] for a key that is not 32 bytes,
+    /// [`Error::WrongKey`] when the key does not open the file,
+    /// [`Error::AlreadyOpen`] when this process already has it open,
+    /// [`Error::UpdateRequired`] for a database from a newer app version.
+    pub fn open(path: impl AsRef<Path>, key: &[u8], options: StoreOptions) -> Result<Store> {
+        if key.len() != KEY_LEN {
+            return Err(Error::KeyLength(key.len()));
+        }
+        let path = absolute(path.as_ref())?;
+        if !lock(open_paths()).insert(path.clone()) {
+            return Err(Error::AlreadyOpen);
+        }
+        match Self::open_registered(&path, key, options) {
+            Ok(s) => Ok(s),
+            Err(e) => {
+                lock(open_paths()).remove(&path);
+                Err(e)
+            }
+        }
+    }
+
+    fn open_registered(path: &Path, key: &[u8], options: StoreOptions) -> Result<Store> {
+        let mut conn = open_connection(path, key)?;
+        schema::migrate(&mut conn)?;
+        let actor = match conn
+            .query_row("SELECT value FROM meta WHERE key = 'actor'", [], |r| r.get::<_, Vec<u8>>(0))
+            .optional()?
+        {
+            Some(bytes) => ActorId::from(bytes),
+            None => {
+                // A fresh random actor per installation, never derived from the user.
+                let bytes: [u8; 16] = rand::random();
+                conn.execute("INSERT INTO meta(key, value) VALUES ('actor', ?1)", params![bytes.to_vec()])?;
+                ActorId::from(bytes)
+            }
+        };
+        let reader = open_connection(path, key)?;
+        Ok(Store {
+            path: path.to_owned(),
+            writer: Mutex::new(Some(Writer { conn, cache: DocCache::new(options.cache_documents) })),
+            reader: Mutex::new(Some(reader)),
+            actor,
+            options,
+        })
+    }
+
+    /// Closes the store. Later calls fail with [`Error::Closed`]; the file
+    /// may then be opened again.
+    pub fn close(&self) {
+        let w = lock(&self.writer).take();
+        let r = lock(&self.reader).take();
+        if w.is_some() || r.is_some() {
+            drop((w, r));
+            lock(open_paths()).remove(&self.path);
+        }
+    }
+
+    /// This installation's Automerge actor id, in hex.
+    pub fn actor_id(&self) -> String {
+        self.actor.to_hex_string()
+    }
+
+    /// The user this installation records as author.
+    pub fn author(&self) -> &str {
+        &self.options.author
+    }
+
+    /// Today's date as the store sees it.
+    pub fn today(&self) -> NaiveDate {
+        self.options.today.unwrap_or_else(|| chrono::Local::now().date_naive())
+    }
+
+    /// Runs `f` in one SQLite transaction that commits only if `f` returns
+    /// `Ok`; the documents it touched are reindexed in the same transaction.
+    pub(crate) fn write<R>(&self, f: impl FnOnce(&mut WriteTx<'_>) -> Result<R>) -> Result<R> {
+        let mut guard = lock(&self.writer);
+        let Writer { conn, cache } = guard.as_mut().ok_or(Error::Closed)?;
+        let tx = conn.transaction()?;
+        let mut w = WriteTx {
+            tx,
+            cache,
+            actor: &self.actor,
+            author: &self.options.author,
+            touched: Vec::new(),
+            compact_after: self.options.compact_after,
+        };
+        let result = f(&mut w).and_then(|r| w.finish().map(|()| r));
+        let WriteTx { tx, cache, touched, .. } = w;
+        let result = result.and_then(|r| tx.commit().map(|()| r).map_err(Error::from));
+        if result.is_err() {
+            // The cached copies may hold changes that were not committed.
+            for id in &touched {
+                cache.evict(id);
+            }
+        }
+        result
+    }
+
+    /// Runs `f` with the writer's document cache, for reads of whole
+    /// documents (a child's file).
+    pub(crate) fn with_doc<R>(&self, id: &DocId, f: impl FnOnce(&Automerge) -> Result<R>) -> Result<R> {
+        let mut guard = lock(&self.writer);
+        let Writer { conn, cache } = guard.as_mut().ok_or(Error::Closed)?;
+        let doc = load_cached(conn, cache, id, &self.actor)?.ok_or_else(|| Error::not_found(kind_name(id.kind()), id.to_string()))?;
+        f(doc)
+    }
+
+    /// Runs `f` on the reader connection.
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        let guard = lock(&self.reader);
+        f(guard.as_ref().ok_or(Error::Closed)?)
+    }
+
+    /// The ids of every document in the store.
+    pub fn document_ids(&self) -> Result<Vec<DocId>> {
+        self.read(|c| {
+            let mut st = c.prepare("SELECT doc_id FROM documents ORDER BY doc_id")?;
+            let ids = st.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            ids.iter().map(|s| DocId::parse(s)).collect()
+        })
+    }
+
+    /// The whole document, saved (compacted Automerge format).
+    pub fn export_document(&self, id: &DocId) -> Result<Vec<u8>> {
+        self.with_doc(id, |d| Ok(d.save()))
+    }
+
+    /// The document's current heads.
+    pub fn heads(&self, id: &DocId) -> Result<Vec<ChangeHash>> {
+        self.with_doc(id, |d| Ok(d.get_heads()))
+    }
+
+    /// Merges Automerge changes or a saved document received from another
+    /// copy. Returns whether anything new arrived. The bytes are checked
+    /// before anything is stored; damaged input changes nothing.
+    pub fn merge_document(&self, id: &DocId, bytes: &[u8]) -> Result<bool> {
+        self.write(|w| w.merge(id, bytes))
+    }
+
+    /// Folds a document's appended changes into one snapshot, in one
+    /// transaction. Every change is kept (the snapshot holds them all).
+    pub fn compact(&self, id: &DocId) -> Result<()> {
+        self.write(|w| w.compact(id))
+    }
+
+    /// Rebuilds every query table from the documents alone.
+    pub fn rebuild_indexes(&self) -> Result<()> {
+        let ids = self.document_ids()?;
+        self.write(|w| {
+            index::clear_all(&w.tx)?;
+            for id in &ids {
+                w.touched.push(id.clone());
+            }
+            Ok(())
+        })
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn absolute(path: &Path) -> Result<PathBuf> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.canonicalize()?,
+        _ => std::env::current_dir()?,
+    };
+    let name = path.file_name().ok_or_else(|| Error::invalid("path", "names no file"))?;
+    Ok(parent.join(name))
+}
+
+pub(crate) fn kind_name(kind: DocKind) -> &'static str {
+    match kind {
+        DocKind::Case => "child's case",
+        DocKind::Representative => "representative's file",
+        DocKind::Mentor => "mentor",
+        DocKind::Mentee => "mentee",
+        DocKind::MeetingLog => "meeting log",
+    }
+}
+
+fn load_from_db(conn: &Connection, id: &DocId) -> Result<Option<Automerge>> {
+    let Some(snapshot) = conn
+        .query_row("SELECT snapshot FROM documents WHERE doc_id = ?1", [id.to_string()], |r| r.get::<_, Vec<u8>>(0))
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let mut doc = Automerge::load(&snapshot).map_err(|e| Error::Corrupt(e.to_string()))?;
+    let mut st = conn.prepare_cached("SELECT data FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
+    let mut rows = st.query([id.to_string()])?;
+    while let Some(row) = rows.next()? {
+        let data: Vec<u8> = row.get(0)?;
+        doc.load_incremental(&data).map_err(|e| Error::Corrupt(e.to_string()))?;
+    }
+    Ok(Some(doc))
+}
+
+fn load_cached<'c>(conn: &Connection, cache: &'c mut DocCache, id: &DocId, actor: &ActorId) -> Result<Option<&'c mut Automerge>> {
+    if cache.get_mut(id).is_none() {
+        match load_from_db(conn, id)? {
+            Some(mut doc) => {
+                doc.set_actor(actor.clone());
+                cache.insert(id.clone(), doc);
+            }
+            None => return Ok(None),
+        }
+    }
+    Ok(cache.get_mut(id))
+}
+
+/// One write transaction over the store's documents.
+pub(crate) struct WriteTx<'a> {
+    tx: rusqlite::Transaction<'a>,
+    cache: &'a mut DocCache,
+    actor: &'a ActorId,
+    author: &'a str,
+    touched: Vec<DocId>,
+    compact_after: usize,
+}
+
+impl WriteTx<'_> {
+    /// The document, loaded, if it exists.
+    pub(crate) fn doc(&mut self, id: &DocId) -> Result<Option<&Automerge>> {
+        Ok(load_cached(&self.tx, self.cache, id, self.actor)?.map(|d| &*d))
+    }
+
+    /// The typed view of an existing document.
+    pub(crate) fn view<T: serde::de::DeserializeOwned>(&mut self, id: &DocId) -> Result<T> {
+        let doc = self.doc(id)?.ok_or_else(|| Error::not_found(kind_name(id.kind()), id.to_string()))?;
+        docs::read_view(doc)
+    }
+
+    /// Creates a new document and writes its first change with `f`.
+    pub(crate) fn create(&mut self, id: &DocId, f: impl FnOnce(&mut Transaction<'_>) -> Result<()>) -> Result<()> {
+        if self.doc(id)?.is_some() {
+            return Err(Error::Rule(format!("this {} already exists", kind_name(id.kind()))));
+        }
+        let mut doc = Automerge::new().with_actor(self.actor.clone());
+        let mut tx = doc.transaction();
+        docs::init(&mut tx, id.kind())?;
+        docs::prepare_edit(&mut tx, &self.actor.to_hex_string(), self.author)?;
+        f(&mut tx)?;
+        tx.commit_with(commit_options());
+        self.tx.execute(
+            "INSERT INTO documents(doc_id, kind, snapshot, updated_at) VALUES (?1, ?2, ?3, ?4)",
+            params![id.to_string(), id.kind().prefix(), doc.save(), now_ms()],
+        )?;
+        self.cache.insert(id.clone(), doc);
+        self.touch(id);
+        Ok(())
+    }
+
+    /// Edits an existing document with `f` and appends the change.
+    pub(crate) fn edit<R>(&mut self, id: &DocId, f: impl FnOnce(&mut Transaction<'_>) -> Result<R>) -> Result<R> {
+        let actor_hex = self.actor.to_hex_string();
+        let author = self.author;
+        let doc = load_cached(&self.tx, self.cache, id, self.actor)?
+            .ok_or_else(|| Error::not_found(kind_name(id.kind()), id.to_string()))?;
+        let heads = doc.get_heads();
+        let mut tx = doc.transaction();
+        docs::prepare_edit(&mut tx, &actor_hex, author)?;
+        let out = f(&mut tx)?;
+        tx.commit_with(commit_options());
+        let bytes = doc.save_after(&heads);
+        self.append(id, &bytes)?;
+        Ok(out)
+    }
+
+    /// Merges bytes from another copy of the document.
+    pub(crate) fn merge(&mut self, id: &DocId, bytes: &[u8]) -> Result<bool> {
+        // Parse into a scratch document first: damaged input stops here.
+        let mut incoming = Automerge::new();
+        incoming.load_incremental(bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
+        if incoming.get_heads().is_empty() {
+            return Ok(false);
+        }
+        match load_cached(&self.tx, self.cache, id, self.actor)? {
+            Some(doc) => {
+                let heads = doc.get_heads();
+                doc.merge(&mut incoming)?;
+                let new = doc.save_after(&heads);
+                let changed = doc.get_heads() != heads;
+                if changed {
+                    self.append(id, &new)?;
+                }
+                Ok(changed)
+            }
+            None => {
+                let kind = docs::json::read(&incoming, &automerge::ROOT)?
+                    .get("kind")
+                    .and_then(|k| k.as_str().map(str::to_owned));
+                if kind.as_deref() != Some(id.kind().prefix()) {
+                    return Err(Error::Corrupt("the document's kind does not match its id".into()));
+                }
+                incoming.set_actor(self.actor.clone());
+                self.tx.execute(
+                    "INSERT INTO documents(doc_id, kind, snapshot, updated_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![id.to_string(), id.kind().prefix(), incoming.save(), now_ms()],
+                )?;
+                self.cache.insert(id.clone(), incoming);
+                self.touch(id);
+                Ok(true)
+            }
+        }
+    }
+
+    fn append(&mut self, id: &DocId, bytes: &[u8]) -> Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.tx.execute("INSERT INTO changes(doc_id, data) VALUES (?1, ?2)", params![id.to_string(), bytes])?;
+        self.tx.execute("UPDATE documents SET updated_at = ?2 WHERE doc_id = ?1", params![id.to_string(), now_ms()])?;
+        self.touch(id);
+        Ok(())
+    }
+
+    fn touch(&mut self, id: &DocId) {
+        if !self.touched.contains(id) {
+            self.touched.push(id.clone());
+        }
+    }
+
+    /// Rewrites the snapshot from everything stored for the document and
+    /// drops the folded changes. The document is loaded afresh from the
+    /// database so that the snapshot holds exactly what was stored.
+    pub(crate) fn compact(&mut self, id: &DocId) -> Result<()> {
+        let doc = load_from_db(&self.tx, id)?.ok_or_else(|| Error::not_found(kind_name(id.kind()), id.to_string()))?;
+        let snapshot = doc.save();
+        let check = Automerge::load(&snapshot).map_err(|e| Error::Corrupt(e.to_string()))?;
+        if check.get_heads() != doc.get_heads() {
+            return Err(Error::Corrupt("compaction produced a different document".into()));
+        }
+        self.tx.execute("UPDATE documents SET snapshot = ?2 WHERE doc_id = ?1", params![id.to_string(), snapshot])?;
+        self.tx.execute("DELETE FROM changes WHERE doc_id = ?1", [id.to_string()])?;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        let touched = std::mem::take(&mut self.touched);
+        for id in &touched {
+            let pending: i64 = self.tx.query_row("SELECT count(*) FROM changes WHERE doc_id = ?1", [id.to_string()], |r| r.get(0))?;
+            if pending as usize > self.compact_after {
+                self.compact(id)?;
+            }
+            let doc = load_cached(&self.tx, self.cache, id, self.actor)?
+                .ok_or_else(|| Error::not_found(kind_name(id.kind()), id.to_string()))?;
+            index::update(&self.tx, id, doc)?;
+        }
+        self.touched = touched;
+        Ok(())
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn commit_options() -> CommitOptions {
+    CommitOptions::default().with_time(chrono::Utc::now().timestamp())
+}
