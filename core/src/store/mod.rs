@@ -120,6 +120,8 @@ impl DocCache {
 fn open_connection(path: &Path, key: &[u8]) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
+    // SQLCipher would log a failed key check to stderr; the error is ours to report.
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
     // A raw 256-bit key: SQLCipher skips its passphrase KDF.
     conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex::encode(key)))?;
     match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {

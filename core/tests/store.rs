@@ -1,0 +1,404 @@
+//! The store against real encrypted SQLite files.
+
+use chrono::NaiveDate;
+use qamqor_core::docs::{ConflictKind, DocId};
+use qamqor_core::model::*;
+use qamqor_core::sample::Sample;
+use qamqor_core::store::{Store, StoreOptions, UrgentReason};
+use qamqor_core::Error;
+
+const KEY: [u8; 32] = [7; 32];
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn today() -> NaiveDate {
+    d("2026-11-25")
+}
+
+fn options(author: &str) -> StoreOptions {
+    let mut o = StoreOptions::new(author);
+    o.today = Some(today());
+    o
+}
+
+fn open(dir: &tempfile::TempDir, name: &str) -> Store {
+    Store::open(dir.path().join(name), &KEY, options(name)).unwrap()
+}
+
+fn sample(seed: u64) -> Sample {
+    Sample::new(seed, today(), Kato::parse("751710000").unwrap())
+}
+
+/// A child placed with a guardian, both registered.
+fn family(store: &Store, s: &mut Sample) -> (Child, Representative, Placement) {
+    let child = s.child();
+    let start = child.birth_date.max(d("2023-02-01"));
+    let rep = s.representative(start);
+    store.register_child(&child).unwrap();
+    store.register_representative(&rep).unwrap();
+    let p = s.placement(&child, &rep, start);
+    store.place_child(&p).unwrap();
+    (child, rep, p)
+}
+
+#[test]
+fn key_errors_are_clear_and_harmless() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("phone.db");
+    let mut s = sample(1);
+    let child = {
+        let store = Store::open(&path, &KEY, options("a")).unwrap();
+        let c = s.child();
+        store.register_child(&c).unwrap();
+        assert!(matches!(Store::open(&path, &KEY, options("a")), Err(Error::AlreadyOpen)));
+        c
+    };
+    assert!(matches!(Store::open(&path, &[1; 32], options("a")), Err(Error::WrongKey)));
+    assert!(matches!(Store::open(&path, &[1; 16], options("a")), Err(Error::KeyLength(16))));
+    let msg = Store::open(&path, &[1; 32], options("a")).unwrap_err().to_string();
+    assert!(msg.contains("key"), "{msg}");
+    let store = Store::open(&path, &KEY, options("a")).unwrap();
+    assert_eq!(store.child_file(&child.id).unwrap().child, child);
+    store.close();
+    assert!(matches!(store.caseload(), Err(Error::Closed)));
+    Store::open(&path, &KEY, options("a")).unwrap();
+}
+
+#[test]
+fn file_bytes_hold_no_iin_or_name_in_plaintext() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = sample(2);
+    let mut secrets = Vec::new();
+    {
+        let store = open(&dir, "phone.db");
+        for _ in 0..20 {
+            let (child, rep, _) = family(&store, &mut s);
+            store.record_check(&s.check(&rep.id, d("2025-03-01"), None)).unwrap();
+            secrets.push(child.iin.as_str().to_owned());
+            secrets.push(rep.iin.as_str().to_owned());
+            secrets.push(child.name.family.clone());
+            secrets.push(rep.name.given.clone());
+        }
+    }
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    assert!(bytes.len() > 10_000);
+    for secret in &secrets {
+        let needle = secret.as_bytes();
+        assert!(!bytes.windows(needle.len()).any(|w| w == needle), "plaintext found in the store files");
+    }
+    // Also no SQLite header: the whole file is ciphertext.
+    assert!(!bytes.windows(15).any(|w| w == b"SQLite format 3"));
+}
+
+#[test]
+fn caseload_search_schedule_and_urgent_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, "phone.db");
+    let mut s = sample(3);
+    let (child, rep, _) = family(&store, &mut s);
+    let mut named = s.child();
+    named.name = FullName { family: "Қасымова".into(), given: "Әлия".into(), patronymic: Some("Серікқызы".into()) };
+    store.register_child(&named).unwrap();
+
+    let caseload = store.caseload().unwrap();
+    assert_eq!(caseload.len(), 2);
+    let line = caseload.iter().find(|c| c.child_id == child.id).unwrap();
+    assert!(!line.iin_masked.contains(child.iin.as_str()));
+    assert!(line.placement_form.is_some());
+
+    // Name search: case-insensitive, Kazakh letters, Russian keyboard.
+    for q in ["ҚАСЫМ", "қасымова әлия", "Касымова", "алия сери"] {
+        let hits = store.search(q, 10).unwrap();
+        assert_eq!(hits.len(), 1, "query {q}");
+        assert_eq!(hits[0].doc_id, DocId::case(&named.id));
+    }
+    let by_iin = store.search(&rep.iin.as_str()[..8], 10).unwrap();
+    assert!(by_iin.iter().any(|h| h.doc_id == DocId::representative(&rep.id)));
+    assert!(store.search("Zzz", 10).unwrap().is_empty());
+
+    // Duties since 2023-02-01, no check yet: overdue since 2024-02-01.
+    let due = store.checks_due(today()).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].state, ScheduleState::Overdue);
+    store.record_check(&s.check(&rep.id, d("2026-11-01"), None)).unwrap();
+    assert!(store.checks_due(today()).unwrap().is_empty());
+    let next = store.checks_due(d("2027-10-15")).unwrap();
+    assert_eq!((next[0].state, next[0].due_date), (ScheduleState::Due, d("2027-11-01")));
+    assert!(store.urgent_items().unwrap().is_empty());
+
+    // A risk factor: urgent, removal recommended.
+    store.record_check(&s.check(&rep.id, d("2026-11-20"), Some(RiskFactor::NarcologicalRegistration))).unwrap();
+    let urgent = store.urgent_items().unwrap();
+    let reasons: Vec<_> = urgent.iter().map(|u| u.reason.clone()).collect();
+    assert!(reasons.contains(&UrgentReason::Risk(RiskFactor::NarcologicalRegistration)));
+    assert!(reasons.contains(&UrgentReason::RemovalRecommended));
+    let file = store.representative_file(&rep.id).unwrap();
+    assert!(file.risk.removal_recommended);
+    store.set_representative_status(&rep.id, RepresentativeStatus::Removed).unwrap();
+    assert!(store.urgent_items().unwrap().is_empty(), "acted on: no longer urgent");
+}
+
+#[test]
+fn rules_refuse_bad_actions_and_store_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, "phone.db");
+    let mut s = sample(4);
+    let (child, rep, _) = family(&store, &mut s);
+    let before = store.heads(&DocId::case(&child.id)).unwrap();
+
+    // A second active placement.
+    let err = store.place_child(&s.placement(&child, &rep, d("2024-01-01"))).unwrap_err();
+    assert!(matches!(err, Error::Rule(_)), "{err}");
+    // A visit in the future.
+    let err = store.record_visit(&s.visit(&child, d("2027-01-01"))).unwrap_err();
+    assert!(err.to_string().contains("visit.date"), "{err}");
+    // Unknown region code.
+    assert!(matches!("99".parse::<Region>(), Err(Error::UnknownCode { .. })));
+    assert!(Kato::parse("990000000").is_err());
+    assert_eq!(store.heads(&DocId::case(&child.id)).unwrap(), before);
+
+    // A check whose conclusion ignores a risk factor.
+    let mut c = s.check(&rep.id, d("2026-01-01"), Some(RiskFactor::CriminalProsecution));
+    c.conclusion = CheckConclusion::Suitable;
+    let err = store.record_check(&c).unwrap_err();
+    assert!(err.to_string().contains("check.conclusion"), "{err}");
+
+    // Events are written once; a correction supersedes.
+    let v = s.visit(&child, d("2026-05-01"));
+    store.record_visit(&v).unwrap();
+    store.record_visit(&v).unwrap(); // repeated: no harm
+    let mut changed = v.clone();
+    changed.health = "other".into();
+    assert!(store.record_visit(&changed).is_err());
+    let mut fix = s.visit(&child, d("2026-05-01"));
+    fix.supersedes = Some(v.id.clone());
+    store.record_visit(&fix).unwrap();
+    let file = store.child_file(&child.id).unwrap();
+    assert_eq!(file.visits.len(), 2, "both stay");
+    assert_eq!(file.current_visits().len(), 1);
+    assert_eq!(file.current_visits()[0].id, fix.id);
+
+    // IIN disagreeing with the birth date: a warning, not a rejection.
+    let mut odd = s.child();
+    odd.birth_date = odd.birth_date.pred_opt().unwrap();
+    let rec = store.register_child(&odd).unwrap();
+    assert!(matches!(rec.warnings[0], Warning::IinBirthDateMismatch { .. }));
+}
+
+#[test]
+fn mentor_meetings_need_a_valid_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, "phone.db");
+    let mut s = sample(5);
+    let (child, _, _) = family(&store, &mut s);
+    let mentor = s.mentor("mentor-1");
+    store.register_mentor(&mentor).unwrap();
+    let ship = Mentorship {
+        id: MentorshipId::new(),
+        mentor_id: mentor.id.clone(),
+        child_id: child.id.clone(),
+        contract_ref: "Т-2025/17".into(),
+        start_date: d("2025-01-10"),
+        end_date: None,
+    };
+    store.start_mentorship(&ship).unwrap();
+    let m = s.meeting(&ship.id, d("2025-03-01"));
+    let err = store.log_meeting(&m).unwrap_err();
+    assert!(err.to_string().contains("certificate"), "{err}");
+    store.add_certificate(&mentor.id, &s.certificate(d("2025-02-01"), 1)).unwrap();
+    store.log_meeting(&m).unwrap();
+    let late = s.meeting(&ship.id, d("2026-03-01"));
+    assert!(store.log_meeting(&late).is_err(), "certificate expired on 2026-02-01");
+    assert_eq!(store.meeting_log(&mentor.id).unwrap().meetings.len(), 1);
+    let mentees = store.mentees(&mentor.id).unwrap();
+    assert_eq!(mentees.len(), 1);
+    assert_eq!(mentees[0].child_id, child.id);
+    // The mentee view holds only what mentoring needs.
+    let view = serde_json::to_string(&store.mentee(&ship.id).unwrap()).unwrap();
+    assert!(!view.contains(child.iin.as_str()));
+}
+
+fn copy_all(from: &Store, to: &Store) {
+    for id in from.document_ids().unwrap() {
+        to.merge_document(&id, &from.export_document(&id).unwrap()).unwrap();
+    }
+}
+
+#[test]
+fn concurrent_edits_merge_or_surface_as_conflicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir, "a.db");
+    let b = open(&dir, "b.db");
+    assert_ne!(a.actor_id(), b.actor_id());
+    let mut s = sample(6);
+    let (child, rep, placement) = family(&a, &mut s);
+    let rep2 = s.representative(d("2024-01-01"));
+    a.register_representative(&rep2).unwrap();
+    copy_all(&a, &b);
+
+    // Different fields: merge silently.
+    let mut c1 = child.clone();
+    c1.school = Some("№5 мектеп".into());
+    a.update_child(&c1).unwrap();
+    let mut c2 = child.clone();
+    c2.name.patronymic = Some("Ерланұлы".into());
+    b.update_child(&c2).unwrap();
+    // Events: both kept.
+    a.record_check(&s.check(&rep.id, d("2026-10-01"), None)).unwrap();
+    b.record_visit(&s.visit(&child, d("2026-10-02"))).unwrap();
+    // Same legally significant fields: conflicts.
+    a.set_representative_status(&rep.id, RepresentativeStatus::Suspended).unwrap();
+    b.set_representative_status(&rep.id, RepresentativeStatus::Removed).unwrap();
+    a.end_placement(&child.id, &placement.id, d("2026-10-05"), PlacementEndReason::Replaced).unwrap();
+    b.end_placement(&child.id, &placement.id, d("2026-10-06"), PlacementEndReason::RepresentativeRemoved).unwrap();
+    // And each then places the child anew: two active placements after merge.
+    a.place_child(&s.placement(&child, &rep2, d("2026-10-05"))).unwrap();
+    b.place_child(&s.placement(&child, &rep2, d("2026-10-06"))).unwrap();
+
+    copy_all(&a, &b);
+    copy_all(&b, &a);
+    for id in a.document_ids().unwrap() {
+        assert_eq!(a.heads(&id).unwrap(), b.heads(&id).unwrap());
+        let read = |s: &Store| {
+            let doc = automerge::Automerge::load(&s.export_document(&id).unwrap()).unwrap();
+            qamqor_core::docs::json::read(&doc, &automerge::ROOT).unwrap()
+        };
+        assert_eq!(read(&a), read(&b));
+    }
+    let merged = a.child_file(&child.id).unwrap().child;
+    assert_eq!(merged.school.as_deref(), Some("№5 мектеп"));
+    assert_eq!(merged.name.patronymic.as_deref(), Some("Ерланұлы"));
+    assert_eq!(a.representative_file(&rep.id).unwrap().checks.len(), 1);
+    assert_eq!(a.child_file(&child.id).unwrap().visits.len(), 1);
+
+    for store in [&a, &b] {
+        let conflicts = store.conflicts().unwrap();
+        let paths: Vec<_> = conflicts.iter().map(|c| c.path.clone()).collect();
+        assert!(paths.contains(&"status".to_string()), "{paths:?}");
+        assert!(paths.contains(&format!("placements/{}/end_date", placement.id)), "{paths:?}");
+        assert!(paths.contains(&format!("placements/{}/end_reason", placement.id)), "{paths:?}");
+        let two = conflicts.iter().find(|c| c.kind == ConflictKind::TwoActivePlacements).unwrap();
+        assert_eq!(two.values.len(), 2);
+        let status = conflicts.iter().find(|c| c.path == "status").unwrap();
+        let mut authors: Vec<_> = status.values.iter().map(|v| v.author.clone().unwrap()).collect();
+        authors.sort();
+        assert_eq!(authors, ["a.db", "b.db"]);
+    }
+
+    // A person resolves the status; it leaves the list on both after merging.
+    let rep_doc = DocId::representative(&rep.id);
+    a.resolve_conflict(&rep_doc, "status", &serde_json::json!("removed")).unwrap();
+    assert!(a.resolve_conflict(&rep_doc, "status", &serde_json::json!("removed")).is_err(), "no longer in conflict");
+    copy_all(&a, &b);
+    assert!(!b.conflicts().unwrap().iter().any(|c| c.path == "status"));
+    assert_eq!(b.representative_file(&rep.id).unwrap().status, RepresentativeStatus::Removed);
+}
+
+#[test]
+fn risk_flags_raised_and_cleared_concurrently_are_a_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir, "a.db");
+    let b = open(&dir, "b.db");
+    let mut s = sample(7);
+    let (_, rep, _) = family(&a, &mut s);
+    copy_all(&a, &b);
+    a.record_check(&s.check(&rep.id, d("2026-10-01"), Some(RiskFactor::CriminalProsecution))).unwrap();
+    b.record_check(&s.check(&rep.id, d("2026-10-02"), Some(RiskFactor::CriminalProsecution))).unwrap();
+    copy_all(&a, &b);
+    copy_all(&b, &a);
+    // Both raised the same flag: they agree, nothing to review.
+    assert!(a.conflicts().unwrap().is_empty());
+    assert_eq!(a.representative_file(&rep.id).unwrap().checks.len(), 2);
+}
+
+#[test]
+fn unknown_fields_from_a_newer_version_survive_and_newer_editors_block() {
+    use automerge::transaction::Transactable;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, "phone.db");
+    let mut s = sample(8);
+    let child = s.child();
+    store.register_child(&child).unwrap();
+    let id = DocId::case(&child.id);
+
+    // A newer version adds fields this version does not know.
+    let mut newer = automerge::Automerge::load(&store.export_document(&id).unwrap()).unwrap();
+    let mut tx = newer.transaction();
+    let (_, child_obj) = automerge::ReadDoc::get(&tx, automerge::ROOT, "child").unwrap().unwrap();
+    tx.put(&child_obj, "disability_group", "none").unwrap();
+    tx.put(automerge::ROOT, "court_cases", "kept").unwrap();
+    tx.put(automerge::ROOT, "schema", 2u64).unwrap();
+    tx.commit();
+    store.merge_document(&id, &newer.save()).unwrap();
+
+    // This version edits the child: the unknown fields are kept.
+    let mut edited = child.clone();
+    edited.school = Some("№12 лицей".into());
+    store.update_child(&edited).unwrap();
+    let doc = automerge::Automerge::load(&store.export_document(&id).unwrap()).unwrap();
+    let json = qamqor_core::docs::json::read(&doc, &automerge::ROOT).unwrap();
+    assert_eq!(json["child"]["disability_group"], "none");
+    assert_eq!(json["court_cases"], "kept");
+    assert_eq!(json["schema"], 2, "an older core never lowers the schema");
+    assert_eq!(json["child"]["school"], "№12 лицей");
+
+    // A newer version marks the document as needing its editor.
+    let mut tx = newer.transaction();
+    tx.put(automerge::ROOT, "min_editor", 2u64).unwrap();
+    tx.commit();
+    store.merge_document(&id, &newer.save()).unwrap();
+    assert!(matches!(store.update_child(&edited), Err(Error::UpdateRequired)));
+    assert_eq!(store.child_file(&child.id).unwrap().child.school.as_deref(), Some("№12 лицей"), "reads still work");
+}
+
+#[test]
+fn compaction_keeps_every_change_and_indexes_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("phone.db");
+    let mut s = sample(9);
+    let (child, rep) = {
+        let mut o = options("a");
+        o.compact_after = 5;
+        let store = Store::open(&path, &KEY, o).unwrap();
+        let (child, rep, _) = family(&store, &mut s);
+        for i in 0..12 {
+            store.record_visit(&s.visit(&child, d("2025-01-01") + chrono::Duration::days(i * 20))).unwrap();
+        }
+        let heads = store.heads(&DocId::case(&child.id)).unwrap();
+        store.compact(&DocId::case(&child.id)).unwrap();
+        assert_eq!(store.heads(&DocId::case(&child.id)).unwrap(), heads);
+        (child, rep)
+    };
+    let store = Store::open(&path, &KEY, options("a")).unwrap();
+    assert_eq!(store.child_file(&child.id).unwrap().visits.len(), 12);
+    let before = (store.caseload().unwrap(), store.checks_due(today()).unwrap(), store.search("а", 50).unwrap());
+    store.rebuild_indexes().unwrap();
+    let after = (store.caseload().unwrap(), store.checks_due(today()).unwrap(), store.search("а", 50).unwrap());
+    assert_eq!(before, after);
+    assert_eq!(store.representative_file(&rep.id).unwrap().representative, rep);
+}
+
+#[test]
+fn damaged_merge_input_is_refused_and_harms_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, "phone.db");
+    let mut s = sample(10);
+    let (child, _, _) = family(&store, &mut s);
+    let id = DocId::case(&child.id);
+    let good = store.export_document(&id).unwrap();
+    let heads = store.heads(&id).unwrap();
+    for bad in [&b"garbage"[..], &good[..good.len() / 2], &[0u8; 0][..]] {
+        let _ = store.merge_document(&id, bad);
+        assert_eq!(store.heads(&id).unwrap(), heads);
+    }
+    assert!(store.merge_document(&id, b"garbage").is_err());
+    // A document whose kind does not match the id it is filed under.
+    let rep_id = DocId::representative(&RepresentativeId::new());
+    assert!(store.merge_document(&rep_id, &good).is_err());
+    assert_eq!(store.document_ids().unwrap().len(), 2);
+}
