@@ -64,6 +64,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// A phone's casework store: encrypted, offline, durable.
 pub struct Store {
     path: PathBuf,
+    checkpointer: Mutex<Option<Checkpointer>>,
     writer: Mutex<Option<Writer>>,
     reader: Mutex<Option<Connection>>,
     actor: ActorId,
@@ -178,9 +179,14 @@ impl Store {
                 ActorId::from(bytes)
             }
         };
+        // The WAL is folded into the database by a background thread, so
+        // that no user action pays for a checkpoint.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let checkpointer = Checkpointer::start(open_connection(path, key)?);
         let reader = open_connection(path, key)?;
         Ok(Store {
             path: path.to_owned(),
+            checkpointer: Mutex::new(Some(checkpointer)),
             writer: Mutex::new(Some(Writer { conn, cache: DocCache::new(options.cache_documents) })),
             reader: Mutex::new(Some(reader)),
             actor,
@@ -193,8 +199,9 @@ impl Store {
     pub fn close(&self) {
         let w = lock(&self.writer).take();
         let r = lock(&self.reader).take();
+        let c = lock(&self.checkpointer).take();
         if w.is_some() || r.is_some() {
-            drop((w, r));
+            drop((c, w, r));
             lock(open_paths()).remove(&self.path);
         }
     }
@@ -236,6 +243,8 @@ impl Store {
             for id in &touched {
                 cache.evict(id);
             }
+        } else if let Some(c) = lock(&self.checkpointer).as_mut() {
+            c.committed();
         }
         result
     }
@@ -495,6 +504,54 @@ impl WriteTx<'_> {
         }
         self.touched = touched;
         Ok(())
+    }
+}
+
+/// Runs WAL checkpoints on its own connection and thread.
+struct Checkpointer {
+    signal: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    commits: u32,
+}
+
+impl Checkpointer {
+    /// Commits between checkpoints (a few hundred KiB of WAL).
+    const EVERY: u32 = 64;
+
+    fn start(conn: Connection) -> Self {
+        let (signal, wake) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("qamqor-checkpoint".into())
+            .spawn(move || {
+                while wake.recv().is_ok() {
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        tracing::warn!(error = %e, "WAL checkpoint failed; it will be retried");
+                    }
+                }
+                // Closing: fold the whole WAL back into the database.
+                let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            })
+            .ok();
+        Checkpointer { signal: Some(signal), thread, commits: 0 }
+    }
+
+    fn committed(&mut self) {
+        self.commits += 1;
+        if self.commits >= Self::EVERY {
+            self.commits = 0;
+            if let Some(s) = &self.signal {
+                let _ = s.try_send(());
+            }
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.signal.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
 
