@@ -18,5 +18,6 @@ pub mod error;
 pub mod model;
 pub mod sample;
 pub mod store;
+pub mod sync;
 
 pub use error::{Error, Result};

@@ -1,0 +1,171 @@
+//! The sync engine: what to send and what to apply, for one document and
+//! one peer. No I/O: the phone's store, the server and the simulation all
+//! drive these functions.
+
+use automerge::sync::{Message, State, SyncDoc};
+use automerge::{ActorId, Automerge, ChangeHash};
+
+use crate::error::{Error, Result};
+
+/// Restores a persisted per-peer sync state (empty bytes: a new peer).
+pub fn load_state(bytes: &[u8]) -> State {
+    if bytes.is_empty() {
+        return State::new();
+    }
+    State::decode(bytes).unwrap_or_default()
+}
+
+/// The part of a sync state worth persisting (the heads both sides share).
+pub fn save_state(state: &State) -> Vec<u8> {
+    state.encode()
+}
+
+/// The next message for the peer, if there is anything to say.
+pub fn generate(doc: &Automerge, state: &mut State) -> Option<Vec<u8>> {
+    doc.generate_sync_message(state).map(Message::encode)
+}
+
+/// Decodes a message, refusing damaged bytes.
+pub fn decode(msg: &[u8]) -> Result<Message> {
+    Message::decode(msg).map_err(|_| Error::invalid("msg", "is not a valid Automerge sync message"))
+}
+
+/// Who may write through this peer.
+#[derive(Debug, Clone)]
+pub enum WritePolicy {
+    /// Any change is accepted (the phone receiving from its server).
+    Any,
+    /// Only new changes made by this actor (the server receiving from a
+    /// device: no one writes in someone else's name).
+    OnlyActor(ActorId),
+    /// No new changes at all (a mentor's read-only documents).
+    ReadOnly,
+}
+
+/// What receiving a message did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Received {
+    /// The hashes of the changes the document did not have before.
+    pub new_changes: Vec<ChangeHash>,
+}
+
+/// Why a message was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The message is damaged or its changes cannot be applied.
+    Invalid,
+    /// The message carries new changes where none may be written.
+    ReadOnly,
+    /// The message carries new changes by an actor that is not the sender's.
+    ForeignActor,
+}
+
+/// Applies a message under `policy`. On refusal the document and the state
+/// are left exactly as they were.
+pub fn receive(doc: &mut Automerge, state: &mut State, msg: &[u8], policy: &WritePolicy) -> std::result::Result<Received, Refusal> {
+    let message = Message::decode(msg).map_err(|_| Refusal::Invalid)?;
+    let before = doc.get_heads();
+    if message.changes.is_empty() || matches!(policy, WritePolicy::Any) {
+        let mut trial_state = state.clone();
+        if message.changes.is_empty() {
+            doc.receive_sync_message(&mut trial_state, message).map_err(|_| Refusal::Invalid)?;
+            *state = trial_state;
+            return Ok(Received::default());
+        }
+        let mut trial = doc.clone();
+        trial.receive_sync_message(&mut trial_state, message).map_err(|_| Refusal::Invalid)?;
+        let new_changes = trial.get_changes(&before).iter().map(|c| c.hash()).collect();
+        *doc = trial;
+        *state = trial_state;
+        return Ok(Received { new_changes });
+    }
+    // Apply to a copy first and inspect what is new before keeping it.
+    let mut trial = doc.clone();
+    let mut trial_state = state.clone();
+    trial.receive_sync_message(&mut trial_state, message).map_err(|_| Refusal::Invalid)?;
+    let new = trial.get_changes(&before);
+    match policy {
+        WritePolicy::ReadOnly if !new.is_empty() => return Err(Refusal::ReadOnly),
+        WritePolicy::OnlyActor(actor) if new.iter().any(|c| c.actor_id() != actor) => return Err(Refusal::ForeignActor),
+        _ => {}
+    }
+    let new_changes = new.iter().map(|c| c.hash()).collect();
+    // Keep our own actor id: the clone is the same document.
+    *doc = trial;
+    *state = trial_state;
+    Ok(Received { new_changes })
+}
+
+/// Whether the peer is known to hold exactly this document.
+pub fn in_sync(doc: &Automerge, state: &State) -> bool {
+    let heads = doc.get_heads();
+    state.shared_heads == heads && state.their_heads.as_ref().is_none_or(|h| *h == heads)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::transaction::Transactable;
+
+    fn doc_with(actor: &ActorId, key: &str) -> Automerge {
+        let mut d = Automerge::new().with_actor(actor.clone());
+        let mut tx = d.transaction();
+        tx.put(automerge::ROOT, key, 1).unwrap();
+        tx.commit();
+        d
+    }
+
+    /// Runs the exchange until neither side has anything to say.
+    fn converge(a: &mut Automerge, b: &mut Automerge, policy_at_b: &WritePolicy) -> std::result::Result<usize, Refusal> {
+        let (mut sa, mut sb) = (State::new(), State::new());
+        for round in 0..10 {
+            let ma = generate(a, &mut sa);
+            if let Some(m) = &ma {
+                receive(b, &mut sb, m, policy_at_b)?;
+            }
+            let mb = generate(b, &mut sb);
+            if let Some(m) = &mb {
+                receive(a, &mut sa, m, &WritePolicy::Any)?;
+            }
+            if ma.is_none() && mb.is_none() {
+                return Ok(round);
+            }
+        }
+        panic!("did not converge");
+    }
+
+    #[test]
+    fn peers_converge() {
+        let (x, y) = (ActorId::random(), ActorId::random());
+        let mut a = doc_with(&x, "a");
+        let mut b = a.fork().with_actor(y.clone());
+        let mut tx = b.transaction();
+        tx.put(automerge::ROOT, "b", 2).unwrap();
+        tx.commit();
+        let mut tx = a.transaction();
+        tx.put(automerge::ROOT, "c", 3).unwrap();
+        tx.commit();
+        converge(&mut a, &mut b, &WritePolicy::OnlyActor(x)).unwrap();
+        assert_eq!(a.get_heads(), b.get_heads());
+    }
+
+    #[test]
+    fn foreign_and_read_only_changes_are_refused_without_harm() {
+        let (x, y) = (ActorId::random(), ActorId::random());
+        let mut server = doc_with(&y, "base");
+        let mut phone = server.fork().with_actor(x.clone());
+        let mut tx = phone.transaction();
+        tx.put(automerge::ROOT, "mine", 1).unwrap();
+        tx.commit();
+        let heads = server.get_heads();
+        // The phone claims to be y: its change by x is foreign.
+        let err = converge(&mut phone.clone(), &mut server, &WritePolicy::OnlyActor(y)).unwrap_err();
+        assert_eq!(err, Refusal::ForeignActor);
+        assert_eq!(server.get_heads(), heads);
+        let err = converge(&mut phone, &mut server, &WritePolicy::ReadOnly).unwrap_err();
+        assert_eq!(err, Refusal::ReadOnly);
+        assert_eq!(server.get_heads(), heads);
+        let mut st = State::new();
+        assert_eq!(receive(&mut server, &mut st, b"junk", &WritePolicy::Any), Err(Refusal::Invalid));
+    }
+}

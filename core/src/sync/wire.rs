@@ -1,0 +1,164 @@
+//! The sync protocol's messages and their encoding (CBOR, RFC 8949).
+//!
+//! See `docs/protocol.md` for the specification another client can be
+//! written from.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The protocol version this core speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Limits both sides enforce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Largest request or response body, after decompression, in bytes.
+    pub max_body_bytes: usize,
+    /// Most documents in one request or response.
+    pub max_docs: usize,
+    /// Largest single Automerge sync message, in bytes.
+    pub max_message_bytes: usize,
+    /// Most request/response rounds in one sync.
+    pub max_rounds: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_body_bytes: 16 << 20, max_docs: 250, max_message_bytes: 8 << 20, max_rounds: 12 }
+    }
+}
+
+/// An Automerge sync message for one document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocMessage {
+    /// The document id (`case:…`).
+    pub id: String,
+    /// The encoded `automerge::sync::Message`.
+    #[serde(with = "serde_bytes")]
+    pub msg: Vec<u8>,
+}
+
+/// What the phone sends.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    /// Protocol version.
+    pub v: u32,
+    /// The change-feed position the phone has received everything up to.
+    pub cursor: u64,
+    /// Sync messages, urgent documents first.
+    pub docs: Vec<DocMessage>,
+}
+
+/// The fate of one document of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocStatus {
+    /// Received; any changes in it are committed on the server.
+    Ok,
+    /// The device may not access this document.
+    Denied,
+    /// The device may read but not change this document.
+    ReadOnly,
+    /// The changes are not this device's own (an actor of another device).
+    ForeignActor,
+    /// The message could not be decoded or applied.
+    Invalid,
+}
+
+/// A per-document result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocResult {
+    /// The document id.
+    pub id: String,
+    /// The status.
+    pub status: DocStatus,
+    /// A human-readable reason (no personal data).
+    pub reason: String,
+}
+
+/// What the server answers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    /// Protocol version.
+    pub v: u32,
+    /// The new change-feed position once this response is applied.
+    pub cursor: u64,
+    /// Sync messages for the phone.
+    pub docs: Vec<DocMessage>,
+    /// Results for documents of the request that were not simply `ok`.
+    pub results: Vec<DocResult>,
+    /// Documents the phone must delete (access withdrawn, case reassigned).
+    pub removed: Vec<String>,
+    /// The server has more changed documents than fit in this response.
+    pub more: bool,
+    /// The device was revoked: the phone must wipe its local data.
+    pub wipe: bool,
+}
+
+/// Encodes a message as CBOR.
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail for these types.
+    let _ = ciborium::into_writer(value, &mut out);
+    out
+}
+
+/// Decodes a CBOR message, enforcing the limits.
+pub fn decode_request(bytes: &[u8], limits: &Limits) -> Result<SyncRequest> {
+    let req: SyncRequest = decode(bytes, limits)?;
+    if req.v != PROTOCOL_VERSION {
+        return Err(Error::invalid("v", format!("unsupported protocol version (this side speaks {PROTOCOL_VERSION})")));
+    }
+    check_docs(&req.docs, limits)?;
+    Ok(req)
+}
+
+/// Decodes a response, enforcing the limits.
+pub fn decode_response(bytes: &[u8], limits: &Limits) -> Result<SyncResponse> {
+    let resp: SyncResponse = decode(bytes, limits)?;
+    if resp.v != PROTOCOL_VERSION {
+        return Err(Error::invalid("v", format!("unsupported protocol version (this side speaks {PROTOCOL_VERSION})")));
+    }
+    check_docs(&resp.docs, limits)?;
+    Ok(resp)
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], limits: &Limits) -> Result<T> {
+    if bytes.len() > limits.max_body_bytes {
+        return Err(Error::invalid("body", format!("is larger than the limit of {} bytes", limits.max_body_bytes)));
+    }
+    ciborium::from_reader(bytes).map_err(|_| Error::invalid("body", "is not a valid CBOR sync message"))
+}
+
+fn check_docs(docs: &[DocMessage], limits: &Limits) -> Result<()> {
+    if docs.len() > limits.max_docs {
+        return Err(Error::invalid("docs", format!("holds more than {} documents", limits.max_docs)));
+    }
+    if docs.iter().any(|d| d.msg.len() > limits.max_message_bytes) {
+        return Err(Error::invalid("docs.msg", format!("a message is larger than {} bytes", limits.max_message_bytes)));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roundtrip_and_limits() {
+        let req = SyncRequest { v: 1, cursor: 7, docs: vec![DocMessage { id: "case:x".into(), msg: vec![1, 2, 3] }] };
+        let bytes = encode(&req);
+        assert_eq!(decode_request(&bytes, &Limits::default()).unwrap(), req);
+        assert!(decode_request(b"\xff\x00garbage", &Limits::default()).is_err());
+        assert!(decode_request(&bytes[..bytes.len() - 1], &Limits::default()).is_err());
+        let small = Limits { max_body_bytes: 4, ..Limits::default() };
+        assert!(decode_request(&bytes, &small).is_err());
+        let mut many = req.clone();
+        many.docs = vec![req.docs[0].clone(); 300];
+        assert!(decode_request(&encode(&many), &Limits::default()).is_err());
+        let mut old = req;
+        old.v = 99;
+        assert!(decode_request(&encode(&old), &Limits::default()).is_err());
+    }
+}
