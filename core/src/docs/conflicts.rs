@@ -2,11 +2,11 @@
 //! that break an invariant. They are surfaced for a person, never dropped.
 
 use automerge::transaction::Transactable;
-use automerge::{ObjId, ReadDoc, ROOT};
+use automerge::{ObjId, ROOT, ReadDoc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::{author_of, json, read_view, CaseDoc, DocId, DocKind};
+use super::{CaseDoc, DocId, DocKind, author_of, json, read_view};
 use crate::error::{Error, Result};
 
 /// What kind of conflict.
@@ -53,7 +53,13 @@ fn actor_hex(id: &ObjId) -> String {
 
 /// Same-field conflicts on `key` of `obj`: only when the concurrent values
 /// differ (two people setting the same value agree).
-fn field_conflict<R: ReadDoc>(doc: &R, doc_id: &DocId, obj: &ObjId, key: &str, path: String) -> Result<Option<Conflict>> {
+fn field_conflict<R: ReadDoc>(
+    doc: &R,
+    doc_id: &DocId,
+    obj: &ObjId,
+    key: &str,
+    path: String,
+) -> Result<Option<Conflict>> {
     let all = doc.get_all(obj, key)?;
     if all.len() < 2 {
         return Ok(None);
@@ -61,16 +67,31 @@ fn field_conflict<R: ReadDoc>(doc: &R, doc_id: &DocId, obj: &ObjId, key: &str, p
     let mut values = Vec::with_capacity(all.len());
     for (v, id) in all {
         let actor = actor_hex(&id);
-        values.push(ConflictValue { value: json::value_to_json(doc, v, &id)?, author: author_of(doc, &actor), actor });
+        values.push(ConflictValue {
+            value: json::value_to_json(doc, v, &id)?,
+            author: author_of(doc, &actor),
+            actor,
+        });
     }
     let first = &values[0].value;
     if values.iter().all(|v| &v.value == first) {
         return Ok(None);
     }
-    Ok(Some(Conflict { doc_id: doc_id.clone(), kind: ConflictKind::SameField, path, values }))
+    Ok(Some(Conflict {
+        doc_id: doc_id.clone(),
+        kind: ConflictKind::SameField,
+        path,
+        values,
+    }))
 }
 
-fn fields_of<R: ReadDoc>(doc: &R, doc_id: &DocId, obj: &ObjId, prefix: &str, out: &mut Vec<Conflict>) -> Result<()> {
+fn fields_of<R: ReadDoc>(
+    doc: &R,
+    doc_id: &DocId,
+    obj: &ObjId,
+    prefix: &str,
+    out: &mut Vec<Conflict>,
+) -> Result<()> {
     for key in doc.keys(obj).collect::<Vec<_>>() {
         if let Some(c) = field_conflict(doc, doc_id, obj, &key, format!("{prefix}/{key}"))? {
             out.push(c);
@@ -99,9 +120,18 @@ pub fn find<R: ReadDoc>(doc: &R, doc_id: &DocId) -> Result<Vec<Conflict>> {
                             Some((_, id)) => actor_hex(&id),
                             None => String::new(),
                         };
-                        values.push(ConflictValue { value: Json::String(p.id.to_string()), author: author_of(doc, &actor), actor });
+                        values.push(ConflictValue {
+                            value: Json::String(p.id.to_string()),
+                            author: author_of(doc, &actor),
+                            actor,
+                        });
                     }
-                    out.push(Conflict { doc_id: doc_id.clone(), kind: ConflictKind::TwoActivePlacements, path: "placements".into(), values });
+                    out.push(Conflict {
+                        doc_id: doc_id.clone(),
+                        kind: ConflictKind::TwoActivePlacements,
+                        path: "placements".into(),
+                        values,
+                    });
                 }
             }
         }
@@ -110,7 +140,13 @@ pub fn find<R: ReadDoc>(doc: &R, doc_id: &DocId) -> Result<Vec<Conflict>> {
                 out.push(c);
             }
             if let Some(risk) = json::find_map(doc, &ROOT, "risk")? {
-                if let Some(c) = field_conflict(doc, doc_id, &risk, "removal_recommended", "risk/removal_recommended".into())? {
+                if let Some(c) = field_conflict(
+                    doc,
+                    doc_id,
+                    &risk,
+                    "removal_recommended",
+                    "risk/removal_recommended".into(),
+                )? {
                     out.push(c);
                 }
                 if let Some(flags) = json::find_map(doc, &risk, "flags")? {
@@ -126,18 +162,29 @@ pub fn find<R: ReadDoc>(doc: &R, doc_id: &DocId) -> Result<Vec<Conflict>> {
 /// Resolves a same-field conflict by writing the chosen value, which
 /// supersedes every concurrent one. The path must name a field that is in
 /// conflict now.
-pub fn resolve_field<T: Transactable + ReadDoc>(tx: &mut T, doc_id: &DocId, path: &str, chosen: &Json) -> Result<()> {
+pub fn resolve_field<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    doc_id: &DocId,
+    path: &str,
+    chosen: &Json,
+) -> Result<()> {
     let open = find(tx, doc_id)?;
     let conflict = open
         .iter()
         .find(|c| c.kind == ConflictKind::SameField && c.path == path)
         .ok_or_else(|| Error::invalid("conflict.path", "no open conflict at this path"))?;
     if !conflict.values.iter().any(|v| &v.value == chosen) {
-        return Err(Error::invalid("conflict.value", "is not one of the competing values"));
+        return Err(Error::invalid(
+            "conflict.value",
+            "is not one of the competing values",
+        ));
     }
     let steps: Vec<&str> = path.split('/').collect();
-    let (key, parents) = steps.split_last().ok_or_else(|| Error::invalid("conflict.path", "is empty"))?;
-    let obj = super::object_at(tx, parents)?.ok_or_else(|| Error::invalid("conflict.path", "does not exist"))?;
+    let (key, parents) = steps
+        .split_last()
+        .ok_or_else(|| Error::invalid("conflict.path", "is empty"))?;
+    let obj = super::object_at(tx, parents)?
+        .ok_or_else(|| Error::invalid("conflict.path", "does not exist"))?;
     // The put's predecessors are all concurrent values: it supersedes them all.
     let scalar = match chosen {
         Json::String(s) => automerge::ScalarValue::Str(s.as_str().into()),

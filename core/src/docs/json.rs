@@ -79,7 +79,12 @@ fn json_to_scalar(v: &Json) -> Option<ScalarValue> {
 /// Puts `value` at `key` of the map `obj`, recursing into maps that exist
 /// and writing only scalars that differ. Keys present in the document but
 /// absent from `value` are left alone (they may belong to a newer version).
-pub fn write<T: Transactable + ReadDoc>(tx: &mut T, obj: &ObjId, key: &str, value: &Json) -> Result<()> {
+pub fn write<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    value: &Json,
+) -> Result<()> {
     let current = tx.get(obj, key)?;
     match value {
         Json::Object(fields) => {
@@ -103,8 +108,10 @@ pub fn write<T: Transactable + ReadDoc>(tx: &mut T, obj: &ObjId, key: &str, valu
             }
         }
         scalar => {
-            let new = json_to_scalar(scalar).ok_or_else(|| Error::Corrupt("unexpected value shape".into()))?;
-            let same = matches!(&current, Some((Value::Scalar(s), _)) if scalar_to_json(s) == *scalar);
+            let new = json_to_scalar(scalar)
+                .ok_or_else(|| Error::Corrupt("unexpected value shape".into()))?;
+            let same =
+                matches!(&current, Some((Value::Scalar(s), _)) if scalar_to_json(s) == *scalar);
             if !same {
                 tx.put(obj, key, new)?;
             }
@@ -113,7 +120,12 @@ pub fn write<T: Transactable + ReadDoc>(tx: &mut T, obj: &ObjId, key: &str, valu
     Ok(())
 }
 
-fn insert<T: Transactable + ReadDoc>(tx: &mut T, list: &ObjId, index: usize, value: &Json) -> Result<()> {
+fn insert<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    list: &ObjId,
+    index: usize,
+    value: &Json,
+) -> Result<()> {
     match value {
         Json::Object(fields) => {
             let child = tx.insert_object(list, index, ObjType::Map)?;
@@ -128,7 +140,8 @@ fn insert<T: Transactable + ReadDoc>(tx: &mut T, list: &ObjId, index: usize, val
             }
         }
         scalar => {
-            let s = json_to_scalar(scalar).ok_or_else(|| Error::Corrupt("unexpected value shape".into()))?;
+            let s = json_to_scalar(scalar)
+                .ok_or_else(|| Error::Corrupt("unexpected value shape".into()))?;
             tx.insert(list, index, s)?;
         }
     }
@@ -136,7 +149,12 @@ fn insert<T: Transactable + ReadDoc>(tx: &mut T, list: &ObjId, index: usize, val
 }
 
 /// Serializes `value` and writes it at `key` (see [`write`]).
-pub fn put<T: Transactable + ReadDoc, V: serde::Serialize>(tx: &mut T, obj: &ObjId, key: &str, value: &V) -> Result<()> {
+pub fn put<T: Transactable + ReadDoc, V: serde::Serialize>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    value: &V,
+) -> Result<()> {
     let json = serde_json::to_value(value).map_err(|e| Error::Corrupt(e.to_string()))?;
     write(tx, obj, key, &json)
 }

@@ -6,7 +6,9 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::Store;
-use crate::docs::{self, json, AccessTier, CaseDoc, DocId, MenteeDoc, MentorDoc, RepresentativeDoc};
+use crate::docs::{
+    self, AccessTier, CaseDoc, DocId, MenteeDoc, MentorDoc, RepresentativeDoc, json,
+};
 use crate::error::{Error, Result};
 use crate::model::*;
 
@@ -34,7 +36,10 @@ impl Store {
         self.write(|w| {
             let old: CaseDoc = w.view(&id)?;
             if old.child.iin != child.iin {
-                return Err(Error::invalid("child.iin", "an IIN is assigned once for life and never changed"));
+                return Err(Error::invalid(
+                    "child.iin",
+                    "an IIN is assigned once for life and never changed",
+                ));
             }
             w.edit(&id, |tx| json::put(tx, &ROOT, "child", child))
         })?;
@@ -62,7 +67,10 @@ impl Store {
         self.write(|w| {
             let old: RepresentativeDoc = w.view(&id)?;
             if old.representative.iin != rep.iin {
-                return Err(Error::invalid("representative.iin", "an IIN is assigned once for life and never changed"));
+                return Err(Error::invalid(
+                    "representative.iin",
+                    "an IIN is assigned once for life and never changed",
+                ));
             }
             w.edit(&id, |tx| json::put(tx, &ROOT, "representative", rep))
         })?;
@@ -71,7 +79,11 @@ impl Store {
 
     /// Sets whether a representative may act (a legally significant field:
     /// concurrent different settings go to the review list).
-    pub fn set_representative_status(&self, id: &RepresentativeId, status: RepresentativeStatus) -> Result<()> {
+    pub fn set_representative_status(
+        &self,
+        id: &RepresentativeId,
+        status: RepresentativeStatus,
+    ) -> Result<()> {
         let doc = DocId::representative(id);
         self.write(|w| w.edit(&doc, |tx| json::put(tx, &ROOT, "status", &status)))
     }
@@ -121,12 +133,22 @@ impl Store {
     }
 
     /// Ends a placement.
-    pub fn end_placement(&self, child: &ChildId, placement: &PlacementId, end: NaiveDate, reason: PlacementEndReason) -> Result<()> {
+    pub fn end_placement(
+        &self,
+        child: &ChildId,
+        placement: &PlacementId,
+        end: NaiveDate,
+        reason: PlacementEndReason,
+    ) -> Result<()> {
         let case_id = DocId::case(child);
         let today = self.today();
         self.write(|w| {
             let case: CaseDoc = w.view(&case_id)?;
-            let mut p = case.placements.get(placement.as_str()).cloned().ok_or_else(|| Error::not_found("placement", placement.to_string()))?;
+            let mut p = case
+                .placements
+                .get(placement.as_str())
+                .cloned()
+                .ok_or_else(|| Error::not_found("placement", placement.to_string()))?;
             if !p.is_open() {
                 return Err(Error::Rule("this placement has already ended".into()));
             }
@@ -134,7 +156,8 @@ impl Store {
             p.end_reason = Some(reason);
             p.validate(case.child.birth_date, today)?;
             w.edit(&case_id, |tx| {
-                let obj = docs::object_at(tx, &["placements", placement.as_str()])?.ok_or_else(|| Error::not_found("placement", placement.to_string()))?;
+                let obj = docs::object_at(tx, &["placements", placement.as_str()])?
+                    .ok_or_else(|| Error::not_found("placement", placement.to_string()))?;
                 json::put(tx, &obj, "end_date", &p.end_date)?;
                 json::put(tx, &obj, "end_reason", &p.end_reason)
             })
@@ -177,7 +200,11 @@ impl Store {
         let id = DocId::representative(&report.representative_id);
         self.write(|w| {
             let rep: RepresentativeDoc = w.view(&id)?;
-            check_supersedes(&rep.risk_reports, report.supersedes.as_ref(), "risk_report.supersedes")?;
+            check_supersedes(
+                &rep.risk_reports,
+                report.supersedes.as_ref(),
+                "risk_report.supersedes",
+            )?;
             w.edit(&id, |tx| {
                 docs::put_event(tx, "risk_reports", &report.id, report)?;
                 raise_risks(tx, &[report.factor])
@@ -190,8 +217,12 @@ impl Store {
     pub fn register_mentor(&self, mentor: &Mentor) -> Result<Recorded> {
         mentor.validate()?;
         self.write(|w| {
-            w.create(&DocId::mentor(&mentor.id), |tx| json::put(tx, &ROOT, "mentor", mentor))?;
-            w.create(&DocId::meeting_log(&mentor.id), |tx| json::put(tx, &ROOT, "mentor_id", &mentor.id))
+            w.create(&DocId::mentor(&mentor.id), |tx| {
+                json::put(tx, &ROOT, "mentor", mentor)
+            })?;
+            w.create(&DocId::meeting_log(&mentor.id), |tx| {
+                json::put(tx, &ROOT, "mentor_id", &mentor.id)
+            })
         })?;
         Ok(Recorded::default())
     }
@@ -244,8 +275,14 @@ impl Store {
             meeting.validate(&certs, &mentee.mentorship, today)?;
             let log_id = DocId::meeting_log(&mentor_id);
             let log: docs::MeetingLogDoc = w.view(&log_id)?;
-            check_supersedes(&log.meetings, meeting.supersedes.as_ref(), "meeting.supersedes")?;
-            w.edit(&log_id, |tx| docs::put_event(tx, "meetings", &meeting.id, meeting))
+            check_supersedes(
+                &log.meetings,
+                meeting.supersedes.as_ref(),
+                "meeting.supersedes",
+            )?;
+            w.edit(&log_id, |tx| {
+                docs::put_event(tx, "meetings", &meeting.id, meeting)
+            })
         })?;
         Ok(Recorded::default())
     }
@@ -253,19 +290,37 @@ impl Store {
     /// Resolves a conflict from the review list. For a same-field conflict,
     /// `chosen` is one of the competing values. Two open placements are
     /// resolved by ending all but one with [`Store::end_placement`].
-    pub fn resolve_conflict(&self, doc_id: &DocId, path: &str, chosen: &serde_json::Value) -> Result<()> {
-        self.write(|w| w.edit(doc_id, |tx| docs::conflicts::resolve_field(tx, doc_id, path, chosen)))
+    pub fn resolve_conflict(
+        &self,
+        doc_id: &DocId,
+        path: &str,
+        chosen: &serde_json::Value,
+    ) -> Result<()> {
+        self.write(|w| {
+            w.edit(doc_id, |tx| {
+                docs::conflicts::resolve_field(tx, doc_id, path, chosen)
+            })
+        })
     }
 }
 
-fn check_supersedes<E>(existing: &std::collections::BTreeMap<String, E>, supersedes: Option<&EventId>, field: &str) -> Result<()> {
+fn check_supersedes<E>(
+    existing: &std::collections::BTreeMap<String, E>,
+    supersedes: Option<&EventId>,
+    field: &str,
+) -> Result<()> {
     match supersedes {
-        Some(id) if !existing.contains_key(id.as_str()) => Err(Error::invalid(field, "names no recorded event")),
+        Some(id) if !existing.contains_key(id.as_str()) => {
+            Err(Error::invalid(field, "names no recorded event"))
+        }
         _ => Ok(()),
     }
 }
 
-fn raise_risks(tx: &mut automerge::transaction::Transaction<'_>, factors: &[RiskFactor]) -> Result<()> {
+fn raise_risks(
+    tx: &mut automerge::transaction::Transaction<'_>,
+    factors: &[RiskFactor],
+) -> Result<()> {
     if factors.is_empty() {
         return Ok(());
     }

@@ -9,6 +9,7 @@ mod casework;
 mod index;
 mod queries;
 pub mod schema;
+mod sync;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -17,10 +18,11 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use automerge::transaction::{CommitOptions, Transaction};
 use automerge::{ActorId, Automerge, ChangeHash};
 use chrono::NaiveDate;
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 pub use casework::Recorded;
 pub use queries::*;
+pub use sync::{DocSyncState, SyncApplied, SyncSummary};
 
 use crate::docs::{self, DocId, DocKind};
 use crate::error::{Error, Result};
@@ -45,7 +47,12 @@ pub struct StoreOptions {
 impl StoreOptions {
     /// Defaults for the user `author`.
     pub fn new(author: impl Into<String>) -> Self {
-        StoreOptions { author: author.into(), today: None, compact_after: 32, cache_documents: 256 }
+        StoreOptions {
+            author: author.into(),
+            today: None,
+            compact_after: 32,
+            cache_documents: 256,
+        }
     }
 }
 
@@ -65,6 +72,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct Store {
     path: PathBuf,
     checkpointer: Mutex<Option<Checkpointer>>,
+    /// Live per-document sync states of the current sync with the server.
+    sync_states: Mutex<HashMap<DocId, automerge::sync::State>>,
     writer: Mutex<Option<Writer>>,
     reader: Mutex<Option<Connection>>,
     actor: ActorId,
@@ -73,7 +82,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("actor", &self.actor.to_hex_string()).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("actor", &self.actor.to_hex_string())
+            .finish_non_exhaustive()
     }
 }
 
@@ -91,7 +102,11 @@ struct DocCache {
 
 impl DocCache {
     fn new(capacity: usize) -> Self {
-        DocCache { docs: HashMap::new(), tick: 0, capacity: capacity.max(4) }
+        DocCache {
+            docs: HashMap::new(),
+            tick: 0,
+            capacity: capacity.max(4),
+        }
     }
 
     fn get_mut(&mut self, id: &DocId) -> Option<&mut Automerge> {
@@ -105,7 +120,11 @@ impl DocCache {
 
     fn insert(&mut self, id: DocId, doc: Automerge) {
         if self.docs.len() >= self.capacity
-            && let Some(oldest) = self.docs.iter().min_by_key(|(_, (_, t))| *t).map(|(k, _)| k.clone())
+            && let Some(oldest) = self
+                .docs
+                .iter()
+                .min_by_key(|(_, (_, t))| *t)
+                .map(|(k, _)| k.clone())
         {
             self.docs.remove(&oldest);
         }
@@ -116,18 +135,28 @@ impl DocCache {
     fn evict(&mut self, id: &DocId) {
         self.docs.remove(id);
     }
+
+    fn clear(&mut self) {
+        self.docs.clear();
+    }
 }
 
 fn open_connection(path: &Path, key: &[u8]) -> Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     // SQLCipher would log a failed key check to stderr; the error is ours to report.
     conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
     // A raw 256-bit key: SQLCipher skips its passphrase KDF.
     conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex::encode(key)))?;
-    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
         Ok(_) => {}
-        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::NotADatabase => {
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::NotADatabase =>
+        {
             return Err(Error::WrongKey);
         }
         Err(e) => return Err(e.into()),
@@ -168,14 +197,19 @@ impl Store {
         let mut conn = open_connection(path, key)?;
         schema::migrate(&mut conn)?;
         let actor = match conn
-            .query_row("SELECT value FROM meta WHERE key = 'actor'", [], |r| r.get::<_, Vec<u8>>(0))
+            .query_row("SELECT value FROM meta WHERE key = 'actor'", [], |r| {
+                r.get::<_, Vec<u8>>(0)
+            })
             .optional()?
         {
             Some(bytes) => ActorId::from(bytes),
             None => {
                 // A fresh random actor per installation, never derived from the user.
                 let bytes: [u8; 16] = rand::random();
-                conn.execute("INSERT INTO meta(key, value) VALUES ('actor', ?1)", params![bytes.to_vec()])?;
+                conn.execute(
+                    "INSERT INTO meta(key, value) VALUES ('actor', ?1)",
+                    params![bytes.to_vec()],
+                )?;
                 ActorId::from(bytes)
             }
         };
@@ -187,7 +221,11 @@ impl Store {
         Ok(Store {
             path: path.to_owned(),
             checkpointer: Mutex::new(Some(checkpointer)),
-            writer: Mutex::new(Some(Writer { conn, cache: DocCache::new(options.cache_documents) })),
+            sync_states: Mutex::new(HashMap::new()),
+            writer: Mutex::new(Some(Writer {
+                conn,
+                cache: DocCache::new(options.cache_documents),
+            })),
             reader: Mutex::new(Some(reader)),
             actor,
             options,
@@ -218,7 +256,9 @@ impl Store {
 
     /// Today's date as the store sees it.
     pub fn today(&self) -> NaiveDate {
-        self.options.today.unwrap_or_else(|| chrono::Local::now().date_naive())
+        self.options
+            .today
+            .unwrap_or_else(|| chrono::Local::now().date_naive())
     }
 
     /// Runs `f` in one SQLite transaction that commits only if `f` returns
@@ -236,7 +276,9 @@ impl Store {
             compact_after: self.options.compact_after,
         };
         let result = f(&mut w).and_then(|r| w.finish().map(|()| r));
-        let WriteTx { tx, cache, touched, .. } = w;
+        let WriteTx {
+            tx, cache, touched, ..
+        } = w;
         let result = result.and_then(|r| tx.commit().map(|()| r).map_err(Error::from));
         if result.is_err() {
             // The cached copies may hold changes that were not committed.
@@ -251,10 +293,15 @@ impl Store {
 
     /// Runs `f` with the writer's document cache, for reads of whole
     /// documents (a child's file).
-    pub(crate) fn with_doc<R>(&self, id: &DocId, f: impl FnOnce(&Automerge) -> Result<R>) -> Result<R> {
+    pub(crate) fn with_doc<R>(
+        &self,
+        id: &DocId,
+        f: impl FnOnce(&Automerge) -> Result<R>,
+    ) -> Result<R> {
         let mut guard = lock(&self.writer);
         let Writer { conn, cache } = guard.as_mut().ok_or(Error::Closed)?;
-        let doc = load_cached(conn, cache, id, &self.actor)?.ok_or_else(|| Error::not_found(kind_name(id.kind()), id.to_string()))?;
+        let doc = load_cached(conn, cache, id, &self.actor)?
+            .ok_or_else(|| Error::not_found(kind_name(id.kind()), id.to_string()))?;
         f(doc)
     }
 
@@ -268,7 +315,9 @@ impl Store {
     pub fn document_ids(&self) -> Result<Vec<DocId>> {
         self.read(|c| {
             let mut st = c.prepare("SELECT doc_id FROM documents ORDER BY doc_id")?;
-            let ids = st.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            let ids = st
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
             ids.iter().map(|s| DocId::parse(s)).collect()
         })
     }
@@ -320,7 +369,9 @@ fn absolute(path: &Path) -> Result<PathBuf> {
         Some(p) if !p.as_os_str().is_empty() => p.canonicalize()?,
         _ => std::env::current_dir()?,
     };
-    let name = path.file_name().ok_or_else(|| Error::invalid("path", "names no file"))?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::invalid("path", "names no file"))?;
     Ok(parent.join(name))
 }
 
@@ -336,7 +387,11 @@ pub(crate) fn kind_name(kind: DocKind) -> &'static str {
 
 fn load_from_db(conn: &Connection, id: &DocId) -> Result<Option<Automerge>> {
     let Some(snapshot) = conn
-        .query_row("SELECT snapshot FROM documents WHERE doc_id = ?1", [id.to_string()], |r| r.get::<_, Vec<u8>>(0))
+        .query_row(
+            "SELECT snapshot FROM documents WHERE doc_id = ?1",
+            [id.to_string()],
+            |r| r.get::<_, Vec<u8>>(0),
+        )
         .optional()?
     else {
         return Ok(None);
@@ -346,12 +401,18 @@ fn load_from_db(conn: &Connection, id: &DocId) -> Result<Option<Automerge>> {
     let mut rows = st.query([id.to_string()])?;
     while let Some(row) = rows.next()? {
         let data: Vec<u8> = row.get(0)?;
-        doc.load_incremental(&data).map_err(|e| Error::Corrupt(e.to_string()))?;
+        doc.load_incremental(&data)
+            .map_err(|e| Error::Corrupt(e.to_string()))?;
     }
     Ok(Some(doc))
 }
 
-fn load_cached<'c>(conn: &Connection, cache: &'c mut DocCache, id: &DocId, actor: &ActorId) -> Result<Option<&'c mut Automerge>> {
+fn load_cached<'c>(
+    conn: &Connection,
+    cache: &'c mut DocCache,
+    id: &DocId,
+    actor: &ActorId,
+) -> Result<Option<&'c mut Automerge>> {
     if cache.get_mut(id).is_none() {
         match load_from_db(conn, id)? {
             Some(mut doc) => {
@@ -382,14 +443,23 @@ impl WriteTx<'_> {
 
     /// The typed view of an existing document.
     pub(crate) fn view<T: serde::de::DeserializeOwned>(&mut self, id: &DocId) -> Result<T> {
-        let doc = self.doc(id)?.ok_or_else(|| Error::not_found(kind_name(id.kind()), id.to_string()))?;
+        let doc = self
+            .doc(id)?
+            .ok_or_else(|| Error::not_found(kind_name(id.kind()), id.to_string()))?;
         docs::read_view(doc)
     }
 
     /// Creates a new document and writes its first change with `f`.
-    pub(crate) fn create(&mut self, id: &DocId, f: impl FnOnce(&mut Transaction<'_>) -> Result<()>) -> Result<()> {
+    pub(crate) fn create(
+        &mut self,
+        id: &DocId,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<()>,
+    ) -> Result<()> {
         if self.doc(id)?.is_some() {
-            return Err(Error::Rule(format!("this {} already exists", kind_name(id.kind()))));
+            return Err(Error::Rule(format!(
+                "this {} already exists",
+                kind_name(id.kind())
+            )));
         }
         let mut doc = Automerge::new().with_actor(self.actor.clone());
         let mut tx = doc.transaction();
@@ -403,11 +473,15 @@ impl WriteTx<'_> {
         )?;
         self.cache.insert(id.clone(), doc);
         self.touch(id);
-        Ok(())
+        self.mark_pending(id)
     }
 
     /// Edits an existing document with `f` and appends the change.
-    pub(crate) fn edit<R>(&mut self, id: &DocId, f: impl FnOnce(&mut Transaction<'_>) -> Result<R>) -> Result<R> {
+    pub(crate) fn edit<R>(
+        &mut self,
+        id: &DocId,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<R>,
+    ) -> Result<R> {
         let actor_hex = self.actor.to_hex_string();
         let author = self.author;
         let doc = load_cached(&self.tx, self.cache, id, self.actor)?
@@ -426,7 +500,9 @@ impl WriteTx<'_> {
     pub(crate) fn merge(&mut self, id: &DocId, bytes: &[u8]) -> Result<bool> {
         // Parse into a scratch document first: damaged input stops here.
         let mut incoming = Automerge::new();
-        incoming.load_incremental(bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
+        incoming
+            .load_incremental(bytes)
+            .map_err(|e| Error::Corrupt(e.to_string()))?;
         if incoming.get_heads().is_empty() {
             return Ok(false);
         }
@@ -446,7 +522,9 @@ impl WriteTx<'_> {
                     .get("kind")
                     .and_then(|k| k.as_str().map(str::to_owned));
                 if kind.as_deref() != Some(id.kind().prefix()) {
-                    return Err(Error::Corrupt("the document's kind does not match its id".into()));
+                    return Err(Error::Corrupt(
+                        "the document's kind does not match its id".into(),
+                    ));
                 }
                 incoming.set_actor(self.actor.clone());
                 self.tx.execute(
@@ -455,6 +533,7 @@ impl WriteTx<'_> {
                 )?;
                 self.cache.insert(id.clone(), incoming);
                 self.touch(id);
+                self.mark_pending(id)?;
                 Ok(true)
             }
         }
@@ -464,13 +543,30 @@ impl WriteTx<'_> {
         if bytes.is_empty() {
             return Ok(());
         }
-        self.tx.execute("INSERT INTO changes(doc_id, data) VALUES (?1, ?2)", params![id.to_string(), bytes])?;
-        self.tx.execute("UPDATE documents SET updated_at = ?2 WHERE doc_id = ?1", params![id.to_string(), now_ms()])?;
+        self.tx.execute(
+            "INSERT INTO changes(doc_id, data) VALUES (?1, ?2)",
+            params![id.to_string(), bytes],
+        )?;
+        self.tx.execute(
+            "UPDATE documents SET updated_at = ?2 WHERE doc_id = ?1",
+            params![id.to_string(), now_ms()],
+        )?;
         self.touch(id);
+        self.mark_pending(id)
+    }
+
+    /// Marks a document as having something to sync.
+    pub(crate) fn mark_pending(&mut self, id: &DocId) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO sync_docs(doc_id, pending, status, updated_at) VALUES (?1, 1, 'pending', ?2)
+                 ON CONFLICT(doc_id) DO UPDATE SET pending = 1, status = 'pending', reason = NULL, updated_at = ?2",
+            )?
+            .execute(params![id.to_string(), now_ms()])?;
         Ok(())
     }
 
-    fn touch(&mut self, id: &DocId) {
+    pub(crate) fn touch(&mut self, id: &DocId) {
         if !self.touched.contains(id) {
             self.touched.push(id.clone());
         }
@@ -480,21 +576,32 @@ impl WriteTx<'_> {
     /// drops the folded changes. The document is loaded afresh from the
     /// database so that the snapshot holds exactly what was stored.
     pub(crate) fn compact(&mut self, id: &DocId) -> Result<()> {
-        let doc = load_from_db(&self.tx, id)?.ok_or_else(|| Error::not_found(kind_name(id.kind()), id.to_string()))?;
+        let doc = load_from_db(&self.tx, id)?
+            .ok_or_else(|| Error::not_found(kind_name(id.kind()), id.to_string()))?;
         let snapshot = doc.save();
         let check = Automerge::load(&snapshot).map_err(|e| Error::Corrupt(e.to_string()))?;
         if check.get_heads() != doc.get_heads() {
-            return Err(Error::Corrupt("compaction produced a different document".into()));
+            return Err(Error::Corrupt(
+                "compaction produced a different document".into(),
+            ));
         }
-        self.tx.execute("UPDATE documents SET snapshot = ?2 WHERE doc_id = ?1", params![id.to_string(), snapshot])?;
-        self.tx.execute("DELETE FROM changes WHERE doc_id = ?1", [id.to_string()])?;
+        self.tx.execute(
+            "UPDATE documents SET snapshot = ?2 WHERE doc_id = ?1",
+            params![id.to_string(), snapshot],
+        )?;
+        self.tx
+            .execute("DELETE FROM changes WHERE doc_id = ?1", [id.to_string()])?;
         Ok(())
     }
 
     fn finish(&mut self) -> Result<()> {
         let touched = std::mem::take(&mut self.touched);
         for id in &touched {
-            let pending: i64 = self.tx.query_row("SELECT count(*) FROM changes WHERE doc_id = ?1", [id.to_string()], |r| r.get(0))?;
+            let pending: i64 = self.tx.query_row(
+                "SELECT count(*) FROM changes WHERE doc_id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )?;
             if pending as usize > self.compact_after {
                 self.compact(id)?;
             }
@@ -524,7 +631,8 @@ impl Checkpointer {
             .name("qamqor-checkpoint".into())
             .spawn(move || {
                 while wake.recv().is_ok() {
-                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
                         tracing::warn!(error = %e, "WAL checkpoint failed; it will be retried");
                     }
                 }
@@ -532,7 +640,11 @@ impl Checkpointer {
                 let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
             })
             .ok();
-        Checkpointer { signal: Some(signal), thread, commits: 0 }
+        Checkpointer {
+            signal: Some(signal),
+            thread,
+            commits: 0,
+        }
     }
 
     fn committed(&mut self) {

@@ -1,11 +1,13 @@
 //! The list screens, read from the query tables, and whole-document reads.
 
 use chrono::NaiveDate;
-use rusqlite::{params_from_iter, Row};
+use rusqlite::{Row, params_from_iter};
 use serde::{Deserialize, Serialize};
 
 use super::Store;
-use crate::docs::{self, CaseDoc, Conflict, DocId, MeetingLogDoc, MenteeDoc, MentorDoc, RepresentativeDoc};
+use crate::docs::{
+    self, CaseDoc, Conflict, DocId, MeetingLogDoc, MenteeDoc, MentorDoc, RepresentativeDoc,
+};
 use crate::error::{Error, Result};
 use crate::model::*;
 
@@ -102,7 +104,8 @@ pub struct MenteeSummary {
 }
 
 fn date(s: &str) -> Result<NaiveDate> {
-    s.parse().map_err(|_| Error::Corrupt("a stored date is not a date".into()))
+    s.parse()
+        .map_err(|_| Error::Corrupt("a stored date is not a date".into()))
 }
 
 fn opt_date(s: Option<String>) -> Result<Option<NaiveDate>> {
@@ -143,7 +146,12 @@ impl Store {
                  WHERE due_date <= ?1 AND status != 'removed' ORDER BY due_date, sort_key",
             )?;
             let rows = st.query_map([horizon.to_string()], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
             })?;
             rows.map(|row| {
                 let (doc, name, since, last) = row?;
@@ -163,7 +171,11 @@ impl Store {
 
     /// Only the overdue checks as of `as_of`.
     pub fn checks_overdue(&self, as_of: NaiveDate) -> Result<Vec<DueCheck>> {
-        Ok(self.checks_due(as_of)?.into_iter().filter(|d| d.state == ScheduleState::Overdue).collect())
+        Ok(self
+            .checks_due(as_of)?
+            .into_iter()
+            .filter(|d| d.state == ScheduleState::Overdue)
+            .collect())
     }
 
     /// Every urgent item, oldest first.
@@ -177,7 +189,12 @@ impl Store {
                  ORDER BY u.since, u.doc_id, u.item",
             )?;
             let rows = st.query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
             })?;
             rows.map(|row| {
                 let (doc, item, since, name) = row?;
@@ -186,7 +203,12 @@ impl Store {
                     "neglect_signs" => UrgentReason::NeglectSigns,
                     code => UrgentReason::Risk(code.parse()?),
                 };
-                Ok(UrgentItem { doc_id: DocId::parse(&doc)?, reason, since: opt_date(since)?, display_name: name })
+                Ok(UrgentItem {
+                    doc_id: DocId::parse(&doc)?,
+                    reason,
+                    since: opt_date(since)?,
+                    display_name: name,
+                })
             })
             .collect()
         })
@@ -289,7 +311,8 @@ impl Store {
         self.read(|c| {
             let mut st = c.prepare_cached("SELECT body FROM q_conflicts ORDER BY doc_id, path")?;
             let rows = st.query_map([], |r| r.get::<_, String>(0))?;
-            rows.map(|b| serde_json::from_str(&b?).map_err(|e| Error::Corrupt(e.to_string()))).collect()
+            rows.map(|b| serde_json::from_str(&b?).map_err(|e| Error::Corrupt(e.to_string())))
+                .collect()
         })
     }
 
@@ -348,9 +371,15 @@ impl CaseRow {
 
     fn into_summary(self, today: NaiveDate) -> Result<CaseSummary> {
         let birth_date = date(&self.birth)?;
-        let form = self.form.as_deref().map(str::parse::<PlacementForm>).transpose()?;
+        let form = self
+            .form
+            .as_deref()
+            .map(str::parse::<PlacementForm>)
+            .transpose()?;
         let form = form.map(|f| match f {
-            PlacementForm::Guardianship if age_on(birth_date, today) >= TRUSTEESHIP_AGE => PlacementForm::Trusteeship,
+            PlacementForm::Guardianship if age_on(birth_date, today) >= TRUSTEESHIP_AGE => {
+                PlacementForm::Trusteeship
+            }
             f => f,
         });
         Ok(CaseSummary {

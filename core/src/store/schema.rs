@@ -111,6 +111,18 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (doc_id, path)
     ) STRICT, WITHOUT ROWID;
     "#,
+    // 2: sync state per document, for the phone's sync with its server.
+    r#"
+    CREATE TABLE sync_docs (
+        doc_id     TEXT PRIMARY KEY,
+        state      BLOB NOT NULL DEFAULT x'',
+        pending    INTEGER NOT NULL DEFAULT 1,
+        status     TEXT NOT NULL DEFAULT 'pending',
+        reason     TEXT,
+        updated_at INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    CREATE INDEX sync_docs_pending ON sync_docs(pending, doc_id);
+    "#,
 ];
 
 /// The schema version this core writes.
@@ -142,7 +154,10 @@ mod tests {
         let mut st = conn
             .prepare("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY name")
             .unwrap();
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<rusqlite::Result<_>>().unwrap()
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
     }
 
     #[test]
@@ -155,11 +170,14 @@ mod tests {
         let path = dir.path().join("s.db");
         for upto in 1..=MIGRATIONS.len() {
             let mut c = Connection::open(&path).unwrap();
-            let v: u32 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+            let v: u32 = c
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap();
             for (i, sql) in MIGRATIONS.iter().enumerate().take(upto).skip(v as usize) {
                 let tx = c.transaction().unwrap();
                 tx.execute_batch(sql).unwrap();
-                tx.pragma_update(None, "user_version", i as u32 + 1).unwrap();
+                tx.pragma_update(None, "user_version", i as u32 + 1)
+                    .unwrap();
                 tx.commit().unwrap();
             }
         }
@@ -172,7 +190,8 @@ mod tests {
     #[test]
     fn newer_database_needs_an_update() {
         let mut c = Connection::open_in_memory().unwrap();
-        c.pragma_update(None, "user_version", current_version() + 1).unwrap();
+        c.pragma_update(None, "user_version", current_version() + 1)
+            .unwrap();
         assert!(matches!(migrate(&mut c), Err(Error::UpdateRequired)));
     }
 }

@@ -62,19 +62,31 @@ pub enum Refusal {
 
 /// Applies a message under `policy`. On refusal the document and the state
 /// are left exactly as they were.
-pub fn receive(doc: &mut Automerge, state: &mut State, msg: &[u8], policy: &WritePolicy) -> std::result::Result<Received, Refusal> {
+pub fn receive(
+    doc: &mut Automerge,
+    state: &mut State,
+    msg: &[u8],
+    policy: &WritePolicy,
+) -> std::result::Result<Received, Refusal> {
     let message = Message::decode(msg).map_err(|_| Refusal::Invalid)?;
     let before = doc.get_heads();
     if message.changes.is_empty() || matches!(policy, WritePolicy::Any) {
         let mut trial_state = state.clone();
         if message.changes.is_empty() {
-            doc.receive_sync_message(&mut trial_state, message).map_err(|_| Refusal::Invalid)?;
+            doc.receive_sync_message(&mut trial_state, message)
+                .map_err(|_| Refusal::Invalid)?;
             *state = trial_state;
             return Ok(Received::default());
         }
         let mut trial = doc.clone();
-        trial.receive_sync_message(&mut trial_state, message).map_err(|_| Refusal::Invalid)?;
-        let new_changes = trial.get_changes(&before).iter().map(|c| c.hash()).collect();
+        trial
+            .receive_sync_message(&mut trial_state, message)
+            .map_err(|_| Refusal::Invalid)?;
+        let new_changes = trial
+            .get_changes(&before)
+            .iter()
+            .map(|c| c.hash())
+            .collect();
         *doc = trial;
         *state = trial_state;
         return Ok(Received { new_changes });
@@ -82,11 +94,15 @@ pub fn receive(doc: &mut Automerge, state: &mut State, msg: &[u8], policy: &Writ
     // Apply to a copy first and inspect what is new before keeping it.
     let mut trial = doc.clone();
     let mut trial_state = state.clone();
-    trial.receive_sync_message(&mut trial_state, message).map_err(|_| Refusal::Invalid)?;
+    trial
+        .receive_sync_message(&mut trial_state, message)
+        .map_err(|_| Refusal::Invalid)?;
     let new = trial.get_changes(&before);
     match policy {
         WritePolicy::ReadOnly if !new.is_empty() => return Err(Refusal::ReadOnly),
-        WritePolicy::OnlyActor(actor) if new.iter().any(|c| c.actor_id() != actor) => return Err(Refusal::ForeignActor),
+        WritePolicy::OnlyActor(actor) if new.iter().any(|c| c.actor_id() != actor) => {
+            return Err(Refusal::ForeignActor);
+        }
         _ => {}
     }
     let new_changes = new.iter().map(|c| c.hash()).collect();
@@ -116,7 +132,11 @@ mod tests {
     }
 
     /// Runs the exchange until neither side has anything to say.
-    fn converge(a: &mut Automerge, b: &mut Automerge, policy_at_b: &WritePolicy) -> std::result::Result<usize, Refusal> {
+    fn converge(
+        a: &mut Automerge,
+        b: &mut Automerge,
+        policy_at_b: &WritePolicy,
+    ) -> std::result::Result<usize, Refusal> {
         let (mut sa, mut sb) = (State::new(), State::new());
         for round in 0..10 {
             let ma = generate(a, &mut sa);
@@ -159,13 +179,17 @@ mod tests {
         tx.commit();
         let heads = server.get_heads();
         // The phone claims to be y: its change by x is foreign.
-        let err = converge(&mut phone.clone(), &mut server, &WritePolicy::OnlyActor(y)).unwrap_err();
+        let err =
+            converge(&mut phone.clone(), &mut server, &WritePolicy::OnlyActor(y)).unwrap_err();
         assert_eq!(err, Refusal::ForeignActor);
         assert_eq!(server.get_heads(), heads);
         let err = converge(&mut phone, &mut server, &WritePolicy::ReadOnly).unwrap_err();
         assert_eq!(err, Refusal::ReadOnly);
         assert_eq!(server.get_heads(), heads);
         let mut st = State::new();
-        assert_eq!(receive(&mut server, &mut st, b"junk", &WritePolicy::Any), Err(Refusal::Invalid));
+        assert_eq!(
+            receive(&mut server, &mut st, b"junk", &WritePolicy::Any),
+            Err(Refusal::Invalid)
+        );
     }
 }
