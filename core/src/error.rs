@@ -57,6 +57,31 @@ pub enum Error {
     /// A document's bytes are damaged.
     #[error("a stored document is damaged: {0}")]
     Corrupt(String),
+    /// The server could not be reached or the connection dropped.
+    #[error("network: {0}")]
+    Network(String),
+    /// The server refused the request.
+    #[error("the server refused the request ({status} {code}): {message}")]
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// The server's error code (`bad_request`, `forbidden`, …).
+        code: String,
+        /// The server's message.
+        message: String,
+    },
+    /// The device token has expired: enroll again.
+    #[error("the device token has expired; enroll this device again with a new code")]
+    TokenExpired,
+    /// The server does not know this device (revoked or never enrolled).
+    #[error("the server does not accept this device: {0}")]
+    Unauthorized(String),
+    /// Plain HTTP to an address other than this machine.
+    #[error("refusing plain HTTP to a remote server: use https://")]
+    InsecureUrl,
+    /// The sync did not finish within its round limit.
+    #[error("the sync did not finish within {0} rounds; it will continue next time")]
+    TooManyRounds(usize),
     /// SQLite failed.
     #[error("storage error: {0}")]
     Storage(#[from] rusqlite::Error),

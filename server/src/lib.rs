@@ -1,1 +1,25 @@
-//! x
+//! # qamqor-server
+//!
+//! The sync server a regional office runs: users, devices and access rules
+//! of the region, the documents the phones sync, and the audit of who read
+//! and wrote what. It reuses the core's documents and sync engine.
+//!
+//! - [`service`]: enrollment, authentication and sync, without HTTP.
+//! - [`http`]: the axum routes that move bytes to and from the service.
+//! - [`storage`]: the storage trait and its embedded SQLite backend.
+//! - [`access`]: who may read and write which document.
+//! - [`admin`]: the regional administrator's operations.
+
+pub mod access;
+pub mod admin;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod meta;
+pub mod model;
+pub mod run;
+pub mod service;
+pub mod storage;
+
+pub use error::{Result, ServerError};

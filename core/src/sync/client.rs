@@ -1,0 +1,252 @@
+//! The phone's sync client: moves the engine's messages over HTTPS with
+//! reqwest. All decisions are in the store and the engine; this only
+//! carries bytes and maps HTTP failures to errors.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::wire::{self, DocResult, Limits};
+use crate::docs::DocId;
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+/// Where and as whom this phone syncs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The server's base URL (`https://qamqor.almaty.example`).
+    pub url: String,
+    /// The device token from enrollment.
+    pub token: String,
+    /// Extra root certificate (PEM) for a regional CA.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+/// The server's answer to an enrollment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrollment {
+    /// The device id.
+    pub device_id: String,
+    /// The bearer token; keep it in the Keystore or Keychain.
+    pub token: String,
+    /// Expiry, Unix seconds.
+    pub expires_at: i64,
+    /// The user id.
+    pub user_id: String,
+    /// The role (`specialist`, `mentor`, `admin`).
+    pub role: String,
+    /// The region code.
+    pub region: String,
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Request/response rounds.
+    pub rounds: usize,
+    /// Bytes sent (compressed bodies).
+    pub bytes_sent: usize,
+    /// Bytes received (compressed bodies, as on the wire).
+    pub bytes_received: usize,
+    /// Document messages sent.
+    pub messages_sent: usize,
+    /// Documents that received changes.
+    pub changed: Vec<DocId>,
+    /// Documents deleted (access withdrawn).
+    pub removed: Vec<DocId>,
+    /// Documents the server refused.
+    pub refused: Vec<DocResult>,
+    /// The store was wiped (device revoked).
+    pub wiped: bool,
+}
+
+/// Checks that `url` is HTTPS, or plain HTTP to this machine only.
+pub fn check_url(url: &str) -> Result<reqwest::Url> {
+    let parsed =
+        reqwest::Url::parse(url).map_err(|_| Error::invalid("server_url", "is not a URL"))?;
+    match parsed.scheme() {
+        "https" => Ok(parsed),
+        "http" => {
+            let loopback = match parsed.host() {
+                Some(url::Host::Domain(d)) => d == "localhost",
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            };
+            if loopback {
+                Ok(parsed)
+            } else {
+                Err(Error::InsecureUrl)
+            }
+        }
+        _ => Err(Error::invalid("server_url", "must start with https://")),
+    }
+}
+
+fn http_client(ca_pem: Option<&[u8]>, timeout: Duration) -> Result<reqwest::Client> {
+    let mut b = reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(15))
+        .https_only(false);
+    if let Some(pem) = ca_pem {
+        let cert = reqwest::Certificate::from_pem(pem)
+            .map_err(|_| Error::invalid("ca_pem", "is not a PEM certificate"))?;
+        b = b.add_root_certificate(cert);
+    }
+    b.build().map_err(|e| Error::Network(e.to_string()))
+}
+
+fn net(e: reqwest::Error) -> Error {
+    Error::Network(if e.is_timeout() {
+        "the request timed out".into()
+    } else {
+        e.without_url().to_string()
+    })
+}
+
+async fn refusal(resp: reqwest::Response) -> Error {
+    let status = resp.status().as_u16();
+    let body: serde_json::Value = resp.json().await.unwrap_or_default();
+    let code = body["error"].as_str().unwrap_or("unknown").to_owned();
+    let message = body["message"]
+        .as_str()
+        .unwrap_or("")
+        .chars()
+        .take(300)
+        .collect::<String>();
+    match (status, code.as_str()) {
+        (401, "token_expired") => Error::TokenExpired,
+        (401, _) => Error::Unauthorized(message),
+        _ => Error::Server {
+            status,
+            code,
+            message,
+        },
+    }
+}
+
+/// Enrolls this store's installation with a one-time code.
+pub async fn enroll(
+    url: &str,
+    ca_pem: Option<&[u8]>,
+    code: &str,
+    actor: &str,
+    label: &str,
+) -> Result<Enrollment> {
+    let base = check_url(url)?;
+    let client = http_client(ca_pem, Duration::from_secs(30))?;
+    let resp = client
+        .post(
+            base.join("v1/enroll")
+                .map_err(|_| Error::invalid("server_url", "is not a base URL"))?,
+        )
+        .json(&serde_json::json!({ "code": code, "actor": actor, "label": label }))
+        .send()
+        .await
+        .map_err(net)?;
+    if !resp.status().is_success() {
+        return Err(refusal(resp).await);
+    }
+    resp.json().await.map_err(net)
+}
+
+/// Blocking store work runs off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| Error::Network("a worker thread failed".into()))?
+}
+
+/// Syncs the store with its server until both sides have nothing more to
+/// say. Urgent documents go first. A dropped connection leaves everything
+/// acknowledged so far stored; the next sync resumes.
+pub async fn sync(store: Arc<Store>, server: &ServerConfig, limits: Limits) -> Result<SyncReport> {
+    let base = check_url(&server.url)?;
+    let endpoint = base
+        .join("v1/sync")
+        .map_err(|_| Error::invalid("server_url", "is not a base URL"))?;
+    let client = http_client(server.ca_pem.as_deref(), server.timeout)?;
+    let mut report = SyncReport::default();
+    {
+        let s = store.clone();
+        blocking(move || {
+            s.begin_sync();
+            Ok(())
+        })
+        .await?;
+    }
+    let mut more = false;
+    for round in 0..limits.max_rounds {
+        let s = store.clone();
+        let req = blocking(move || s.sync_request(&limits)).await?;
+        if round > 0 && req.docs.is_empty() && !more {
+            return Ok(report);
+        }
+        report.messages_sent += req.docs.len();
+        let body = gzip(&wire::encode(&req))?;
+        report.bytes_sent += body.len();
+        let resp = client
+            .post(endpoint.clone())
+            .bearer_auth(&server.token)
+            .header(reqwest::header::CONTENT_TYPE, "application/cbor")
+            .header(reqwest::header::CONTENT_ENCODING, "gzip")
+            .body(body)
+            .send()
+            .await
+            .map_err(net)?;
+        if !resp.status().is_success() {
+            return Err(refusal(resp).await);
+        }
+        report.bytes_received += resp.content_length().unwrap_or(0) as usize;
+        let bytes = resp.bytes().await.map_err(net)?;
+        if report.bytes_received == 0 {
+            report.bytes_received += bytes.len();
+        }
+        let decoded = wire::decode_response(&bytes, &limits)?;
+        report.rounds += 1;
+        more = decoded.more;
+        let s = store.clone();
+        let applied = blocking(move || s.sync_apply(&decoded)).await?;
+        report.changed.extend(applied.changed);
+        report.removed.extend(applied.removed);
+        report.refused.extend(applied.refused);
+        if applied.wiped {
+            report.wiped = true;
+            return Ok(report);
+        }
+    }
+    Err(Error::TooManyRounds(limits.max_rounds))
+}
+
+fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes)?;
+    Ok(enc.finish()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        assert!(check_url("https://qamqor.example.kz").is_ok());
+        assert!(check_url("http://127.0.0.1:8080").is_ok());
+        assert!(check_url("http://localhost:8080").is_ok());
+        assert!(check_url("http://[::1]:8080").is_ok());
+        assert!(matches!(
+            check_url("http://10.0.0.5:8080"),
+            Err(Error::InsecureUrl)
+        ));
+        assert!(matches!(
+            check_url("http://qamqor.example.kz"),
+            Err(Error::InsecureUrl)
+        ));
+        assert!(check_url("ftp://x").is_err());
+        assert!(check_url("not a url").is_err());
+    }
+}

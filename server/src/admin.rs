@@ -1,0 +1,116 @@
+//! The regional administrator's operations, used by the command line.
+
+use qamqor_core::docs::DocId;
+use qamqor_core::model::{CodeList, Kato, Region};
+use serde::Serialize;
+
+use crate::error::{Result, ServerError};
+use crate::model::{Device, Role, User};
+use crate::service::Service;
+
+/// The id of the administrator created on first start.
+pub const FIRST_ADMIN: &str = "admin";
+
+/// On first start (no users yet), creates the first administrator and
+/// returns an enrollment code for their phone.
+pub fn bootstrap(service: &Service, region: &str) -> Result<Option<String>> {
+    if !service.storage().users()?.is_empty() {
+        return Ok(None);
+    }
+    let user = User {
+        id: FIRST_ADMIN.into(),
+        name: "Regional administrator".into(),
+        role: Role::Admin,
+        region: region.into(),
+        districts: Vec::new(),
+        adoption_access: false,
+    };
+    service.storage().create_user(&user)?;
+    Ok(Some(service.issue_code(FIRST_ADMIN, 72)?))
+}
+
+/// Creates a user after checking the region and districts.
+pub fn create_user(service: &Service, user: &User) -> Result<()> {
+    check_user(user)?;
+    service.storage().create_user(user)
+}
+
+fn check_user(user: &User) -> Result<()> {
+    if user.id.is_empty()
+        || user.id.len() > 64
+        || !user
+            .id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        return Err(ServerError::BadRequest(
+            "a user id is 1 to 64 letters, digits, '.', '_' or '-'".into(),
+        ));
+    }
+    if Region::from_code(&user.region).is_none() {
+        return Err(ServerError::BadRequest("unknown region code".into()));
+    }
+    for d in &user.districts {
+        let k = Kato::parse(d)?;
+        if k.region().code() != user.region {
+            return Err(ServerError::BadRequest(format!(
+                "district {d} is not in region {}",
+                user.region
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Sets the districts a user covers.
+pub fn set_districts(service: &Service, user_id: &str, districts: Vec<String>) -> Result<()> {
+    let mut user = service
+        .storage()
+        .user(user_id)?
+        .ok_or_else(|| ServerError::NotFound("no such user".into()))?;
+    user.districts = districts;
+    check_user(&user)?;
+    service.storage().update_user(&user)
+}
+
+/// Grants or withdraws the adoption tier.
+pub fn set_adoption_access(service: &Service, user_id: &str, granted: bool) -> Result<()> {
+    let mut user = service
+        .storage()
+        .user(user_id)?
+        .ok_or_else(|| ServerError::NotFound("no such user".into()))?;
+    user.adoption_access = granted;
+    service.storage().update_user(&user)
+}
+
+/// Assigns a case (or any document) to a user, or withdraws it.
+pub fn assign(service: &Service, user_id: &str, doc_id: &str, assigned: bool) -> Result<()> {
+    DocId::parse(doc_id)?;
+    if service.storage().user(user_id)?.is_none() {
+        return Err(ServerError::NotFound("no such user".into()));
+    }
+    service.storage().assign(user_id, doc_id, assigned)
+}
+
+/// A device line for the administrator.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceLine {
+    /// The device.
+    #[serde(flatten)]
+    pub device: Device,
+    /// Urgent documents changed since the device's last sync.
+    pub pending_urgent: usize,
+}
+
+/// Every device with its last sync and the urgent items it has not yet received.
+pub fn devices(service: &Service) -> Result<Vec<DeviceLine>> {
+    let mut out = Vec::new();
+    for device in service.storage().devices()? {
+        let pending_urgent = service.storage().urgent_since(device.cursor)?.len();
+        out.push(DeviceLine {
+            device,
+            pending_urgent,
+        });
+    }
+    Ok(out)
+}

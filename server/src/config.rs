@@ -1,0 +1,195 @@
+//! Server configuration: a TOML file with environment overrides.
+//!
+//! | key | environment | default |
+//! | --- | --- | --- |
+//! | `listen` | `QAMQOR_LISTEN` | `127.0.0.1:8080` |
+//! | `data_dir` | `QAMQOR_DATA_DIR` | `qamqor-data` |
+//! | `region` | `QAMQOR_REGION` | `75` (Almaty) |
+//! | `tls_cert` | `QAMQOR_TLS_CERT` | none |
+//! | `tls_key` | `QAMQOR_TLS_KEY` | none |
+//! | `allow_plain_http` | `QAMQOR_ALLOW_PLAIN_HTTP` | `false` |
+//! | `token_ttl_days` | `QAMQOR_TOKEN_TTL_DAYS` | `90` |
+//! | `max_body_bytes` | `QAMQOR_MAX_BODY_BYTES` | `16777216` |
+//! | `max_docs` | `QAMQOR_MAX_DOCS` | `250` |
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use qamqor_core::model::{CodeList, Region};
+use qamqor_core::sync::wire::Limits;
+use serde::Deserialize;
+
+use crate::error::{Result, ServerError};
+
+/// The server's configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// Folder of the database.
+    pub data_dir: PathBuf,
+    /// The region this server serves (ISO 3166-2:KZ number).
+    pub region: String,
+    /// PEM certificate chain for HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS.
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on a non-loopback address (behind a TLS proxy).
+    pub allow_plain_http: bool,
+    /// Device token lifetime in days.
+    pub token_ttl_days: i64,
+    /// Largest request body after decompression.
+    pub max_body_bytes: usize,
+    /// Most documents per request.
+    pub max_docs: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let limits = Limits::default();
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("qamqor-data"),
+            region: "75".into(),
+            tls_cert: None,
+            tls_key: None,
+            allow_plain_http: false,
+            token_ttl_days: 90,
+            max_body_bytes: limits.max_body_bytes,
+            max_docs: limits.max_docs,
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path` (or `qamqor.toml` in the working folder if present),
+    /// then applies `QAMQOR_*` environment overrides, then validates.
+    pub fn load(path: Option<&Path>) -> Result<Config> {
+        let default_file = Path::new("qamqor.toml");
+        let file = path.or(default_file.exists().then_some(default_file));
+        let mut c: Config = match file {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| {
+                    ServerError::Config(format!("cannot read {}: {e}", p.display()))
+                })?;
+                toml::from_str(&text)
+                    .map_err(|e| ServerError::Config(format!("{}: {e}", p.display())))?
+            }
+            None => Config::default(),
+        };
+        c.apply_env(|k| std::env::var(k).ok())?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Applies overrides from an environment.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<()> {
+        let num = |k: &str, v: String| {
+            v.parse::<i64>()
+                .map_err(|_| ServerError::Config(format!("{k} must be a number")))
+        };
+        if let Some(v) = get("QAMQOR_LISTEN") {
+            self.listen = v;
+        }
+        if let Some(v) = get("QAMQOR_DATA_DIR") {
+            self.data_dir = v.into();
+        }
+        if let Some(v) = get("QAMQOR_REGION") {
+            self.region = v;
+        }
+        if let Some(v) = get("QAMQOR_TLS_CERT") {
+            self.tls_cert = Some(v.into());
+        }
+        if let Some(v) = get("QAMQOR_TLS_KEY") {
+            self.tls_key = Some(v.into());
+        }
+        if let Some(v) = get("QAMQOR_ALLOW_PLAIN_HTTP") {
+            self.allow_plain_http = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(v) = get("QAMQOR_TOKEN_TTL_DAYS") {
+            self.token_ttl_days = num("QAMQOR_TOKEN_TTL_DAYS", v)?;
+        }
+        if let Some(v) = get("QAMQOR_MAX_BODY_BYTES") {
+            self.max_body_bytes = num("QAMQOR_MAX_BODY_BYTES", v)?.max(1024) as usize;
+        }
+        if let Some(v) = get("QAMQOR_MAX_DOCS") {
+            self.max_docs = num("QAMQOR_MAX_DOCS", v)?.max(1) as usize;
+        }
+        Ok(())
+    }
+
+    /// The listening address.
+    pub fn addr(&self) -> Result<SocketAddr> {
+        self.listen.parse().map_err(|_| {
+            ServerError::Config(format!("listen {:?} is not an address:port", self.listen))
+        })
+    }
+
+    /// Whether HTTPS is configured.
+    pub fn tls(&self) -> Option<(&Path, &Path)> {
+        Some((self.tls_cert.as_deref()?, self.tls_key.as_deref()?))
+    }
+
+    /// The protocol limits.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_body_bytes: self.max_body_bytes,
+            max_docs: self.max_docs,
+            ..Limits::default()
+        }
+    }
+
+    /// Checks the configuration as a whole.
+    pub fn validate(&self) -> Result<()> {
+        let addr = self.addr()?;
+        if Region::from_code(&self.region).is_none() {
+            return Err(ServerError::Config(format!(
+                "region {:?} is not a region code",
+                self.region
+            )));
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(ServerError::Config(
+                "tls_cert and tls_key go together".into(),
+            ));
+        }
+        if self.tls().is_none() && !addr.ip().is_loopback() && !self.allow_plain_http {
+            return Err(ServerError::Config(
+                "plain HTTP is served only on loopback; set tls_cert and tls_key, or allow_plain_http behind a TLS proxy".into(),
+            ));
+        }
+        if self.token_ttl_days < 1 {
+            return Err(ServerError::Config(
+                "token_ttl_days must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_and_validation() {
+        let mut c = Config::default();
+        c.validate().unwrap();
+        c.apply_env(|k| (k == "QAMQOR_LISTEN").then(|| "0.0.0.0:8443".to_string()))
+            .unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("loopback"));
+        c.allow_plain_http = true;
+        c.validate().unwrap();
+        c.region = "99".into();
+        assert!(c.validate().is_err());
+        assert!(
+            c.apply_env(|k| (k == "QAMQOR_MAX_DOCS").then(|| "x".to_string()))
+                .is_err()
+        );
+        let parsed: Config =
+            toml::from_str("listen = \"127.0.0.1:9000\"\nregion = \"11\"").unwrap();
+        assert_eq!(parsed.region, "11");
+        assert!(toml::from_str::<Config>("nonsense = 1").is_err());
+    }
+}

@@ -1,0 +1,87 @@
+//! The server's error type: one variant per cause, each with an HTTP
+//! status, a stable code for clients and a message without personal data.
+
+/// Result with [`ServerError`].
+pub type Result<T, E = ServerError> = std::result::Result<T, E>;
+
+/// Everything that can go wrong on the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The request is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// No valid credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The token has expired; enroll the device again.
+    #[error("the device token has expired; enroll the device again with a new code")]
+    TokenExpired,
+    /// The caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Something named does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The body is too large.
+    #[error("the request body is larger than the limit of {0} bytes")]
+    TooLarge(usize),
+    /// A conflict with the current state (a used enrollment code).
+    #[error("{0}")]
+    Conflict(String),
+    /// Configuration is wrong.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A core error.
+    #[error(transparent)]
+    Core(#[from] qamqor_core::Error),
+    /// A storage error.
+    #[error("storage: {0}")]
+    Storage(#[from] rusqlite::Error),
+    /// An I/O error.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl ServerError {
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        match self {
+            ServerError::BadRequest(_) => 400,
+            ServerError::Core(
+                qamqor_core::Error::Invalid { .. } | qamqor_core::Error::UnknownCode { .. },
+            ) => 400,
+            ServerError::Unauthorized(_) | ServerError::TokenExpired => 401,
+            ServerError::Forbidden(_) => 403,
+            ServerError::NotFound(_) => 404,
+            ServerError::Conflict(_) => 409,
+            ServerError::TooLarge(_) => 413,
+            _ => 500,
+        }
+    }
+
+    /// The stable error code in the JSON body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServerError::BadRequest(_) => "bad_request",
+            ServerError::Core(
+                qamqor_core::Error::Invalid { .. } | qamqor_core::Error::UnknownCode { .. },
+            ) => "bad_request",
+            ServerError::Unauthorized(_) => "unauthorized",
+            ServerError::TokenExpired => "token_expired",
+            ServerError::Forbidden(_) => "forbidden",
+            ServerError::NotFound(_) => "not_found",
+            ServerError::Conflict(_) => "conflict",
+            ServerError::TooLarge(_) => "payload_too_large",
+            _ => "internal",
+        }
+    }
+
+    /// The message shown to the client: internal details stay in the log.
+    pub fn public_message(&self) -> String {
+        if self.status() == 500 {
+            "internal server error".into()
+        } else {
+            self.to_string()
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! `qamqor-server`: the regional sync server and its administration.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use qamqor_server::admin;
+use qamqor_server::config::Config;
+use qamqor_server::model::{Role, User};
+use qamqor_server::run;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Qamqor regional sync server. With no command, serves on the configured address."
+)]
+struct Cli {
+    /// Configuration file (TOML); `qamqor.toml` in the working folder is read if present.
+    #[arg(long, global = true, env = "QAMQOR_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the sync API (the default).
+    Serve,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Issue a one-time enrollment code for a user's phone.
+    Code {
+        /// The user id.
+        user: String,
+        /// Hours the code stays valid.
+        #[arg(long, default_value_t = 72)]
+        hours: i64,
+    },
+    /// Assign a case (or any document) to a user.
+    Assign {
+        /// The user id.
+        user: String,
+        /// The document id (`case:…`).
+        doc: String,
+    },
+    /// Withdraw an assignment; the document leaves the user's phones at their next sync.
+    Unassign {
+        /// The user id.
+        user: String,
+        /// The document id.
+        doc: String,
+    },
+    /// Manage devices.
+    #[command(subcommand)]
+    Device(DeviceCmd),
+    /// Show the latest audit lines.
+    Audit {
+        /// How many lines.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Create a user.
+    Add {
+        /// The user id (login name).
+        id: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// specialist, mentor or admin.
+        #[arg(long)]
+        role: String,
+        /// КАТО code of a district covered (repeatable).
+        #[arg(long = "district")]
+        districts: Vec<String>,
+        /// Grant the adoption tier.
+        #[arg(long)]
+        adoption: bool,
+    },
+    /// List users.
+    List,
+    /// Replace the districts a user covers.
+    Districts {
+        /// The user id.
+        id: String,
+        /// КАТО codes.
+        #[arg(long = "district")]
+        districts: Vec<String>,
+    },
+    /// Grant or withdraw the adoption tier.
+    Adoption {
+        /// The user id.
+        id: String,
+        /// `grant` or `revoke`.
+        action: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeviceCmd {
+    /// List devices with their last sync and pending urgent items.
+    List,
+    /// Revoke a device; it is told to wipe its data at its next contact.
+    Revoke {
+        /// The device id.
+        id: String,
+    },
+}
+
+fn main() {
+    if let Err(e) = real_main() {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn real_main() -> qamqor_server::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load(cli.config.as_deref())?;
+    let service = run::open_service(&config)?;
+    let print = |v: &dyn erased::Show| println!("{}", v.show());
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config, service)?,
+        Command::User(UserCmd::Add {
+            id,
+            name,
+            role,
+            districts,
+            adoption,
+        }) => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                qamqor_server::ServerError::BadRequest("role is specialist, mentor or admin".into())
+            })?;
+            let user = User {
+                id,
+                name,
+                role,
+                region: config.region.clone(),
+                districts,
+                adoption_access: adoption,
+            };
+            admin::create_user(&service, &user)?;
+            println!("created user {}", user.id);
+        }
+        Command::User(UserCmd::List) => print(&service.storage().users()?),
+        Command::User(UserCmd::Districts { id, districts }) => {
+            admin::set_districts(&service, &id, districts)?
+        }
+        Command::User(UserCmd::Adoption { id, action }) => {
+            admin::set_adoption_access(&service, &id, action == "grant")?
+        }
+        Command::Code { user, hours } => {
+            let code = service.issue_code(&user, hours)?;
+            println!("enrollment code for {user} (valid {hours} h, single use): {code}");
+        }
+        Command::Assign { user, doc } => admin::assign(&service, &user, &doc, true)?,
+        Command::Unassign { user, doc } => admin::assign(&service, &user, &doc, false)?,
+        Command::Device(DeviceCmd::List) => print(&admin::devices(&service)?),
+        Command::Device(DeviceCmd::Revoke { id }) => {
+            service
+                .storage()
+                .revoke_device(&id, chrono::Utc::now().timestamp())?;
+            println!("device {id} revoked; it will be told to wipe its data at its next contact");
+        }
+        Command::Audit { limit } => print(&service.storage().audit_log(limit)?),
+    }
+    Ok(())
+}
+
+mod erased {
+    /// Pretty JSON for listings.
+    pub trait Show {
+        fn show(&self) -> String;
+    }
+    impl<T: serde::Serialize> Show for T {
+        fn show(&self) -> String {
+            serde_json::to_string_pretty(self).unwrap_or_default()
+        }
+    }
+}
+
+fn serve(
+    config: Config,
+    service: std::sync::Arc<qamqor_server::service::Service>,
+) -> qamqor_server::Result<()> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    if let Some(code) = admin::bootstrap(&service, &config.region)? {
+        println!(
+            "First start: created the regional administrator '{}'.",
+            admin::FIRST_ADMIN
+        );
+        println!(
+            "Sign in by enrolling the administrator's phone with this one-time code (valid 72 h):"
+        );
+        println!("    {code}");
+        println!(
+            "More users: qamqor-server user add <id> --name ... --role specialist|mentor|admin --district <КАТО>"
+        );
+        println!("Their phones: qamqor-server code <user-id>");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let running = run::start(&config, service).await?;
+        tracing::info!(url = %running.url(), data_dir = %config.data_dir.display(), "serving; ready to enroll devices");
+        println!("Qamqor server listening on {} (data in {})", running.url(), config.data_dir.display());
+        let handle = running.handle();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing in-flight syncs");
+            handle.graceful_shutdown(Some(run::GRACE));
+        });
+        running.stopped().await
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+            return;
+        }
+    }
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,115 @@
+//! Users, devices, document metadata and audit entries.
+
+use serde::{Deserialize, Serialize};
+
+/// A user's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A specialist of the guardianship body.
+    Specialist,
+    /// A certified mentor.
+    Mentor,
+    /// The regional administrator.
+    Admin,
+}
+
+impl Role {
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Specialist => "specialist",
+            Role::Mentor => "mentor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses a stored code.
+    pub fn parse(s: &str) -> Option<Role> {
+        [Role::Specialist, Role::Mentor, Role::Admin]
+            .into_iter()
+            .find(|r| r.code() == s)
+    }
+}
+
+/// A user of the region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// The user id (login name), e.g. `aigerim.s`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Region code (`75`).
+    pub region: String,
+    /// КАТО codes of the districts the user covers (specialists).
+    pub districts: Vec<String>,
+    /// Whether the user is granted the adoption tier.
+    pub adoption_access: bool,
+}
+
+/// An enrolled device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    /// Device id.
+    pub id: String,
+    /// The user it belongs to.
+    pub user_id: String,
+    /// The Automerge actor id registered at enrollment (hex).
+    pub actor: String,
+    /// A label for the administrator ("Samsung A15").
+    pub label: String,
+    /// Enrollment time (Unix seconds).
+    pub created_at: i64,
+    /// Token expiry (Unix seconds).
+    pub expires_at: i64,
+    /// When it was revoked.
+    pub revoked_at: Option<i64>,
+    /// When it was told to wipe.
+    pub wiped_at: Option<i64>,
+    /// Last sync (Unix seconds).
+    pub last_sync_at: Option<i64>,
+    /// The change-feed cursor of its last sync.
+    pub cursor: u64,
+}
+
+/// What access control needs to know of a document.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocMeta {
+    /// The document id.
+    pub doc_id: String,
+    /// Kind prefix (`case`, `rep`, …).
+    pub kind: String,
+    /// Region code.
+    pub region: Option<String>,
+    /// District (КАТО).
+    pub district: Option<String>,
+    /// `standard` or `adoption`.
+    pub tier: String,
+    /// The mentor concerned (mentor, mentee and meeting-log documents).
+    pub mentor_id: Option<String>,
+    /// The mentor's user id (mentor documents).
+    pub owner_user: Option<String>,
+    /// Holds an urgent item.
+    pub urgent: bool,
+    /// Change-feed sequence of its last change.
+    pub seq: u64,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Unix milliseconds.
+    pub at: i64,
+    /// The user.
+    pub user_id: String,
+    /// The device.
+    pub device_id: String,
+    /// The document.
+    pub doc_id: String,
+    /// `read`, `write`, `denied`, `refused`, `removed`.
+    pub action: String,
+    /// Change hashes written (hex), for writes.
+    pub hashes: Vec<String>,
+}
