@@ -27,28 +27,16 @@ fn within_districts(user: &User, district: Option<&str>) -> bool {
 pub fn can_read(user: &User, grants: &Grants, meta: &DocMeta) -> bool {
     let tier_ok = meta.tier != "adoption" || user.adoption_access;
     match user.role {
-        Role::Admin => {
-            tier_ok
-                && (meta.region.as_deref() == Some(&user.region)
-                    || (meta.kind == "mlog" && meta.mentor_id.is_some()))
-        }
+        Role::Admin => tier_ok && meta.region.as_deref() == Some(&user.region),
         Role::Specialist => {
             let in_region = meta.region.as_deref() == Some(&user.region);
             let placed = grants.assigned.contains(&meta.doc_id)
                 || (in_region && within_districts(user, meta.district.as_deref()));
-            match meta.kind.as_str() {
-                "case" | "rep" | "mentor" | "mentee" => tier_ok && placed,
-                // A meeting log follows its mentor's profile district; logs
-                // are checked through the mentor ids the caller can see.
-                "mlog" => {
-                    grants.assigned.contains(&meta.doc_id)
-                        || meta
-                            .mentor_id
-                            .as_ref()
-                            .is_some_and(|m| grants.mentor_ids.contains(m))
-                }
-                _ => false,
-            }
+            matches!(
+                meta.kind.as_str(),
+                "case" | "rep" | "mentor" | "mentee" | "mlog"
+            ) && tier_ok
+                && placed
         }
         Role::Mentor => match meta.kind.as_str() {
             "mentor" => meta.owner_user.as_deref() == Some(&user.id),

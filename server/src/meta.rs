@@ -9,10 +9,9 @@ use qamqor_core::model::CodeList;
 
 use crate::model::DocMeta;
 
-/// Derives the metadata of `doc`. A document without content yet (or one a
-/// newer version wrote that this server cannot read) has no region, and
-/// only administrators of any region... no one but its creator's role may
-/// then see it; see [`crate::access`].
+/// Derives the metadata of `doc`. A document without readable content (or
+/// one a newer version wrote that this server cannot read) has no region,
+/// and so no specialist or administrator rule admits it.
 pub fn derive(id: &DocId, doc: &Automerge) -> DocMeta {
     let mut m = DocMeta {
         doc_id: id.to_string(),
@@ -55,8 +54,37 @@ pub fn derive(id: &DocId, doc: &Automerge) -> DocMeta {
         DocKind::MeetingLog => {
             if let Ok(x) = docs::read_view::<MeetingLogDoc, _>(doc) {
                 m.mentor_id = Some(x.mentor_id.to_string());
+                m.region = x.district.as_ref().map(|d| d.region().code().into());
+                m.district = x.district.map(|d| d.to_string());
             }
         }
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qamqor_core::model::Kato;
+    use qamqor_core::sample::Sample;
+    use qamqor_core::store::{Store, StoreOptions};
+
+    #[test]
+    fn every_kind_gets_region_and_district() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("p.db"), &[1; 32], StoreOptions::new("u")).unwrap();
+        let mut s = Sample::new(
+            1,
+            chrono::Local::now().date_naive(),
+            Kato::parse("751710000").unwrap(),
+        );
+        let mentor = s.mentor("m");
+        store.register_mentor(&mentor).unwrap();
+        for id in store.document_ids().unwrap() {
+            let doc = Automerge::load(&store.export_document(&id).unwrap()).unwrap();
+            let m = derive(&id, &doc);
+            assert_eq!(m.region.as_deref(), Some("75"), "{id}: {m:?}");
+            assert_eq!(m.mentor_id.as_deref(), Some(mentor.id.as_str()));
+        }
+    }
 }

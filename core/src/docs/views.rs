@@ -183,6 +183,9 @@ pub struct MenteeDoc {
 pub struct MeetingLogDoc {
     /// The mentor.
     pub mentor_id: MentorId,
+    /// The mentor's district (КАТО), for access control.
+    #[serde(default)]
+    pub district: Option<Kato>,
     /// Meetings by event id.
     #[serde(default)]
     pub meetings: BTreeMap<String, Meeting>,

@@ -221,7 +221,8 @@ impl Store {
                 json::put(tx, &ROOT, "mentor", mentor)
             })?;
             w.create(&DocId::meeting_log(&mentor.id), |tx| {
-                json::put(tx, &ROOT, "mentor_id", &mentor.id)
+                json::put(tx, &ROOT, "mentor_id", &mentor.id)?;
+                json::put(tx, &ROOT, "district", &mentor.district)
             })
         })?;
         Ok(Recorded::default())

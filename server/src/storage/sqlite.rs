@@ -522,10 +522,12 @@ impl Storage for SqliteStorage {
     fn load_doc(&self, id: &DocId) -> Result<Option<Automerge>> {
         let w = lock(&self.writer);
         let key = id.to_string();
-        if let Some(d) = w.cache.get(&key) {
-            return Ok(Some(d.clone()));
-        }
-        load_from(&w.conn, &key)
+        let doc = match w.cache.get(&key) {
+            Some(d) => Some(d.clone()),
+            None => load_from(&w.conn, &key)?,
+        };
+        // A document nobody has written to yet does not exist.
+        Ok(doc.filter(|d| !d.get_heads().is_empty()))
     }
 
     fn exchange(
