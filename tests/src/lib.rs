@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -43,25 +44,50 @@ pub struct TestServer {
     pub config: Config,
     /// The data folder.
     pub dir: tempfile::TempDir,
+    offset: Arc<AtomicI64>,
 }
 
 impl TestServer {
     /// Starts a server on a free loopback port.
     pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server with an adjusted configuration.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let config = Config {
+        let mut config = Config {
             listen: "127.0.0.1:0".into(),
             data_dir: dir.path().to_owned(),
             ..Config::default()
         };
-        let service = run::open_service(&config).unwrap();
+        adjust(&mut config);
+        let offset = Arc::new(AtomicI64::new(0));
+        let service = Self::service(&config, &offset);
         let running = run::start(&config, service.clone()).await.unwrap();
         TestServer {
             running: Some(running),
             service,
             config,
             dir,
+            offset,
         }
+    }
+
+    fn service(config: &Config, offset: &Arc<AtomicI64>) -> Arc<Service> {
+        let path = config.data_dir.join("qamqor-server.db");
+        let storage: Arc<dyn qamqor_server::storage::Storage> =
+            Arc::new(qamqor_server::storage::sqlite::SqliteStorage::open(&path).unwrap());
+        let o = offset.clone();
+        Arc::new(
+            Service::new(storage, config.limits(), config.token_ttl_days * 86_400)
+                .with_clock(move || chrono::Utc::now().timestamp() + o.load(Ordering::SeqCst)),
+        )
+    }
+
+    /// Moves the server's clock forward.
+    pub async fn advance_clock(&mut self, secs: i64) {
+        self.offset.fetch_add(secs, Ordering::SeqCst);
     }
 
     /// The base URL.
@@ -75,7 +101,7 @@ impl TestServer {
         if let Some(r) = self.running.take() {
             r.shutdown().await.unwrap();
         }
-        let service = run::open_service(&self.config).unwrap();
+        let service = Self::service(&self.config, &self.offset);
         self.service = service.clone();
         self.running = Some(run::start(&self.config, service).await.unwrap());
         self.url()
@@ -138,4 +164,62 @@ impl Phone {
 pub fn content(bytes: &[u8]) -> serde_json::Value {
     let doc = automerge::Automerge::load(bytes).unwrap();
     qamqor_core::docs::json::read(&doc, &automerge::ROOT).unwrap()
+}
+
+/// A TCP proxy in front of the server that can drop the next responses:
+/// the request reaches the server (which commits it) but the phone never
+/// sees the answer, as when the network drops mid-request.
+pub struct DropProxy {
+    /// The proxy's base URL.
+    pub url: String,
+    drops: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl DropProxy {
+    /// Starts a proxy to `upstream` (`host:port`).
+    pub async fn start(upstream: std::net::SocketAddr) -> DropProxy {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let drops = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let d = drops.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let d = d.clone();
+                tokio::spawn(async move {
+                    let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    let (mut cr, mut cw) = client.into_split();
+                    let (mut sr, mut sw) = server.into_split();
+                    let up = tokio::spawn(async move {
+                        let _ = tokio::io::copy(&mut cr, &mut sw).await;
+                    });
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        let n = match sr.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        // The server has answered, so it has committed: drop the answer.
+                        if d.load(Ordering::SeqCst) > 0 {
+                            d.fetch_sub(1, Ordering::SeqCst);
+                            break;
+                        }
+                        if cw.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                    up.abort();
+                });
+            }
+        });
+        DropProxy { url, drops }
+    }
+
+    /// Drops the next `n` responses.
+    pub fn drop_next(&self, n: usize) {
+        self.drops.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
 }
