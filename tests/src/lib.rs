@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
+pub mod sim;
+
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
