@@ -46,23 +46,15 @@ fn build(path: &Path) -> District {
     let t = Instant::now();
     let store = Store::open(path, &KEY, options()).unwrap();
     let mut s = sample(1);
-    let mut district = District {
-        reps: Vec::new(),
-        iins: Vec::new(),
-        names: Vec::new(),
-    };
+    let mut district = District { reps: Vec::new(), iins: Vec::new(), names: Vec::new() };
     let mut children = Vec::new();
     for i in 0..CHILDREN {
         let child = s.child();
-        let start = child
-            .birth_date
-            .max(NaiveDate::from_ymd_opt(2021, 1, 15).unwrap());
+        let start = child.birth_date.max(NaiveDate::from_ymd_opt(2021, 1, 15).unwrap());
         let rep = s.representative(start);
         store.register_child(&child).unwrap();
         store.register_representative(&rep).unwrap();
-        store
-            .place_child(&s.placement(&child, &rep, start))
-            .unwrap();
+        store.place_child(&s.placement(&child, &rep, start)).unwrap();
         for year in 0..5 {
             let date = add_months(start, 12 * (year + 1)) - chrono::Duration::days(10);
             if date <= today() && (i % 10 != 0 || year < 4) {
@@ -84,17 +76,10 @@ fn build(path: &Path) -> District {
     for m in 0..MENTORS {
         let mentor = s.mentor(&format!("mentor-{m}"));
         store.register_mentor(&mentor).unwrap();
-        store
-            .add_certificate(
-                &mentor.id,
-                &s.certificate(NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(), 10),
-            )
-            .unwrap();
+        store.add_certificate(&mentor.id, &s.certificate(NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(), 10)).unwrap();
         for k in 0..MENTEES_PER_MENTOR {
             let child = &children[m * MENTEES_PER_MENTOR + k];
-            let start = child
-                .birth_date
-                .max(NaiveDate::from_ymd_opt(2021, 2, 1).unwrap());
+            let start = child.birth_date.max(NaiveDate::from_ymd_opt(2021, 2, 1).unwrap());
             let ship = Mentorship {
                 id: MentorshipId::new(),
                 mentor_id: mentor.id.clone(),
@@ -123,23 +108,12 @@ fn fixture() -> (PathBuf, District, tempfile::TempDir) {
     let district = if master.exists() && ids.exists() {
         let (reps, iins, names): (Vec<String>, Vec<String>, Vec<String>) =
             serde_json::from_slice(&std::fs::read(&ids).unwrap()).unwrap();
-        District {
-            reps: reps
-                .iter()
-                .map(|r| RepresentativeId::parse(r).unwrap())
-                .collect(),
-            iins,
-            names,
-        }
+        District { reps: reps.iter().map(|r| RepresentativeId::parse(r).unwrap()).collect(), iins, names }
     } else {
         let _ = std::fs::remove_file(&master);
         let d = build(&master);
         let reps: Vec<&str> = d.reps.iter().map(|r| r.as_str()).collect();
-        std::fs::write(
-            &ids,
-            serde_json::to_vec(&(reps, &d.iins, &d.names)).unwrap(),
-        )
-        .unwrap();
+        std::fs::write(&ids, serde_json::to_vec(&(reps, &d.iins, &d.names)).unwrap()).unwrap();
         d
     };
     // Work on a copy so that the benchmarks' writes do not grow the fixture.
@@ -172,17 +146,11 @@ fn benches(c: &mut Criterion) {
     });
 
     let store = Store::open(&path, &KEY, options()).unwrap();
-    c.bench_function("list overdue checks", |b| {
-        b.iter(|| store.checks_overdue(today()).unwrap())
-    });
+    c.bench_function("list overdue checks", |b| b.iter(|| store.checks_overdue(today()).unwrap()));
     let overdue = store.checks_overdue(today()).unwrap().len();
     eprintln!("overdue list: {overdue} representatives");
-    c.bench_function("list due and overdue checks", |b| {
-        b.iter(|| store.checks_due(today()).unwrap())
-    });
-    c.bench_function("caseload (2,000 lines)", |b| {
-        b.iter(|| store.caseload().unwrap())
-    });
+    c.bench_function("list due and overdue checks", |b| b.iter(|| store.checks_due(today()).unwrap()));
+    c.bench_function("caseload (2,000 lines)", |b| b.iter(|| store.caseload().unwrap()));
 
     let mut s = sample(99);
     let mut samples = Vec::new();
@@ -218,9 +186,7 @@ fn benches(c: &mut Criterion) {
     c.bench_function("search by IIN", |b| {
         b.iter(|| {
             i += 1;
-            let hits = store
-                .search(&district.iins[i % district.iins.len()], 20)
-                .unwrap();
+            let hits = store.search(&district.iins[i % district.iins.len()], 20).unwrap();
             assert!(!hits.is_empty());
         })
     });
@@ -228,24 +194,12 @@ fn benches(c: &mut Criterion) {
     c.bench_function("search by name (family + given prefix)", |b| {
         b.iter(|| {
             j += 1;
-            store
-                .search(
-                    &format!("{} а", district.names[j % district.names.len()]),
-                    50,
-                )
-                .unwrap()
+            store.search(&format!("{} а", district.names[j % district.names.len()]), 50).unwrap()
         })
     });
-    c.bench_function("search by name (Russian keyboard, 3 letters)", |b| {
-        b.iter(|| store.search("нур", 50).unwrap())
-    });
+    c.bench_function("search by name (Russian keyboard, 3 letters)", |b| b.iter(|| store.search("нур", 50).unwrap()));
     c.bench_function("open a child's file (cold cache)", |b| {
-        let ids: Vec<_> = store
-            .caseload()
-            .unwrap()
-            .into_iter()
-            .map(|c| c.child_id)
-            .collect();
+        let ids: Vec<_> = store.caseload().unwrap().into_iter().map(|c| c.child_id).collect();
         let mut k = 0;
         b.iter(|| {
             k += 1;

@@ -30,38 +30,10 @@ const FAMILY: &[&str] = &[
     "Ахметов",
     "Петров",
 ];
-const GIVEN_M: &[&str] = &[
-    "Нұрсұлтан",
-    "Қайрат",
-    "Ерлан",
-    "Ілияс",
-    "Әлібек",
-    "Бауыржан",
-    "Дәурен",
-    "Алексей",
-    "Ғани",
-    "Айбек",
-];
-const GIVEN_F: &[&str] = &[
-    "Әлия",
-    "Гүлнар",
-    "Айгерім",
-    "Жансая",
-    "Мөлдір",
-    "Ұлжан",
-    "Анна",
-    "Дана",
-    "Іңкәр",
-    "Сәуле",
-];
-const PATRONYMIC: &[&str] = &[
-    "Серікұлы",
-    "Қанатұлы",
-    "Ерланқызы",
-    "Маратқызы",
-    "Иванович",
-    "Петровна",
-];
+const GIVEN_M: &[&str] =
+    &["Нұрсұлтан", "Қайрат", "Ерлан", "Ілияс", "Әлібек", "Бауыржан", "Дәурен", "Алексей", "Ғани", "Айбек"];
+const GIVEN_F: &[&str] = &["Әлия", "Гүлнар", "Айгерім", "Жансая", "Мөлдір", "Ұлжан", "Анна", "Дана", "Іңкәр", "Сәуле"];
+const PATRONYMIC: &[&str] = &["Серікұлы", "Қанатұлы", "Ерланқызы", "Маратқызы", "Иванович", "Петровна"];
 
 /// A seeded generator of sample records.
 pub struct Sample {
@@ -75,11 +47,7 @@ pub struct Sample {
 impl Sample {
     /// A generator for `district`, as of `today`.
     pub fn new(seed: u64, today: NaiveDate, district: Kato) -> Self {
-        Sample {
-            rng: StdRng::seed_from_u64(seed),
-            today,
-            district,
-        }
+        Sample { rng: StdRng::seed_from_u64(seed), today, district }
     }
 
     /// The underlying random generator.
@@ -97,14 +65,7 @@ impl Sample {
         } + u32::from(sex == Sex::Female);
         loop {
             let serial: u32 = self.rng.random_range(0..10_000);
-            let s = format!(
-                "{:02}{:02}{:02}{}{:04}",
-                birth.year() % 100,
-                birth.month(),
-                birth.day(),
-                century,
-                serial
-            );
+            let s = format!("{:02}{:02}{:02}{}{:04}", birth.year() % 100, birth.month(), birth.day(), century, serial);
             let d: [u32; 11] = std::array::from_fn(|i| u32::from(s.as_bytes()[i] - b'0'));
             if let Some(c) = check_digit(&d)
                 && let Ok(iin) = Iin::parse(&format!("{s}{c}"))
@@ -119,11 +80,7 @@ impl Sample {
     }
 
     fn name(&mut self, sex: Sex) -> FullName {
-        let given = if sex == Sex::Male {
-            self.pick(GIVEN_M)
-        } else {
-            self.pick(GIVEN_F)
-        };
+        let given = if sex == Sex::Male { self.pick(GIVEN_M) } else { self.pick(GIVEN_F) };
         FullName {
             family: self.pick(FAMILY).to_owned(),
             given: given.to_owned(),
@@ -138,11 +95,7 @@ impl Sample {
 
     /// A child aged 1 to 17.
     pub fn child(&mut self) -> Child {
-        let sex = if self.rng.random_bool(0.5) {
-            Sex::Male
-        } else {
-            Sex::Female
-        };
+        let sex = if self.rng.random_bool(0.5) { Sex::Male } else { Sex::Female };
         let birth = self.date_between(
             add_months(self.today, 12) - chrono::Duration::days(365 * 18),
             self.today - chrono::Duration::days(365),
@@ -153,11 +106,7 @@ impl Sample {
             name: self.name(sex),
             birth_date: birth,
             sex,
-            status: if self.rng.random_bool(0.3) {
-                ChildStatus::Orphan
-            } else {
-                ChildStatus::LeftWithoutCare
-            },
+            status: if self.rng.random_bool(0.3) { ChildStatus::Orphan } else { ChildStatus::LeftWithoutCare },
             region: self.district.region(),
             district: self.district.clone(),
             school: Some(format!("№{} мектеп-гимназия", self.rng.random_range(1..80))),
@@ -166,11 +115,7 @@ impl Sample {
 
     /// A guardian who took up duties on `since`.
     pub fn representative(&mut self, since: NaiveDate) -> Representative {
-        let sex = if self.rng.random_bool(0.7) {
-            Sex::Female
-        } else {
-            Sex::Male
-        };
+        let sex = if self.rng.random_bool(0.7) { Sex::Female } else { Sex::Male };
         let birth = self.date_between(
             NaiveDate::from_ymd_opt(1955, 1, 1).unwrap_or_default(),
             NaiveDate::from_ymd_opt(1995, 1, 1).unwrap_or_default(),
@@ -185,11 +130,7 @@ impl Sample {
                 self.rng.random_range(1..200),
                 self.rng.random_range(1..120)
             ),
-            phone: Some(format!(
-                "+7 701 {:03} {:04}",
-                self.rng.random_range(0..1000),
-                self.rng.random_range(0..10000)
-            )),
+            phone: Some(format!("+7 701 {:03} {:04}", self.rng.random_range(0..1000), self.rng.random_range(0..10000))),
             region: self.district.region(),
             district: self.district.clone(),
             role: RepresentativeRole::Guardian,
@@ -198,22 +139,13 @@ impl Sample {
     }
 
     /// A guardianship or trusteeship placement of `child` with `rep`, fitting the child's age.
-    pub fn placement(
-        &mut self,
-        child: &Child,
-        rep: &Representative,
-        start: NaiveDate,
-    ) -> Placement {
+    pub fn placement(&mut self, child: &Child, rep: &Representative, start: NaiveDate) -> Placement {
         let form = if age_on(child.birth_date, start) >= TRUSTEESHIP_AGE {
             PlacementForm::Trusteeship
         } else {
             PlacementForm::Guardianship
         };
-        let kin = [
-            None,
-            Some(KinRelation::Grandparent),
-            Some(KinRelation::AuntUncle),
-        ][self.rng.random_range(0..3)];
+        let kin = [None, Some(KinRelation::Grandparent), Some(KinRelation::AuntUncle)][self.rng.random_range(0..3)];
         Placement {
             id: PlacementId::new(),
             child_id: child.id.clone(),
@@ -230,11 +162,7 @@ impl Sample {
 
     fn evidence(&mut self, on: NaiveDate, issuer: &str) -> Evidence {
         Evidence {
-            document_number: format!(
-                "{}-{:06}",
-                self.rng.random_range(10..99),
-                self.rng.random_range(0..1_000_000)
-            ),
+            document_number: format!("{}-{:06}", self.rng.random_range(10..99), self.rng.random_range(0..1_000_000)),
             issued_on: on - chrono::Duration::days(self.rng.random_range(0..20)),
             issuer: issuer.to_owned(),
             valid_until: Some(add_months(on, 12)),
@@ -242,12 +170,7 @@ impl Sample {
     }
 
     /// An annual check on `date`; with `risk`, a risk factor and the removal conclusion.
-    pub fn check(
-        &mut self,
-        rep: &RepresentativeId,
-        date: NaiveDate,
-        risk: Option<RiskFactor>,
-    ) -> AnnualCheck {
+    pub fn check(&mut self, rep: &RepresentativeId, date: NaiveDate, risk: Option<RiskFactor>) -> AnnualCheck {
         AnnualCheck {
             id: EventId::new(),
             representative_id: rep.clone(),
@@ -259,10 +182,7 @@ impl Sample {
                         kind: IncomeSourceKind::Employment,
                         monthly_amount_kzt: self.rng.random_range(150_000..450_000),
                     },
-                    IncomeSource {
-                        kind: IncomeSourceKind::GuardianshipAllowance,
-                        monthly_amount_kzt: 58_000,
-                    },
+                    IncomeSource { kind: IncomeSourceKind::GuardianshipAllowance, monthly_amount_kzt: 58_000 },
                 ],
                 household_members: self.rng.random_range(2..6),
                 subsistence_minimum_kzt: 46_228,
@@ -278,21 +198,10 @@ impl Sample {
                 kind: HousingType::Apartment,
                 area_m2: f64::from(self.rng.random_range(40..120)),
                 rooms: self.rng.random_range(2..5),
-                utilities: Utilities {
-                    heating: true,
-                    water: true,
-                    sewerage: true,
-                    gas: false,
-                    electricity: true,
-                },
+                utilities: Utilities { heating: true, water: true, sewerage: true, gas: false, electricity: true },
                 sanitary_ok: true,
                 hazards: None,
-                child_space: ChildSpace {
-                    bed: true,
-                    desk: true,
-                    clothes: true,
-                    books: true,
-                },
+                child_space: ChildSpace { bed: true, desk: true, clothes: true, books: true },
                 outcome: CheckOutcome::Satisfactory,
                 evidence: None,
             },
@@ -301,11 +210,7 @@ impl Sample {
                 evidence: Some(self.evidence(date, "ҚР ІІМ")),
             },
             risk_factors: risk.into_iter().collect(),
-            conclusion: if risk.is_some() {
-                CheckConclusion::RemovalRecommended
-            } else {
-                CheckConclusion::Suitable
-            },
+            conclusion: if risk.is_some() { CheckConclusion::RemovalRecommended } else { CheckConclusion::Suitable },
             notes: None,
             supersedes: None,
         }
@@ -363,11 +268,7 @@ impl Sample {
             mentorship_id: mentorship.clone(),
             date,
             duration_minutes: self.rng.random_range(30..120),
-            mode: if self.rng.random_bool(0.8) {
-                MeetingMode::InPerson
-            } else {
-                MeetingMode::Remote
-            },
+            mode: if self.rng.random_bool(0.8) { MeetingMode::InPerson } else { MeetingMode::Remote },
             topics: vec!["Сабақ үлгерімі".into(), "Болашақ мамандық".into()],
             notes: Some("Бала белсенді, сұрақтар қойды".into()),
             supersedes: None,

@@ -29,10 +29,7 @@ fn options() -> StoreOptions {
 
 fn writer_process(path: &str, child_id: &str, seed: u64) {
     let store = Store::open(path, &KEY, options()).unwrap();
-    let child = store
-        .child_file(&ChildId::parse(child_id).unwrap())
-        .unwrap()
-        .child;
+    let child = store.child_file(&ChildId::parse(child_id).unwrap()).unwrap().child;
     let mut s = Sample::new(seed, today(), child.district.clone());
     for i in 0.. {
         let date = today() - chrono::Duration::days(i % 300);
@@ -44,14 +41,8 @@ fn writer_process(path: &str, child_id: &str, seed: u64) {
 
 #[test]
 fn acknowledged_writes_survive_a_killed_process() {
-    if let (Ok(path), Ok(child)) = (
-        std::env::var("QAMQOR_CRASH_DB"),
-        std::env::var("QAMQOR_CRASH_CHILD"),
-    ) {
-        let seed = std::env::var("QAMQOR_CRASH_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
+    if let (Ok(path), Ok(child)) = (std::env::var("QAMQOR_CRASH_DB"), std::env::var("QAMQOR_CRASH_CHILD")) {
+        let seed = std::env::var("QAMQOR_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
         writer_process(&path, &child, seed);
         return;
     }
@@ -98,10 +89,7 @@ fn acknowledged_writes_survive_a_killed_process() {
 
         let store = Store::open(&path, &KEY, options()).unwrap();
         let file = store.child_file(&child.id).unwrap();
-        let missing = acked
-            .iter()
-            .filter(|id| !file.visits.contains_key(id.as_str()))
-            .count();
+        let missing = acked.iter().filter(|id| !file.visits.contains_key(id.as_str())).count();
         assert_eq!(missing, 0, "round {round}: acknowledged visits lost");
         assert!(file.visits.len() >= acked.len());
         // The query tables agree with the documents after the crash.

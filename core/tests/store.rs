@@ -54,23 +54,12 @@ fn key_errors_are_clear_and_harmless() {
         let store = Store::open(&path, &KEY, options("a")).unwrap();
         let c = s.child();
         store.register_child(&c).unwrap();
-        assert!(matches!(
-            Store::open(&path, &KEY, options("a")),
-            Err(Error::AlreadyOpen)
-        ));
+        assert!(matches!(Store::open(&path, &KEY, options("a")), Err(Error::AlreadyOpen)));
         c
     };
-    assert!(matches!(
-        Store::open(&path, &[1; 32], options("a")),
-        Err(Error::WrongKey)
-    ));
-    assert!(matches!(
-        Store::open(&path, &[1; 16], options("a")),
-        Err(Error::KeyLength(16))
-    ));
-    let msg = Store::open(&path, &[1; 32], options("a"))
-        .unwrap_err()
-        .to_string();
+    assert!(matches!(Store::open(&path, &[1; 32], options("a")), Err(Error::WrongKey)));
+    assert!(matches!(Store::open(&path, &[1; 16], options("a")), Err(Error::KeyLength(16))));
+    let msg = Store::open(&path, &[1; 32], options("a")).unwrap_err().to_string();
     assert!(msg.contains("key"), "{msg}");
     let store = Store::open(&path, &KEY, options("a")).unwrap();
     assert_eq!(store.child_file(&child.id).unwrap().child, child);
@@ -88,9 +77,7 @@ fn file_bytes_hold_no_iin_or_name_in_plaintext() {
         let store = open(&dir, "phone.db");
         for _ in 0..20 {
             let (child, rep, _) = family(&store, &mut s);
-            store
-                .record_check(&s.check(&rep.id, d("2025-03-01"), None))
-                .unwrap();
+            store.record_check(&s.check(&rep.id, d("2025-03-01"), None)).unwrap();
             secrets.push(child.iin.as_str().to_owned());
             secrets.push(rep.iin.as_str().to_owned());
             secrets.push(child.name.family.clone());
@@ -104,10 +91,7 @@ fn file_bytes_hold_no_iin_or_name_in_plaintext() {
     assert!(bytes.len() > 10_000);
     for secret in &secrets {
         let needle = secret.as_bytes();
-        assert!(
-            !bytes.windows(needle.len()).any(|w| w == needle),
-            "plaintext found in the store files"
-        );
+        assert!(!bytes.windows(needle.len()).any(|w| w == needle), "plaintext found in the store files");
     }
     // Also no SQLite header: the whole file is ciphertext.
     assert!(!bytes.windows(15).any(|w| w == b"SQLite format 3"));
@@ -121,9 +105,7 @@ fn caseload_search_schedule_and_urgent_items() {
     let (child, rep, _) = family(&store, &mut s);
     let mut named = s.child();
     named.name = FullName {
-        family: "Қасымова".into(),
-        given: "Әлия".into(),
-        patronymic: Some("Серікқызы".into()),
+        family: "Қасымова".into(), given: "Әлия".into(), patronymic: Some("Серікқызы".into())
     };
     store.register_child(&named).unwrap();
 
@@ -140,49 +122,29 @@ fn caseload_search_schedule_and_urgent_items() {
         assert_eq!(hits[0].doc_id, DocId::case(&named.id));
     }
     let by_iin = store.search(&rep.iin.as_str()[..8], 10).unwrap();
-    assert!(
-        by_iin
-            .iter()
-            .any(|h| h.doc_id == DocId::representative(&rep.id))
-    );
+    assert!(by_iin.iter().any(|h| h.doc_id == DocId::representative(&rep.id)));
     assert!(store.search("Zzz", 10).unwrap().is_empty());
 
     // Duties since 2023-02-01, no check yet: overdue since 2024-02-01.
     let due = store.checks_due(today()).unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].state, ScheduleState::Overdue);
-    store
-        .record_check(&s.check(&rep.id, d("2026-11-01"), None))
-        .unwrap();
+    store.record_check(&s.check(&rep.id, d("2026-11-01"), None)).unwrap();
     assert!(store.checks_due(today()).unwrap().is_empty());
     let next = store.checks_due(d("2027-10-15")).unwrap();
-    assert_eq!(
-        (next[0].state, next[0].due_date),
-        (ScheduleState::Due, d("2027-11-01"))
-    );
+    assert_eq!((next[0].state, next[0].due_date), (ScheduleState::Due, d("2027-11-01")));
     assert!(store.urgent_items().unwrap().is_empty());
 
     // A risk factor: urgent, removal recommended.
-    store
-        .record_check(&s.check(
-            &rep.id,
-            d("2026-11-20"),
-            Some(RiskFactor::NarcologicalRegistration),
-        ))
-        .unwrap();
+    store.record_check(&s.check(&rep.id, d("2026-11-20"), Some(RiskFactor::NarcologicalRegistration))).unwrap();
     let urgent = store.urgent_items().unwrap();
     let reasons: Vec<_> = urgent.iter().map(|u| u.reason.clone()).collect();
     assert!(reasons.contains(&UrgentReason::Risk(RiskFactor::NarcologicalRegistration)));
     assert!(reasons.contains(&UrgentReason::RemovalRecommended));
     let file = store.representative_file(&rep.id).unwrap();
     assert!(file.risk.removal_recommended);
-    store
-        .set_representative_status(&rep.id, RepresentativeStatus::Removed)
-        .unwrap();
-    assert!(
-        store.urgent_items().unwrap().is_empty(),
-        "acted on: no longer urgent"
-    );
+    store.set_representative_status(&rep.id, RepresentativeStatus::Removed).unwrap();
+    assert!(store.urgent_items().unwrap().is_empty(), "acted on: no longer urgent");
 }
 
 #[test]
@@ -194,29 +156,18 @@ fn rules_refuse_bad_actions_and_store_nothing() {
     let before = store.heads(&DocId::case(&child.id)).unwrap();
 
     // A second active placement.
-    let err = store
-        .place_child(&s.placement(&child, &rep, d("2024-01-01")))
-        .unwrap_err();
+    let err = store.place_child(&s.placement(&child, &rep, d("2024-01-01"))).unwrap_err();
     assert!(matches!(err, Error::Rule(_)), "{err}");
     // A visit in the future.
-    let err = store
-        .record_visit(&s.visit(&child, d("2027-01-01")))
-        .unwrap_err();
+    let err = store.record_visit(&s.visit(&child, d("2027-01-01"))).unwrap_err();
     assert!(err.to_string().contains("visit.date"), "{err}");
     // Unknown region code.
-    assert!(matches!(
-        "99".parse::<Region>(),
-        Err(Error::UnknownCode { .. })
-    ));
+    assert!(matches!("99".parse::<Region>(), Err(Error::UnknownCode { .. })));
     assert!(Kato::parse("990000000").is_err());
     assert_eq!(store.heads(&DocId::case(&child.id)).unwrap(), before);
 
     // A check whose conclusion ignores a risk factor.
-    let mut c = s.check(
-        &rep.id,
-        d("2026-01-01"),
-        Some(RiskFactor::CriminalProsecution),
-    );
+    let mut c = s.check(&rep.id, d("2026-01-01"), Some(RiskFactor::CriminalProsecution));
     c.conclusion = CheckConclusion::Suitable;
     let err = store.record_check(&c).unwrap_err();
     assert!(err.to_string().contains("check.conclusion"), "{err}");
@@ -240,10 +191,7 @@ fn rules_refuse_bad_actions_and_store_nothing() {
     let mut odd = s.child();
     odd.birth_date = odd.birth_date.pred_opt().unwrap();
     let rec = store.register_child(&odd).unwrap();
-    assert!(matches!(
-        rec.warnings[0],
-        Warning::IinBirthDateMismatch { .. }
-    ));
+    assert!(matches!(rec.warnings[0], Warning::IinBirthDateMismatch { .. }));
 }
 
 #[test]
@@ -266,15 +214,10 @@ fn mentor_meetings_need_a_valid_certificate() {
     let m = s.meeting(&ship.id, d("2025-03-01"));
     let err = store.log_meeting(&m).unwrap_err();
     assert!(err.to_string().contains("certificate"), "{err}");
-    store
-        .add_certificate(&mentor.id, &s.certificate(d("2025-02-01"), 1))
-        .unwrap();
+    store.add_certificate(&mentor.id, &s.certificate(d("2025-02-01"), 1)).unwrap();
     store.log_meeting(&m).unwrap();
     let late = s.meeting(&ship.id, d("2026-03-01"));
-    assert!(
-        store.log_meeting(&late).is_err(),
-        "certificate expired on 2026-02-01"
-    );
+    assert!(store.log_meeting(&late).is_err(), "certificate expired on 2026-02-01");
     assert_eq!(store.meeting_log(&mentor.id).unwrap().meetings.len(), 1);
     let mentees = store.mentees(&mentor.id).unwrap();
     assert_eq!(mentees.len(), 1);
@@ -286,8 +229,7 @@ fn mentor_meetings_need_a_valid_certificate() {
 
 fn copy_all(from: &Store, to: &Store) {
     for id in from.document_ids().unwrap() {
-        to.merge_document(&id, &from.export_document(&id).unwrap())
-            .unwrap();
+        to.merge_document(&id, &from.export_document(&id).unwrap()).unwrap();
     }
 }
 
@@ -311,33 +253,16 @@ fn concurrent_edits_merge_or_surface_as_conflicts() {
     c2.name.patronymic = Some("Ерланұлы".into());
     b.update_child(&c2).unwrap();
     // Events: both kept.
-    a.record_check(&s.check(&rep.id, d("2026-10-01"), None))
-        .unwrap();
+    a.record_check(&s.check(&rep.id, d("2026-10-01"), None)).unwrap();
     b.record_visit(&s.visit(&child, d("2026-10-02"))).unwrap();
     // Same legally significant fields: conflicts.
-    a.set_representative_status(&rep.id, RepresentativeStatus::Suspended)
-        .unwrap();
-    b.set_representative_status(&rep.id, RepresentativeStatus::Removed)
-        .unwrap();
-    a.end_placement(
-        &child.id,
-        &placement.id,
-        d("2026-10-05"),
-        PlacementEndReason::Replaced,
-    )
-    .unwrap();
-    b.end_placement(
-        &child.id,
-        &placement.id,
-        d("2026-10-06"),
-        PlacementEndReason::RepresentativeRemoved,
-    )
-    .unwrap();
+    a.set_representative_status(&rep.id, RepresentativeStatus::Suspended).unwrap();
+    b.set_representative_status(&rep.id, RepresentativeStatus::Removed).unwrap();
+    a.end_placement(&child.id, &placement.id, d("2026-10-05"), PlacementEndReason::Replaced).unwrap();
+    b.end_placement(&child.id, &placement.id, d("2026-10-06"), PlacementEndReason::RepresentativeRemoved).unwrap();
     // And each then places the child anew: two active placements after merge.
-    a.place_child(&s.placement(&child, &rep2, d("2026-10-05")))
-        .unwrap();
-    b.place_child(&s.placement(&child, &rep2, d("2026-10-06")))
-        .unwrap();
+    a.place_child(&s.placement(&child, &rep2, d("2026-10-05"))).unwrap();
+    b.place_child(&s.placement(&child, &rep2, d("2026-10-06"))).unwrap();
 
     copy_all(&a, &b);
     copy_all(&b, &a);
@@ -359,44 +284,23 @@ fn concurrent_edits_merge_or_surface_as_conflicts() {
         let conflicts = store.conflicts().unwrap();
         let paths: Vec<_> = conflicts.iter().map(|c| c.path.clone()).collect();
         assert!(paths.contains(&"status".to_string()), "{paths:?}");
-        assert!(
-            paths.contains(&format!("placements/{}/end_date", placement.id)),
-            "{paths:?}"
-        );
-        assert!(
-            paths.contains(&format!("placements/{}/end_reason", placement.id)),
-            "{paths:?}"
-        );
-        let two = conflicts
-            .iter()
-            .find(|c| c.kind == ConflictKind::TwoActivePlacements)
-            .unwrap();
+        assert!(paths.contains(&format!("placements/{}/end_date", placement.id)), "{paths:?}");
+        assert!(paths.contains(&format!("placements/{}/end_reason", placement.id)), "{paths:?}");
+        let two = conflicts.iter().find(|c| c.kind == ConflictKind::TwoActivePlacements).unwrap();
         assert_eq!(two.values.len(), 2);
         let status = conflicts.iter().find(|c| c.path == "status").unwrap();
-        let mut authors: Vec<_> = status
-            .values
-            .iter()
-            .map(|v| v.author.clone().unwrap())
-            .collect();
+        let mut authors: Vec<_> = status.values.iter().map(|v| v.author.clone().unwrap()).collect();
         authors.sort();
         assert_eq!(authors, ["a.db", "b.db"]);
     }
 
     // A person resolves the status; it leaves the list on both after merging.
     let rep_doc = DocId::representative(&rep.id);
-    a.resolve_conflict(&rep_doc, "status", &serde_json::json!("removed"))
-        .unwrap();
-    assert!(
-        a.resolve_conflict(&rep_doc, "status", &serde_json::json!("removed"))
-            .is_err(),
-        "no longer in conflict"
-    );
+    a.resolve_conflict(&rep_doc, "status", &serde_json::json!("removed")).unwrap();
+    assert!(a.resolve_conflict(&rep_doc, "status", &serde_json::json!("removed")).is_err(), "no longer in conflict");
     copy_all(&a, &b);
     assert!(!b.conflicts().unwrap().iter().any(|c| c.path == "status"));
-    assert_eq!(
-        b.representative_file(&rep.id).unwrap().status,
-        RepresentativeStatus::Removed
-    );
+    assert_eq!(b.representative_file(&rep.id).unwrap().status, RepresentativeStatus::Removed);
 }
 
 #[test]
@@ -407,18 +311,8 @@ fn risk_flags_raised_and_cleared_concurrently_are_a_conflict() {
     let mut s = sample(7);
     let (_, rep, _) = family(&a, &mut s);
     copy_all(&a, &b);
-    a.record_check(&s.check(
-        &rep.id,
-        d("2026-10-01"),
-        Some(RiskFactor::CriminalProsecution),
-    ))
-    .unwrap();
-    b.record_check(&s.check(
-        &rep.id,
-        d("2026-10-02"),
-        Some(RiskFactor::CriminalProsecution),
-    ))
-    .unwrap();
+    a.record_check(&s.check(&rep.id, d("2026-10-01"), Some(RiskFactor::CriminalProsecution))).unwrap();
+    b.record_check(&s.check(&rep.id, d("2026-10-02"), Some(RiskFactor::CriminalProsecution))).unwrap();
     copy_all(&a, &b);
     copy_all(&b, &a);
     // Both raised the same flag: they agree, nothing to review.
@@ -439,9 +333,7 @@ fn unknown_fields_from_a_newer_version_survive_and_newer_editors_block() {
     // A newer version adds fields this version does not know.
     let mut newer = automerge::Automerge::load(&store.export_document(&id).unwrap()).unwrap();
     let mut tx = newer.transaction();
-    let (_, child_obj) = automerge::ReadDoc::get(&tx, automerge::ROOT, "child")
-        .unwrap()
-        .unwrap();
+    let (_, child_obj) = automerge::ReadDoc::get(&tx, automerge::ROOT, "child").unwrap().unwrap();
     tx.put(&child_obj, "disability_group", "none").unwrap();
     tx.put(automerge::ROOT, "court_cases", "kept").unwrap();
     tx.put(automerge::ROOT, "schema", 2u64).unwrap();
@@ -464,15 +356,8 @@ fn unknown_fields_from_a_newer_version_survive_and_newer_editors_block() {
     tx.put(automerge::ROOT, "min_editor", 2u64).unwrap();
     tx.commit();
     store.merge_document(&id, &newer.save()).unwrap();
-    assert!(matches!(
-        store.update_child(&edited),
-        Err(Error::UpdateRequired)
-    ));
-    assert_eq!(
-        store.child_file(&child.id).unwrap().child.school.as_deref(),
-        Some("№12 лицей"),
-        "reads still work"
-    );
+    assert!(matches!(store.update_child(&edited), Err(Error::UpdateRequired)));
+    assert_eq!(store.child_file(&child.id).unwrap().child.school.as_deref(), Some("№12 лицей"), "reads still work");
 }
 
 #[test]
@@ -486,9 +371,7 @@ fn compaction_keeps_every_change_and_indexes_rebuild() {
         let store = Store::open(&path, &KEY, o).unwrap();
         let (child, rep, _) = family(&store, &mut s);
         for i in 0..12 {
-            store
-                .record_visit(&s.visit(&child, d("2025-01-01") + chrono::Duration::days(i * 20)))
-                .unwrap();
+            store.record_visit(&s.visit(&child, d("2025-01-01") + chrono::Duration::days(i * 20))).unwrap();
         }
         let heads = store.heads(&DocId::case(&child.id)).unwrap();
         store.compact(&DocId::case(&child.id)).unwrap();
@@ -497,22 +380,11 @@ fn compaction_keeps_every_change_and_indexes_rebuild() {
     };
     let store = Store::open(&path, &KEY, options("a")).unwrap();
     assert_eq!(store.child_file(&child.id).unwrap().visits.len(), 12);
-    let before = (
-        store.caseload().unwrap(),
-        store.checks_due(today()).unwrap(),
-        store.search("а", 50).unwrap(),
-    );
+    let before = (store.caseload().unwrap(), store.checks_due(today()).unwrap(), store.search("а", 50).unwrap());
     store.rebuild_indexes().unwrap();
-    let after = (
-        store.caseload().unwrap(),
-        store.checks_due(today()).unwrap(),
-        store.search("а", 50).unwrap(),
-    );
+    let after = (store.caseload().unwrap(), store.checks_due(today()).unwrap(), store.search("а", 50).unwrap());
     assert_eq!(before, after);
-    assert_eq!(
-        store.representative_file(&rep.id).unwrap().representative,
-        rep
-    );
+    assert_eq!(store.representative_file(&rep.id).unwrap().representative, rep);
 }
 
 #[test]

@@ -17,10 +17,7 @@ fn within_districts(user: &User, district: Option<&str>) -> bool {
     let Some(d) = district.and_then(|d| Kato::parse(d).ok()) else {
         return false;
     };
-    user.districts
-        .iter()
-        .filter_map(|u| Kato::parse(u).ok())
-        .any(|u| d.is_within(&u))
+    user.districts.iter().filter_map(|u| Kato::parse(u).ok()).any(|u| d.is_within(&u))
 }
 
 /// Whether `user` may receive the document.
@@ -32,18 +29,11 @@ pub fn can_read(user: &User, grants: &Grants, meta: &DocMeta) -> bool {
             let in_region = meta.region.as_deref() == Some(&user.region);
             let placed = grants.assigned.contains(&meta.doc_id)
                 || (in_region && within_districts(user, meta.district.as_deref()));
-            matches!(
-                meta.kind.as_str(),
-                "case" | "rep" | "mentor" | "mentee" | "mlog"
-            ) && tier_ok
-                && placed
+            matches!(meta.kind.as_str(), "case" | "rep" | "mentor" | "mentee" | "mlog") && tier_ok && placed
         }
         Role::Mentor => match meta.kind.as_str() {
             "mentor" => meta.owner_user.as_deref() == Some(&user.id),
-            "mentee" | "mlog" => meta
-                .mentor_id
-                .as_ref()
-                .is_some_and(|m| grants.mentor_ids.contains(m)),
+            "mentee" | "mlog" => meta.mentor_id.as_ref().is_some_and(|m| grants.mentor_ids.contains(m)),
             _ => false,
         },
     }

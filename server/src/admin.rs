@@ -38,14 +38,9 @@ pub fn create_user(service: &Service, user: &User) -> Result<()> {
 fn check_user(user: &User) -> Result<()> {
     if user.id.is_empty()
         || user.id.len() > 64
-        || !user
-            .id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        || !user.id.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
     {
-        return Err(ServerError::BadRequest(
-            "a user id is 1 to 64 letters, digits, '.', '_' or '-'".into(),
-        ));
+        return Err(ServerError::BadRequest("a user id is 1 to 64 letters, digits, '.', '_' or '-'".into()));
     }
     if Region::from_code(&user.region).is_none() {
         return Err(ServerError::BadRequest("unknown region code".into()));
@@ -53,10 +48,7 @@ fn check_user(user: &User) -> Result<()> {
     for d in &user.districts {
         let k = Kato::parse(d)?;
         if k.region().code() != user.region {
-            return Err(ServerError::BadRequest(format!(
-                "district {d} is not in region {}",
-                user.region
-            )));
+            return Err(ServerError::BadRequest(format!("district {d} is not in region {}", user.region)));
         }
     }
     Ok(())
@@ -64,10 +56,7 @@ fn check_user(user: &User) -> Result<()> {
 
 /// Sets the districts a user covers.
 pub fn set_districts(service: &Service, user_id: &str, districts: Vec<String>) -> Result<()> {
-    let mut user = service
-        .storage()
-        .user(user_id)?
-        .ok_or_else(|| ServerError::NotFound("no such user".into()))?;
+    let mut user = service.storage().user(user_id)?.ok_or_else(|| ServerError::NotFound("no such user".into()))?;
     user.districts = districts;
     check_user(&user)?;
     service.storage().update_user(&user)
@@ -75,10 +64,7 @@ pub fn set_districts(service: &Service, user_id: &str, districts: Vec<String>) -
 
 /// Grants or withdraws the adoption tier.
 pub fn set_adoption_access(service: &Service, user_id: &str, granted: bool) -> Result<()> {
-    let mut user = service
-        .storage()
-        .user(user_id)?
-        .ok_or_else(|| ServerError::NotFound("no such user".into()))?;
+    let mut user = service.storage().user(user_id)?.ok_or_else(|| ServerError::NotFound("no such user".into()))?;
     user.adoption_access = granted;
     service.storage().update_user(&user)
 }
@@ -107,10 +93,7 @@ pub fn devices(service: &Service) -> Result<Vec<DeviceLine>> {
     let mut out = Vec::new();
     for device in service.storage().devices()? {
         let pending_urgent = service.storage().urgent_since(device.cursor)?.len();
-        out.push(DeviceLine {
-            device,
-            pending_urgent,
-        });
+        out.push(DeviceLine { device, pending_urgent });
     }
     Ok(out)
 }

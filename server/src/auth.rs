@@ -29,33 +29,18 @@ pub fn token_hash(token: &str) -> String {
 /// A new enrollment code: (code to hand to the user, lookup id, secret).
 pub fn new_code() -> (String, String, String) {
     let mut rng = rand::rng();
-    let mut group = || {
-        (0..4)
-            .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-            .collect::<String>()
-    };
+    let mut group = || (0..4).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect::<String>();
     let id = group();
     let secret = format!("{}{}{}", group(), group(), group());
-    let code = format!(
-        "{id}-{}-{}-{}",
-        &secret[0..4],
-        &secret[4..8],
-        &secret[8..12]
-    );
+    let code = format!("{id}-{}-{}-{}", &secret[0..4], &secret[4..8], &secret[8..12]);
     (code, id, secret)
 }
 
 /// Splits a code typed by a user into lookup id and secret.
 pub fn split_code(code: &str) -> Result<(String, String)> {
-    let clean: String = code
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
+    let clean: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
     if clean.len() != 16 {
-        return Err(ServerError::BadRequest(
-            "an enrollment code has 16 letters and digits".into(),
-        ));
+        return Err(ServerError::BadRequest("an enrollment code has 16 letters and digits".into()));
     }
     Ok((clean[..4].to_owned(), clean[4..].to_owned()))
 }
@@ -63,8 +48,7 @@ pub fn split_code(code: &str) -> Result<(String, String)> {
 /// Hashes a secret with argon2.
 pub fn hash_secret(secret: &str) -> Result<String> {
     let salt_bytes: [u8; 16] = rand::random();
-    let salt = SaltString::encode_b64(&salt_bytes)
-        .map_err(|_| ServerError::Config("could not make a salt".into()))?;
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(|_| ServerError::Config("could not make a salt".into()))?;
     Argon2::default()
         .hash_password(secret.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -73,11 +57,7 @@ pub fn hash_secret(secret: &str) -> Result<String> {
 
 /// Checks a secret against its argon2 hash.
 pub fn verify_secret(secret: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| {
-        Argon2::default()
-            .verify_password(secret.as_bytes(), &h)
-            .is_ok()
-    })
+    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(secret.as_bytes(), &h).is_ok())
 }
 
 #[cfg(test)]

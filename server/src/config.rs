@@ -70,11 +70,9 @@ impl Config {
         let file = path.or(default_file.exists().then_some(default_file));
         let mut c: Config = match file {
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| {
-                    ServerError::Config(format!("cannot read {}: {e}", p.display()))
-                })?;
-                toml::from_str(&text)
-                    .map_err(|e| ServerError::Config(format!("{}: {e}", p.display())))?
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| ServerError::Config(format!("cannot read {}: {e}", p.display())))?;
+                toml::from_str(&text).map_err(|e| ServerError::Config(format!("{}: {e}", p.display())))?
             }
             None => Config::default(),
         };
@@ -85,10 +83,8 @@ impl Config {
 
     /// Applies overrides from an environment.
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<()> {
-        let num = |k: &str, v: String| {
-            v.parse::<i64>()
-                .map_err(|_| ServerError::Config(format!("{k} must be a number")))
-        };
+        let num =
+            |k: &str, v: String| v.parse::<i64>().map_err(|_| ServerError::Config(format!("{k} must be a number")));
         if let Some(v) = get("QAMQOR_LISTEN") {
             self.listen = v;
         }
@@ -121,9 +117,7 @@ impl Config {
 
     /// The listening address.
     pub fn addr(&self) -> Result<SocketAddr> {
-        self.listen.parse().map_err(|_| {
-            ServerError::Config(format!("listen {:?} is not an address:port", self.listen))
-        })
+        self.listen.parse().map_err(|_| ServerError::Config(format!("listen {:?} is not an address:port", self.listen)))
     }
 
     /// Whether HTTPS is configured.
@@ -133,26 +127,17 @@ impl Config {
 
     /// The protocol limits.
     pub fn limits(&self) -> Limits {
-        Limits {
-            max_body_bytes: self.max_body_bytes,
-            max_docs: self.max_docs,
-            ..Limits::default()
-        }
+        Limits { max_body_bytes: self.max_body_bytes, max_docs: self.max_docs, ..Limits::default() }
     }
 
     /// Checks the configuration as a whole.
     pub fn validate(&self) -> Result<()> {
         let addr = self.addr()?;
         if Region::from_code(&self.region).is_none() {
-            return Err(ServerError::Config(format!(
-                "region {:?} is not a region code",
-                self.region
-            )));
+            return Err(ServerError::Config(format!("region {:?} is not a region code", self.region)));
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
-            return Err(ServerError::Config(
-                "tls_cert and tls_key go together".into(),
-            ));
+            return Err(ServerError::Config("tls_cert and tls_key go together".into()));
         }
         if self.tls().is_none() && !addr.ip().is_loopback() && !self.allow_plain_http {
             return Err(ServerError::Config(
@@ -160,9 +145,7 @@ impl Config {
             ));
         }
         if self.token_ttl_days < 1 {
-            return Err(ServerError::Config(
-                "token_ttl_days must be at least 1".into(),
-            ));
+            return Err(ServerError::Config("token_ttl_days must be at least 1".into()));
         }
         Ok(())
     }
@@ -176,19 +159,14 @@ mod tests {
     fn env_overrides_and_validation() {
         let mut c = Config::default();
         c.validate().unwrap();
-        c.apply_env(|k| (k == "QAMQOR_LISTEN").then(|| "0.0.0.0:8443".to_string()))
-            .unwrap();
+        c.apply_env(|k| (k == "QAMQOR_LISTEN").then(|| "0.0.0.0:8443".to_string())).unwrap();
         assert!(c.validate().unwrap_err().to_string().contains("loopback"));
         c.allow_plain_http = true;
         c.validate().unwrap();
         c.region = "99".into();
         assert!(c.validate().is_err());
-        assert!(
-            c.apply_env(|k| (k == "QAMQOR_MAX_DOCS").then(|| "x".to_string()))
-                .is_err()
-        );
-        let parsed: Config =
-            toml::from_str("listen = \"127.0.0.1:9000\"\nregion = \"11\"").unwrap();
+        assert!(c.apply_env(|k| (k == "QAMQOR_MAX_DOCS").then(|| "x".to_string())).is_err());
+        let parsed: Config = toml::from_str("listen = \"127.0.0.1:9000\"\nregion = \"11\"").unwrap();
         assert_eq!(parsed.region, "11");
         assert!(toml::from_str::<Config>("nonsense = 1").is_err());
     }

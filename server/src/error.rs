@@ -47,9 +47,7 @@ impl ServerError {
     pub fn status(&self) -> u16 {
         match self {
             ServerError::BadRequest(_) => 400,
-            ServerError::Core(
-                qamqor_core::Error::Invalid { .. } | qamqor_core::Error::UnknownCode { .. },
-            ) => 400,
+            ServerError::Core(qamqor_core::Error::Invalid { .. } | qamqor_core::Error::UnknownCode { .. }) => 400,
             ServerError::Unauthorized(_) | ServerError::TokenExpired => 401,
             ServerError::Forbidden(_) => 403,
             ServerError::NotFound(_) => 404,
@@ -63,9 +61,9 @@ impl ServerError {
     pub fn code(&self) -> &'static str {
         match self {
             ServerError::BadRequest(_) => "bad_request",
-            ServerError::Core(
-                qamqor_core::Error::Invalid { .. } | qamqor_core::Error::UnknownCode { .. },
-            ) => "bad_request",
+            ServerError::Core(qamqor_core::Error::Invalid { .. } | qamqor_core::Error::UnknownCode { .. }) => {
+                "bad_request"
+            }
             ServerError::Unauthorized(_) => "unauthorized",
             ServerError::TokenExpired => "token_expired",
             ServerError::Forbidden(_) => "forbidden",
@@ -78,10 +76,6 @@ impl ServerError {
 
     /// The message shown to the client: internal details stay in the log.
     pub fn public_message(&self) -> String {
-        if self.status() == 500 {
-            "internal server error".into()
-        } else {
-            self.to_string()
-        }
+        if self.status() == 500 { "internal server error".into() } else { self.to_string() }
     }
 }

@@ -23,16 +23,11 @@ pub const CBOR: &str = "application/cbor";
 
 impl IntoResponse for ServerError {
     fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        (
-            status,
-            Json(json!({ "error": self.code(), "message": self.public_message() })),
-        )
-            .into_response()
+        (status, Json(json!({ "error": self.code(), "message": self.public_message() }))).into_response()
     }
 }
 
@@ -50,9 +45,7 @@ pub fn router(service: Arc<Service>) -> Router {
 }
 
 async fn health() -> impl IntoResponse {
-    Json(
-        json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "protocol": wire::PROTOCOL_VERSION }),
-    )
+    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "protocol": wire::PROTOCOL_VERSION }))
 }
 
 fn body_bytes(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ServerError> {
@@ -68,9 +61,7 @@ fn body_bytes(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ServerError> + Send + 'static,
 ) -> Result<T, ServerError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|_| ServerError::Config("a worker failed".into()))?
+    tokio::task::spawn_blocking(f).await.map_err(|_| ServerError::Config("a worker failed".into()))?
 }
 
 async fn enroll(
@@ -92,9 +83,7 @@ fn bearer(headers: &HeaderMap) -> Result<String, ServerError> {
     value
         .strip_prefix("Bearer ")
         .map(|t| t.trim().to_owned())
-        .ok_or_else(|| {
-            ServerError::Unauthorized("the Authorization header must be Bearer <token>".into())
-        })
+        .ok_or_else(|| ServerError::Unauthorized("the Authorization header must be Bearer <token>".into()))
 }
 
 async fn sync(

@@ -9,10 +9,7 @@ use qamqor_server::model::{Role, User};
 use qamqor_server::run;
 
 #[derive(Parser)]
-#[command(
-    version,
-    about = "Qamqor regional sync server. With no command, serves on the configured address."
-)]
+#[command(version, about = "Qamqor regional sync server. With no command, serves on the configured address.")]
 struct Cli {
     /// Configuration file (TOML); `qamqor.toml` in the working folder is read if present.
     #[arg(long, global = true, env = "QAMQOR_CONFIG")]
@@ -124,31 +121,15 @@ fn real_main() -> qamqor_server::Result<()> {
     let print = |v: &dyn erased::Show| println!("{}", v.show());
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config, service)?,
-        Command::User(UserCmd::Add {
-            id,
-            name,
-            role,
-            districts,
-            adoption,
-        }) => {
-            let role = Role::parse(&role).ok_or_else(|| {
-                qamqor_server::ServerError::BadRequest("role is specialist, mentor or admin".into())
-            })?;
-            let user = User {
-                id,
-                name,
-                role,
-                region: config.region.clone(),
-                districts,
-                adoption_access: adoption,
-            };
+        Command::User(UserCmd::Add { id, name, role, districts, adoption }) => {
+            let role = Role::parse(&role)
+                .ok_or_else(|| qamqor_server::ServerError::BadRequest("role is specialist, mentor or admin".into()))?;
+            let user = User { id, name, role, region: config.region.clone(), districts, adoption_access: adoption };
             admin::create_user(&service, &user)?;
             println!("created user {}", user.id);
         }
         Command::User(UserCmd::List) => print(&service.storage().users()?),
-        Command::User(UserCmd::Districts { id, districts }) => {
-            admin::set_districts(&service, &id, districts)?
-        }
+        Command::User(UserCmd::Districts { id, districts }) => admin::set_districts(&service, &id, districts)?,
         Command::User(UserCmd::Adoption { id, action }) => {
             admin::set_adoption_access(&service, &id, action == "grant")?
         }
@@ -160,9 +141,7 @@ fn real_main() -> qamqor_server::Result<()> {
         Command::Unassign { user, doc } => admin::assign(&service, &user, &doc, false)?,
         Command::Device(DeviceCmd::List) => print(&admin::devices(&service)?),
         Command::Device(DeviceCmd::Revoke { id }) => {
-            service
-                .storage()
-                .revoke_device(&id, chrono::Utc::now().timestamp())?;
+            service.storage().revoke_device(&id, chrono::Utc::now().timestamp())?;
             println!("device {id} revoked; it will be told to wipe its data at its next contact");
         }
         Command::Audit { limit } => print(&service.storage().audit_log(limit)?),
@@ -182,33 +161,19 @@ mod erased {
     }
 }
 
-fn serve(
-    config: Config,
-    service: std::sync::Arc<qamqor_server::service::Service>,
-) -> qamqor_server::Result<()> {
+fn serve(config: Config, service: std::sync::Arc<qamqor_server::service::Service>) -> qamqor_server::Result<()> {
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     if let Some(code) = admin::bootstrap(&service, &config.region)? {
-        println!(
-            "First start: created the regional administrator '{}'.",
-            admin::FIRST_ADMIN
-        );
-        println!(
-            "Sign in by enrolling the administrator's phone with this one-time code (valid 72 h):"
-        );
+        println!("First start: created the regional administrator '{}'.", admin::FIRST_ADMIN);
+        println!("Sign in by enrolling the administrator's phone with this one-time code (valid 72 h):");
         println!("    {code}");
-        println!(
-            "More users: qamqor-server user add <id> --name ... --role specialist|mentor|admin --district <КАТО>"
-        );
+        println!("More users: qamqor-server user add <id> --name ... --role specialist|mentor|admin --district <КАТО>");
         println!("Their phones: qamqor-server code <user-id>");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let running = run::start(&config, service).await?;
         tracing::info!(url = %running.url(), data_dir = %config.data_dir.display(), "serving; ready to enroll devices");
@@ -227,9 +192,7 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        if let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
             return;
         }

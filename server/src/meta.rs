@@ -2,9 +2,7 @@
 //! document views: the server reads the same documents the phones write.
 
 use automerge::Automerge;
-use qamqor_core::docs::{
-    self, CaseDoc, DocId, DocKind, MeetingLogDoc, MenteeDoc, MentorDoc, RepresentativeDoc,
-};
+use qamqor_core::docs::{self, CaseDoc, DocId, DocKind, MeetingLogDoc, MenteeDoc, MentorDoc, RepresentativeDoc};
 use qamqor_core::model::CodeList;
 
 use crate::model::DocMeta;
@@ -73,11 +71,7 @@ mod tests {
     fn every_kind_gets_region_and_district() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("p.db"), &[1; 32], StoreOptions::new("u")).unwrap();
-        let mut s = Sample::new(
-            1,
-            chrono::Local::now().date_naive(),
-            Kato::parse("751710000").unwrap(),
-        );
+        let mut s = Sample::new(1, chrono::Local::now().date_naive(), Kato::parse("751710000").unwrap());
         let mentor = s.mentor("m");
         store.register_mentor(&mentor).unwrap();
         for id in store.document_ids().unwrap() {

@@ -26,9 +26,7 @@ impl Role {
 
     /// Parses a stored code.
     pub fn parse(s: &str) -> Option<Role> {
-        [Role::Specialist, Role::Mentor, Role::Admin]
-            .into_iter()
-            .find(|r| r.code() == s)
+        [Role::Specialist, Role::Mentor, Role::Admin].into_iter().find(|r| r.code() == s)
     }
 }
 

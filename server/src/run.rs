@@ -19,14 +19,8 @@ pub const GRACE: Duration = Duration::from_secs(30);
 /// Opens the configured database and builds the service.
 pub fn open_service(config: &Config) -> Result<Arc<Service>> {
     std::fs::create_dir_all(&config.data_dir)?;
-    let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(
-        &config.data_dir.join("qamqor-server.db"),
-    )?);
-    Ok(Arc::new(Service::new(
-        storage,
-        config.limits(),
-        config.token_ttl_days * 86_400,
-    )))
+    let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(&config.data_dir.join("qamqor-server.db"))?);
+    Ok(Arc::new(Service::new(storage, config.limits(), config.token_ttl_days * 86_400)))
 }
 
 /// A running server.
@@ -37,33 +31,28 @@ pub struct Running {
     pub tls: bool,
     handle: Handle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    service: Arc<Service>,
+    flusher: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
     /// The base URL (`http://127.0.0.1:port`).
     pub fn url(&self) -> String {
-        format!(
-            "{}://{}",
-            if self.tls { "https" } else { "http" },
-            self.addr
-        )
+        format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
     }
 
     /// Stops accepting connections and lets in-flight requests finish.
     pub async fn shutdown(self) -> Result<()> {
         self.handle.graceful_shutdown(Some(GRACE));
-        self.task
-            .await
-            .map_err(|_| ServerError::Config("the server task failed".into()))??;
-        Ok(())
+        self.stopped().await
     }
 
     /// Waits until the server stops (after [`Running::shutdown`] from a signal).
     pub async fn stopped(self) -> Result<()> {
-        self.task
-            .await
-            .map_err(|_| ServerError::Config("the server task failed".into()))??;
-        Ok(())
+        self.task.await.map_err(|_| ServerError::Config("the server task failed".into()))??;
+        self.flusher.abort();
+        let s = self.service;
+        tokio::task::spawn_blocking(move || s.flush()).await.map_err(|_| ServerError::Config("flush failed".into()))?
     }
 
     /// A handle to shut the server down from elsewhere.
@@ -76,38 +65,31 @@ impl Running {
 pub async fn start(config: &Config, service: Arc<Service>) -> Result<Running> {
     config.validate()?;
     let addr = config.addr()?;
-    let app = http::router(service).into_make_service();
+    let flusher = {
+        let service = service.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                let s = service.clone();
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.flush()).await {
+                    tracing::warn!(error = %e, "could not record devices' last sync");
+                }
+            }
+        })
+    };
+    let app = http::router(service.clone()).into_make_service();
     let handle = Handle::new();
     let (task, tls) = match config.tls() {
         Some((cert, key)) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
             let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
                 .await
-                .map_err(|e| {
-                    ServerError::Config(format!("cannot load the TLS certificate or key: {e}"))
-                })?;
-            (
-                tokio::spawn(
-                    axum_server::bind_rustls(addr, tls)
-                        .handle(handle.clone())
-                        .serve(app),
-                ),
-                true,
-            )
+                .map_err(|e| ServerError::Config(format!("cannot load the TLS certificate or key: {e}")))?;
+            (tokio::spawn(axum_server::bind_rustls(addr, tls).handle(handle.clone()).serve(app)), true)
         }
-        None => (
-            tokio::spawn(axum_server::bind(addr).handle(handle.clone()).serve(app)),
-            false,
-        ),
+        None => (tokio::spawn(axum_server::bind(addr).handle(handle.clone()).serve(app)), false),
     };
-    let addr = handle
-        .listening()
-        .await
-        .ok_or_else(|| ServerError::Config(format!("cannot listen on {addr}")))?;
-    Ok(Running {
-        addr,
-        tls,
-        handle,
-        task,
-    })
+    let addr = handle.listening().await.ok_or_else(|| ServerError::Config(format!("cannot listen on {addr}")))?;
+    Ok(Running { addr, tls, handle, task, service, flusher })
 }

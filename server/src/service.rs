@@ -8,9 +8,7 @@ use std::sync::Arc;
 use automerge::Automerge;
 use qamqor_core::docs::{self, DocId};
 use qamqor_core::sync::engine::{self, Refusal, WritePolicy};
-use qamqor_core::sync::wire::{
-    DocMessage, DocResult, DocStatus, Limits, PROTOCOL_VERSION, SyncRequest, SyncResponse,
-};
+use qamqor_core::sync::wire::{DocMessage, DocResult, DocStatus, Limits, PROTOCOL_VERSION, SyncRequest, SyncResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::access::{self, Grants};
@@ -65,6 +63,13 @@ pub struct Service {
     /// Token lifetime in seconds.
     pub token_ttl_secs: i64,
     clock: Box<dyn Fn() -> i64 + Send + Sync>,
+    /// Devices' last sync time and cursor, written in batches by
+    /// [`Service::flush`] so that a sync with nothing new writes nothing.
+    touches: std::sync::Mutex<std::collections::HashMap<String, (i64, u64)>>,
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn now_secs() -> i64 {
@@ -74,12 +79,7 @@ fn now_secs() -> i64 {
 impl Service {
     /// A service over `storage`.
     pub fn new(storage: Arc<dyn Storage>, limits: Limits, token_ttl_secs: i64) -> Self {
-        Service {
-            storage,
-            limits,
-            token_ttl_secs,
-            clock: Box::new(now_secs),
-        }
+        Service { storage, limits, token_ttl_secs, clock: Box::new(now_secs), touches: Default::default() }
     }
 
     /// Replaces the clock (Unix seconds), for tests of expiry.
@@ -97,39 +97,35 @@ impl Service {
         (self.clock)()
     }
 
+    /// Writes the devices' last sync times and cursors gathered since the
+    /// last flush (the server does it every few seconds and at shutdown).
+    pub fn flush(&self) -> Result<()> {
+        let batch: Vec<(String, i64, u64)> = lock(&self.touches).drain().map(|(id, (at, c))| (id, at, c)).collect();
+        self.storage.touch_devices(&batch)
+    }
+
     /// Issues a one-time enrollment code for `user_id`, valid `hours`.
     pub fn issue_code(&self, user_id: &str, hours: i64) -> Result<String> {
         if self.storage.user(user_id)?.is_none() {
             return Err(ServerError::NotFound("no such user".into()));
         }
         let (code, id, secret) = auth::new_code();
-        self.storage.add_enrollment_code(
-            &id,
-            &auth::hash_secret(&secret)?,
-            user_id,
-            self.now() + hours * 3600,
-        )?;
+        self.storage.add_enrollment_code(&id, &auth::hash_secret(&secret)?, user_id, self.now() + hours * 3600)?;
         Ok(code)
     }
 
     /// Enrolls a device with a one-time code.
     pub fn enroll(&self, req: &EnrollRequest) -> Result<EnrollResponse> {
         let (id, secret) = auth::split_code(&req.code)?;
-        let actor_ok = req.actor.len() >= 2
-            && req.actor.len() <= 64
-            && req.actor.bytes().all(|b| b.is_ascii_hexdigit());
+        let actor_ok =
+            req.actor.len() >= 2 && req.actor.len() <= 64 && req.actor.bytes().all(|b| b.is_ascii_hexdigit());
         if !actor_ok {
-            return Err(ServerError::BadRequest(
-                "actor must be the store's actor id in hex".into(),
-            ));
+            return Err(ServerError::BadRequest("actor must be the store's actor id in hex".into()));
         }
         if req.label.chars().count() > 100 {
-            return Err(ServerError::BadRequest(
-                "label is longer than 100 characters".into(),
-            ));
+            return Err(ServerError::BadRequest("label is longer than 100 characters".into()));
         }
-        let bad =
-            || ServerError::Unauthorized("the enrollment code is unknown, used or expired".into());
+        let bad = || ServerError::Unauthorized("the enrollment code is unknown, used or expired".into());
         let (hash, user_id, expires) = self.storage.enrollment_code(&id)?.ok_or_else(bad)?;
         if expires < self.now() || !auth::verify_secret(&secret, &hash) {
             return Err(bad());
@@ -148,8 +144,7 @@ impl Service {
             last_sync_at: None,
             cursor: 0,
         };
-        self.storage
-            .enroll(&id, &device, &auth::token_hash(&token))?;
+        self.storage.enroll(&id, &device, &auth::token_hash(&token))?;
         tracing::info!(device = %device.id, user = %user.id, "device enrolled");
         Ok(EnrollResponse {
             device_id: device.id,
@@ -167,10 +162,7 @@ impl Service {
         if token.len() != 64 {
             return Err(unknown());
         }
-        let device = self
-            .storage
-            .device_by_token(&auth::token_hash(token))?
-            .ok_or_else(unknown)?;
+        let device = self.storage.device_by_token(&auth::token_hash(token))?.ok_or_else(unknown)?;
         if device.wiped_at.is_some() {
             return Err(ServerError::Unauthorized("this device was revoked".into()));
         }
@@ -188,14 +180,9 @@ impl Service {
         let Caller { device, user } = caller;
         if device.revoked_at.is_some() {
             self.storage.mark_wiped(&device.id, now)?;
-            self.storage
-                .audit(&[audit(now * 1000, caller, "*", "wipe", Vec::new())])?;
+            self.storage.audit(&[audit(now * 1000, caller, "*", "wipe", Vec::new())])?;
             tracing::info!(device = %device.id, "revoked device told to wipe");
-            return Ok(SyncResponse {
-                v: PROTOCOL_VERSION,
-                wipe: true,
-                ..SyncResponse::default()
-            });
+            return Ok(SyncResponse { v: PROTOCOL_VERSION, wipe: true, ..SyncResponse::default() });
         }
         let grants = Grants {
             assigned: self.storage.assignments(&user.id)?.into_iter().collect(),
@@ -220,13 +207,9 @@ impl Service {
                 continue;
             }
             let policy = match self.storage.doc_meta(&m.id)? {
-                Some(meta) if access::can_write(user, &grants, &meta) => {
-                    WritePolicy::OnlyActor(actor.clone())
-                }
+                Some(meta) if access::can_write(user, &grants, &meta) => WritePolicy::OnlyActor(actor.clone()),
                 Some(meta) if access::can_read(user, &grants, &meta) => WritePolicy::ReadOnly,
-                None if access::can_create(user, id.kind().prefix()) => {
-                    WritePolicy::OnlyActor(actor.clone())
-                }
+                None if access::can_create(user, id.kind().prefix()) => WritePolicy::OnlyActor(actor.clone()),
                 _ => {
                     tracing::warn!(device = %device.id, doc = %id, "access denied");
                     audits.push(audit(now * 1000, caller, &m.id, "denied", Vec::new()));
@@ -276,121 +259,76 @@ impl Service {
 
         let ids: Vec<DocId> = plan.iter().map(|(id, _, _)| id.clone()).collect();
         let mut idx = 0usize;
-        let mut per_doc = |id: &DocId,
-                           doc: &mut Automerge,
-                           state: &mut automerge::sync::State|
-         -> Result<DocExchange> {
-            let (_, incoming, policy) = &plan[idx];
-            idx += 1;
-            let mut out = DocExchange {
-                commit: true,
-                ..DocExchange::default()
-            };
-            match incoming {
-                Some(msg) => {
-                    let received = match engine::receive(doc, state, msg, policy) {
-                        Ok(r) => r,
-                        Err(refusal) => {
-                            let (status, reason) = match refusal {
-                                Refusal::Invalid => (
-                                    DocStatus::Invalid,
-                                    "the sync message is damaged or cannot be applied",
-                                ),
-                                Refusal::ReadOnly => (
-                                    DocStatus::ReadOnly,
-                                    "this role may read but not change this document",
-                                ),
-                                Refusal::ForeignActor => (
-                                    DocStatus::ForeignActor,
-                                    "the changes were not made by this device; no one may write in another's name",
-                                ),
-                            };
-                            tracing::warn!(device = %device.id, doc = %id, ?refusal, "changes refused");
-                            out.audit.push(audit(
-                                now * 1000,
-                                caller,
-                                &id.to_string(),
-                                "refused",
-                                Vec::new(),
-                            ));
-                            results.push(DocResult {
-                                id: id.to_string(),
-                                status,
-                                reason: reason.into(),
-                            });
-                            out.commit = false;
-                            return Ok(out);
+        let mut per_doc =
+            |id: &DocId, doc: &mut Automerge, state: &mut automerge::sync::State| -> Result<DocExchange> {
+                let (_, incoming, policy) = &plan[idx];
+                idx += 1;
+                let mut out = DocExchange { commit: true, ..DocExchange::default() };
+                match incoming {
+                    Some(msg) => {
+                        let received = match engine::receive(doc, state, msg, policy) {
+                            Ok(r) => r,
+                            Err(refusal) => {
+                                let (status, reason) = match refusal {
+                                    Refusal::Invalid => {
+                                        (DocStatus::Invalid, "the sync message is damaged or cannot be applied")
+                                    }
+                                    Refusal::ReadOnly => {
+                                        (DocStatus::ReadOnly, "this role may read but not change this document")
+                                    }
+                                    Refusal::ForeignActor => (
+                                        DocStatus::ForeignActor,
+                                        "the changes were not made by this device; no one may write in another's name",
+                                    ),
+                                };
+                                tracing::warn!(device = %device.id, doc = %id, ?refusal, "changes refused");
+                                out.audit.push(audit(now * 1000, caller, &id.to_string(), "refused", Vec::new()));
+                                results.push(DocResult { id: id.to_string(), status, reason: reason.into() });
+                                out.commit = false;
+                                return Ok(out);
+                            }
+                        };
+                        if !received.new_changes.is_empty() {
+                            let m = meta::derive(id, doc);
+                            let kind_ok = docs::json::read(doc, &automerge::ROOT)
+                                .ok()
+                                .and_then(|v| v.get("kind").and_then(|k| k.as_str().map(str::to_owned)))
+                                .is_some_and(|k| k == id.kind().prefix());
+                            if !kind_ok || !access::can_write(user, &grants, &m) {
+                                out.audit.push(audit(now * 1000, caller, &id.to_string(), "denied", Vec::new()));
+                                results.push(denied(&id.to_string()));
+                                out.commit = false;
+                                return Ok(out);
+                            }
+                            let hashes = received.new_changes.iter().map(|h| h.to_string()).collect();
+                            out.audit.push(audit(now * 1000, caller, &id.to_string(), "write", hashes));
                         }
-                    };
-                    if !received.new_changes.is_empty() {
-                        let m = meta::derive(id, doc);
-                        let kind_ok = docs::json::read(doc, &automerge::ROOT)
-                            .ok()
-                            .and_then(|v| v.get("kind").and_then(|k| k.as_str().map(str::to_owned)))
-                            .is_some_and(|k| k == id.kind().prefix());
-                        if !kind_ok || !access::can_write(user, &grants, &m) {
-                            out.audit.push(audit(
-                                now * 1000,
-                                caller,
-                                &id.to_string(),
-                                "denied",
-                                Vec::new(),
-                            ));
-                            results.push(denied(&id.to_string()));
-                            out.commit = false;
-                            return Ok(out);
-                        }
-                        let hashes = received.new_changes.iter().map(|h| h.to_string()).collect();
-                        out.audit
-                            .push(audit(now * 1000, caller, &id.to_string(), "write", hashes));
                     }
+                    // A feed document the device already holds exactly: nothing to say.
+                    None if state.shared_heads == doc.get_heads() => {
+                        out.commit = false;
+                        return Ok(out);
+                    }
+                    None => {}
                 }
-                // A feed document the device already holds exactly: nothing to say.
-                None if state.shared_heads == doc.get_heads() => {
-                    out.commit = false;
-                    return Ok(out);
+                if let Some(reply) = engine::generate(doc, state) {
+                    let carries_changes = engine::decode(&reply).is_ok_and(|m| !m.changes.is_empty());
+                    if carries_changes {
+                        out.audit.push(audit(now * 1000, caller, &id.to_string(), "read", Vec::new()));
+                    }
+                    out.reply = Some(reply);
                 }
-                None => {}
-            }
-            if let Some(reply) = engine::generate(doc, state) {
-                let carries_changes = engine::decode(&reply).is_ok_and(|m| !m.changes.is_empty());
-                if carries_changes {
-                    out.audit.push(audit(
-                        now * 1000,
-                        caller,
-                        &id.to_string(),
-                        "read",
-                        Vec::new(),
-                    ));
-                }
-                out.reply = Some(reply);
-            }
-            Ok(out)
-        };
-        let outs = self
-            .storage
-            .exchange(&device.id, &ids, &mut per_doc, &meta::derive)?;
+                Ok(out)
+            };
+        let outs = self.storage.exchange(&device.id, &ids, &mut per_doc, &meta::derive)?;
         let docs = ids
             .iter()
             .zip(outs)
-            .filter_map(|(id, o)| {
-                o.reply.map(|msg| DocMessage {
-                    id: id.to_string(),
-                    msg,
-                })
-            })
+            .filter_map(|(id, o)| o.reply.map(|msg| DocMessage { id: id.to_string(), msg }))
             .collect();
         self.storage.audit(&audits)?;
-        self.storage.touch_device(&device.id, now, new_cursor)?;
-        Ok(SyncResponse {
-            v: PROTOCOL_VERSION,
-            cursor: new_cursor,
-            docs,
-            results,
-            removed,
-            more,
-            wipe: false,
-        })
+        lock(&self.touches).insert(device.id.clone(), (now, new_cursor));
+        Ok(SyncResponse { v: PROTOCOL_VERSION, cursor: new_cursor, docs, results, removed, more, wipe: false })
     }
 }
 
@@ -402,13 +340,7 @@ fn denied(id: &str) -> DocResult {
     }
 }
 
-fn audit(
-    at_ms: i64,
-    caller: &Caller,
-    doc_id: &str,
-    action: &str,
-    hashes: Vec<String>,
-) -> AuditEntry {
+fn audit(at_ms: i64, caller: &Caller, doc_id: &str, action: &str, hashes: Vec<String>) -> AuditEntry {
     AuditEntry {
         at: at_ms,
         user_id: caller.user.id.clone(),

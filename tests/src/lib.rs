@@ -58,22 +58,12 @@ impl TestServer {
     /// Starts a server with an adjusted configuration.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config {
-            listen: "127.0.0.1:0".into(),
-            data_dir: dir.path().to_owned(),
-            ..Config::default()
-        };
+        let mut config = Config { listen: "127.0.0.1:0".into(), data_dir: dir.path().to_owned(), ..Config::default() };
         adjust(&mut config);
         let offset = Arc::new(AtomicI64::new(0));
         let service = Self::service(&config, &offset);
         let running = run::start(&config, service.clone()).await.unwrap();
-        TestServer {
-            running: Some(running),
-            service,
-            config,
-            dir,
-            offset,
-        }
+        TestServer { running: Some(running), service, config, dir, offset }
     }
 
     fn service(config: &Config, offset: &Arc<AtomicI64>) -> Arc<Service> {
@@ -129,20 +119,9 @@ impl TestServer {
         options.today = Some(today());
         let store = Arc::new(Store::open(dir.path().join("phone.db"), &[3; 32], options).unwrap());
         let code = self.service.issue_code(user_id, 1).unwrap();
-        let e = client::enroll(&self.url(), None, &code, &store.actor_id(), "test phone")
-            .await
-            .unwrap();
-        let config = ServerConfig {
-            url: self.url(),
-            token: e.token,
-            ca_pem: None,
-            timeout: Duration::from_secs(30),
-        };
-        Phone {
-            store,
-            config,
-            _dir: dir,
-        }
+        let e = client::enroll(&self.url(), None, &code, &store.actor_id(), "test phone").await.unwrap();
+        let config = ServerConfig { url: self.url(), token: e.token, ca_pem: None, timeout: Duration::from_secs(30) };
+        Phone { store, config, _dir: dir }
     }
 }
 

@@ -39,11 +39,7 @@ pub struct Faults {
 
 impl Default for Faults {
     fn default() -> Self {
-        Faults {
-            drop_request: 100,
-            drop_response: 150,
-            duplicate: 100,
-        }
+        Faults { drop_request: 100, drop_response: 150, duplicate: 100 }
     }
 }
 
@@ -61,12 +57,7 @@ pub struct Outcome {
 fn scratch_dir() -> tempfile::TempDir {
     // tmpfs where available: the simulation tests logic, not the disk.
     let shm = std::path::Path::new("/dev/shm");
-    if shm.is_dir() {
-        tempfile::tempdir_in(shm)
-    } else {
-        tempfile::tempdir()
-    }
-    .expect("a temporary folder")
+    if shm.is_dir() { tempfile::tempdir_in(shm) } else { tempfile::tempdir() }.expect("a temporary folder")
 }
 
 /// One sync session of a phone over a faulty network. Returns whether it
@@ -78,17 +69,11 @@ fn session(
     faults: Faults,
     outcome: &mut Outcome,
 ) -> Result<bool, String> {
-    let limits = Limits {
-        max_docs: 8,
-        ..Limits::default()
-    };
+    let limits = Limits { max_docs: 8, ..Limits::default() };
     phone.store.begin_sync();
     let mut more = false;
     for round in 0..40 {
-        let req = phone
-            .store
-            .sync_request(&limits)
-            .map_err(|e| e.to_string())?;
+        let req = phone.store.sync_request(&limits).map_err(|e| e.to_string())?;
         if round > 0 && req.docs.is_empty() && !more {
             return Ok(true);
         }
@@ -96,14 +81,10 @@ fn session(
             outcome.faults += 1;
             return Ok(false);
         }
-        let mut resp = service
-            .sync(&phone.caller, &req)
-            .map_err(|e| format!("server: {e}"))?;
+        let mut resp = service.sync(&phone.caller, &req).map_err(|e| format!("server: {e}"))?;
         if rng.random_range(0..1000) < faults.duplicate {
             outcome.faults += 1;
-            resp = service
-                .sync(&phone.caller, &req)
-                .map_err(|e| format!("server (repeat): {e}"))?;
+            resp = service.sync(&phone.caller, &req).map_err(|e| format!("server (repeat): {e}"))?;
         }
         if rng.random_range(0..1000) < faults.drop_response {
             outcome.faults += 1;
@@ -113,21 +94,13 @@ fn session(
         more = resp.more;
         let applied = phone.store.sync_apply(&resp).map_err(|e| e.to_string())?;
         if !applied.refused.is_empty() {
-            return Err(format!(
-                "the server refused a legitimate change: {:?}",
-                applied.refused
-            ));
+            return Err(format!("the server refused a legitimate change: {:?}", applied.refused));
         }
     }
     Err("a sync session did not finish in 40 rounds".into())
 }
 
-fn edit(
-    phone: &mut SimPhone,
-    children: &[ChildId],
-    reps: &[RepresentativeId],
-    rng: &mut StdRng,
-) -> Result<(), String> {
+fn edit(phone: &mut SimPhone, children: &[ChildId], reps: &[RepresentativeId], rng: &mut StdRng) -> Result<(), String> {
     let day = today() - chrono::Duration::days(rng.random_range(0..200));
     let c = &children[rng.random_range(0..children.len())];
     let r = &reps[rng.random_range(0..reps.len())];
@@ -135,17 +108,11 @@ fn edit(
     let res = match rng.random_range(0..5) {
         0 => {
             let child = store.child_file(c).map_err(|e| e.to_string())?.child;
-            store
-                .record_visit(&phone.sample.visit(&child, day.max(child.birth_date)))
-                .map(|_| ())
+            store.record_visit(&phone.sample.visit(&child, day.max(child.birth_date))).map(|_| ())
         }
         1 => {
-            let risk = rng
-                .random_bool(0.2)
-                .then_some(RiskFactor::CriminalProsecution);
-            store
-                .record_check(&phone.sample.check(r, day, risk))
-                .map(|_| ())
+            let risk = rng.random_bool(0.2).then_some(RiskFactor::CriminalProsecution);
+            store.record_check(&phone.sample.check(r, day, risk)).map(|_| ())
         }
         2 => {
             let mut child = store.child_file(c).map_err(|e| e.to_string())?.child;
@@ -153,17 +120,11 @@ fn edit(
             store.update_child(&child).map(|_| ())
         }
         3 => {
-            let status = [
-                RepresentativeStatus::Active,
-                RepresentativeStatus::Suspended,
-            ][rng.random_range(0..2)];
+            let status = [RepresentativeStatus::Active, RepresentativeStatus::Suspended][rng.random_range(0..2)];
             store.set_representative_status(r, status)
         }
         _ => {
-            let mut rep = store
-                .representative_file(r)
-                .map_err(|e| e.to_string())?
-                .representative;
+            let mut rep = store.representative_file(r).map_err(|e| e.to_string())?.representative;
             rep.address = format!("Абай к-сі, {} үй", rng.random_range(1..300));
             store.update_representative(&rep).map(|_| ())
         }
@@ -175,8 +136,7 @@ fn edit(
 pub fn run(seed: u64, phones: usize, steps: usize, faults: Faults) -> Result<Outcome, String> {
     let mut rng = StdRng::seed_from_u64(seed);
     let dir = scratch_dir();
-    let storage =
-        Arc::new(SqliteStorage::open(&dir.path().join("server.db")).map_err(|e| e.to_string())?);
+    let storage = Arc::new(SqliteStorage::open(&dir.path().join("server.db")).map_err(|e| e.to_string())?);
     let service = Service::new(storage, Limits::default(), 86_400);
     let mut sims = Vec::new();
     for i in 0..phones {
@@ -189,14 +149,11 @@ pub fn run(seed: u64, phones: usize, steps: usize, faults: Faults) -> Result<Out
             districts: vec![DISTRICT.into()],
             adoption_access: false,
         };
-        service
-            .storage()
-            .create_user(&u)
-            .map_err(|e| e.to_string())?;
+        service.storage().create_user(&u).map_err(|e| e.to_string())?;
         let mut options = StoreOptions::new(&user);
         options.today = Some(today());
-        let store = Store::open(dir.path().join(format!("phone{i}.db")), &[7; 32], options)
-            .map_err(|e| e.to_string())?;
+        let store =
+            Store::open(dir.path().join(format!("phone{i}.db")), &[7; 32], options).map_err(|e| e.to_string())?;
         // Enrollment itself is tested over HTTP; here the device is
         // registered directly (argon2 would dominate the run time).
         let token = qamqor_server::auth::new_token();
@@ -213,10 +170,7 @@ pub fn run(seed: u64, phones: usize, steps: usize, faults: Faults) -> Result<Out
             cursor: 0,
         };
         let code_id = format!("C{i:03}");
-        service
-            .storage()
-            .add_enrollment_code(&code_id, "-", &user, i64::MAX)
-            .map_err(|e| e.to_string())?;
+        service.storage().add_enrollment_code(&code_id, "-", &user, i64::MAX).map_err(|e| e.to_string())?;
         service
             .storage()
             .enroll(&code_id, &device, &qamqor_server::auth::token_hash(&token))
@@ -227,11 +181,7 @@ pub fn run(seed: u64, phones: usize, steps: usize, faults: Faults) -> Result<Out
             today(),
             Kato::parse(DISTRICT).map_err(|e| e.to_string())?,
         );
-        sims.push(SimPhone {
-            store,
-            caller,
-            sample,
-        });
+        sims.push(SimPhone { store, caller, sample });
     }
     // Phone 0 registers the shared caseload; everyone receives it.
     let mut children = Vec::new();
@@ -240,25 +190,15 @@ pub fn run(seed: u64, phones: usize, steps: usize, faults: Faults) -> Result<Out
         let child = sims[0].sample.child();
         let start = child.birth_date.max(today() - chrono::Duration::days(700));
         let rep = sims[0].sample.representative(start);
-        sims[0]
-            .store
-            .register_child(&child)
-            .map_err(|e| e.to_string())?;
-        sims[0]
-            .store
-            .register_representative(&rep)
-            .map_err(|e| e.to_string())?;
+        sims[0].store.register_child(&child).map_err(|e| e.to_string())?;
+        sims[0].store.register_representative(&rep).map_err(|e| e.to_string())?;
         let p = sims[0].sample.placement(&child, &rep, start);
         sims[0].store.place_child(&p).map_err(|e| e.to_string())?;
         children.push(child.id.clone());
         reps.push(rep.id.clone());
     }
     let mut outcome = Outcome::default();
-    let clean = Faults {
-        drop_request: 0,
-        drop_response: 0,
-        duplicate: 0,
-    };
+    let clean = Faults { drop_request: 0, drop_response: 0, duplicate: 0 };
     for p in &sims {
         if !session(p, &service, &mut rng, clean, &mut outcome)? {
             return Err("a clean session failed".into());
@@ -297,19 +237,9 @@ pub fn run(seed: u64, phones: usize, steps: usize, faults: Faults) -> Result<Out
 }
 
 fn check_converged(sims: &[SimPhone], service: &Service) -> Result<(), String> {
-    let ids: BTreeSet<DocId> = sims[0]
-        .store
-        .document_ids()
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .collect();
+    let ids: BTreeSet<DocId> = sims[0].store.document_ids().map_err(|e| e.to_string())?.into_iter().collect();
     for (i, p) in sims.iter().enumerate() {
-        let mine: BTreeSet<DocId> = p
-            .store
-            .document_ids()
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .collect();
+        let mine: BTreeSet<DocId> = p.store.document_ids().map_err(|e| e.to_string())?.into_iter().collect();
         if mine != ids {
             return Err(format!("phone {i} holds different documents"));
         }
@@ -319,20 +249,13 @@ fn check_converged(sims: &[SimPhone], service: &Service) -> Result<(), String> {
                 .load_doc(id)
                 .map_err(|e| e.to_string())?
                 .ok_or(format!("{id} missing on the server"))?;
-            let local = automerge::Automerge::load(
-                &p.store.export_document(id).map_err(|e| e.to_string())?,
-            )
-            .map_err(|e| e.to_string())?;
+            let local = automerge::Automerge::load(&p.store.export_document(id).map_err(|e| e.to_string())?)
+                .map_err(|e| e.to_string())?;
             // No change any phone made (acknowledged or not) is missing.
-            let missing = local
-                .get_changes(&[])
-                .iter()
-                .filter(|c| server.get_change_meta_by_hash(&c.hash()).is_none())
-                .count();
+            let missing =
+                local.get_changes(&[]).iter().filter(|c| server.get_change_meta_by_hash(&c.hash()).is_none()).count();
             if missing > 0 {
-                return Err(format!(
-                    "{missing} changes of phone {i} on {id} are not on the server"
-                ));
+                return Err(format!("{missing} changes of phone {i} on {id} are not on the server"));
             }
             if server.get_heads() != local.get_heads() {
                 return Err(format!("phone {i} and the server differ on {id}"));

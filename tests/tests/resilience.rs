@@ -15,17 +15,8 @@ fn d(s: &str) -> chrono::NaiveDate {
 
 fn assert_converged(server: &TestServer, phone: &Phone) {
     for id in phone.store.document_ids().unwrap() {
-        let on_server = server
-            .service
-            .storage()
-            .load_doc(&id)
-            .unwrap()
-            .expect("on the server");
-        assert_eq!(
-            on_server.get_heads(),
-            phone.store.heads(&id).unwrap(),
-            "{id}"
-        );
+        let on_server = server.service.storage().load_doc(&id).unwrap().expect("on the server");
+        assert_eq!(on_server.get_heads(), phone.store.heads(&id).unwrap(), "{id}");
     }
 }
 
@@ -37,13 +28,7 @@ async fn dropped_responses_restarts_and_repeats_lose_and_duplicate_nothing() {
     let mut s = sample(11);
     let child = s.child();
     a.store.register_child(&child).unwrap();
-    let dates = [
-        "2026-01-10",
-        "2026-03-10",
-        "2026-05-10",
-        "2026-07-10",
-        "2026-09-10",
-    ];
+    let dates = ["2026-01-10", "2026-03-10", "2026-05-10", "2026-07-10", "2026-09-10"];
     for day in &dates[..2] {
         a.store.record_visit(&s.visit(&child, d(day))).unwrap();
     }
@@ -63,10 +48,7 @@ async fn dropped_responses_restarts_and_repeats_lose_and_duplicate_nothing() {
         a.store.record_visit(&s.visit(&child, d(day))).unwrap();
     }
     a.config.url = direct;
-    let one_round = Limits {
-        max_rounds: 1,
-        ..Limits::default()
-    };
+    let one_round = Limits { max_rounds: 1, ..Limits::default() };
     assert!(matches!(
         qamqor_core::sync::client::sync(a.store.clone(), &a.config, one_round).await,
         Err(Error::TooManyRounds(1))
@@ -106,10 +88,7 @@ async fn dropped_responses_restarts_and_repeats_lose_and_duplicate_nothing() {
     server.user("daniyar", Role::Specialist, &[DISTRICT]);
     let b = server.phone("daniyar").await;
     b.sync().await.unwrap();
-    assert_eq!(
-        b.store.child_file(&child.id).unwrap().visits.len(),
-        dates.len()
-    );
+    assert_eq!(b.store.child_file(&child.id).unwrap().visits.len(), dates.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -122,13 +101,7 @@ async fn bad_input_to_every_endpoint_gets_a_clear_error_and_harms_nothing() {
     a.store.register_child(&child).unwrap();
     a.sync().await.unwrap();
     let id = DocId::case(&child.id);
-    let heads = server
-        .service
-        .storage()
-        .load_doc(&id)
-        .unwrap()
-        .unwrap()
-        .get_heads();
+    let heads = server.service.storage().load_doc(&id).unwrap().unwrap().get_heads();
     let base = server.url();
     let http = reqwest::Client::new();
     let sync_url = format!("{base}/v1/sync");
@@ -136,67 +109,28 @@ async fn bad_input_to_every_endpoint_gets_a_clear_error_and_harms_nothing() {
     let status_and_code = |r: reqwest::Response| async move {
         let status = r.status().as_u16();
         let body: serde_json::Value = r.json().await.unwrap_or_default();
-        (
-            status,
-            body["error"].as_str().unwrap_or("").to_owned(),
-            body["message"].as_str().unwrap_or("").to_owned(),
-        )
+        (status, body["error"].as_str().unwrap_or("").to_owned(), body["message"].as_str().unwrap_or("").to_owned())
     };
 
     // Authentication.
-    let r = http
-        .post(&sync_url)
-        .body(wire::encode(&SyncRequest::default()))
-        .send()
-        .await
-        .unwrap();
+    let r = http.post(&sync_url).body(wire::encode(&SyncRequest::default())).send().await.unwrap();
     assert_eq!(status_and_code(r).await.0, 401);
     let forged = "ab".repeat(32);
-    let r = http
-        .post(&sync_url)
-        .bearer_auth(&forged)
-        .body(vec![1, 2, 3])
-        .send()
-        .await
-        .unwrap();
+    let r = http.post(&sync_url).bearer_auth(&forged).body(vec![1, 2, 3]).send().await.unwrap();
     assert_eq!(status_and_code(r).await.1, "unauthorized");
-    let r = http
-        .post(&sync_url)
-        .header("Authorization", "Basic xyz")
-        .send()
-        .await
-        .unwrap();
+    let r = http.post(&sync_url).header("Authorization", "Basic xyz").send().await.unwrap();
     assert_eq!(status_and_code(r).await.0, 401);
 
     // Garbage, truncated and oversized bodies.
     let tok = &a.config.token;
-    for body in [
-        b"garbage".to_vec(),
-        wire::encode(&SyncRequest {
-            v: 1,
-            cursor: 0,
-            docs: vec![],
-        })[..3]
-            .to_vec(),
-        vec![],
-    ] {
-        let r = http
-            .post(&sync_url)
-            .bearer_auth(tok)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+    for body in
+        [b"garbage".to_vec(), wire::encode(&SyncRequest { v: 1, cursor: 0, docs: vec![] })[..3].to_vec(), vec![]]
+    {
+        let r = http.post(&sync_url).bearer_auth(tok).body(body).send().await.unwrap();
         let (status, code, _) = status_and_code(r).await;
         assert_eq!((status, code.as_str()), (400, "bad_request"));
     }
-    let r = http
-        .post(&sync_url)
-        .bearer_auth(tok)
-        .body(vec![0u8; 1 << 20])
-        .send()
-        .await
-        .unwrap();
+    let r = http.post(&sync_url).bearer_auth(tok).body(vec![0u8; 1 << 20]).send().await.unwrap();
     assert_eq!(status_and_code(r).await.0, 413);
     let r = http
         .post(&sync_url)
@@ -207,18 +141,8 @@ async fn bad_input_to_every_endpoint_gets_a_clear_error_and_harms_nothing() {
         .await
         .unwrap();
     assert_eq!(status_and_code(r).await.0, 400);
-    let old = SyncRequest {
-        v: 99,
-        cursor: 0,
-        docs: vec![],
-    };
-    let r = http
-        .post(&sync_url)
-        .bearer_auth(tok)
-        .body(wire::encode(&old))
-        .send()
-        .await
-        .unwrap();
+    let old = SyncRequest { v: 99, cursor: 0, docs: vec![] };
+    let r = http.post(&sync_url).bearer_auth(tok).body(wire::encode(&old)).send().await.unwrap();
     let (status, _, message) = status_and_code(r).await;
     assert_eq!(status, 400);
     assert!(message.contains("version"), "{message}");
@@ -233,66 +157,30 @@ async fn bad_input_to_every_endpoint_gets_a_clear_error_and_harms_nothing() {
         v: 1,
         cursor: 0,
         docs: vec![
-            DocMessage {
-                id: id.to_string(),
-                msg: msg[..msg.len() / 2].to_vec(),
-            },
-            DocMessage {
-                id: "case:nothex".into(),
-                msg: msg.clone(),
-            },
-            DocMessage {
-                id: "x".repeat(5000),
-                msg: vec![],
-            },
+            DocMessage { id: id.to_string(), msg: msg[..msg.len() / 2].to_vec() },
+            DocMessage { id: "case:nothex".into(), msg: msg.clone() },
+            DocMessage { id: "x".repeat(5000), msg: vec![] },
             DocMessage {
                 id: DocId::representative(&qamqor_core::model::RepresentativeId::new()).to_string(),
                 msg: vec![0x42; 10],
             },
         ],
     };
-    let r = http
-        .post(&sync_url)
-        .bearer_auth(tok)
-        .body(wire::encode(&req))
-        .send()
-        .await
-        .unwrap();
+    let r = http.post(&sync_url).bearer_auth(tok).body(wire::encode(&req)).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let resp = wire::decode_response(&r.bytes().await.unwrap(), &Limits::default()).unwrap();
     let statuses: Vec<_> = resp.results.iter().map(|r| r.status).collect();
     assert_eq!(
         statuses,
-        [
-            DocStatus::Invalid,
-            DocStatus::Invalid,
-            DocStatus::Invalid,
-            DocStatus::Invalid
-        ],
+        [DocStatus::Invalid, DocStatus::Invalid, DocStatus::Invalid, DocStatus::Invalid],
         "{:?}",
         resp.results
     );
     assert!(resp.results.iter().all(|r| r.id.len() <= 80));
 
     // Too many documents in one request.
-    let many = SyncRequest {
-        v: 1,
-        cursor: 0,
-        docs: vec![
-            DocMessage {
-                id: id.to_string(),
-                msg: vec![]
-            };
-            300
-        ],
-    };
-    let r = http
-        .post(&sync_url)
-        .bearer_auth(tok)
-        .body(wire::encode(&many))
-        .send()
-        .await
-        .unwrap();
+    let many = SyncRequest { v: 1, cursor: 0, docs: vec![DocMessage { id: id.to_string(), msg: vec![] }; 300] };
+    let r = http.post(&sync_url).bearer_auth(tok).body(wire::encode(&many)).send().await.unwrap();
     assert_eq!(status_and_code(r).await.0, 400);
 
     // Enrollment.
@@ -307,12 +195,8 @@ async fn bad_input_to_every_endpoint_gets_a_clear_error_and_harms_nothing() {
         .unwrap();
     assert_eq!(status_and_code(r).await.0, 401);
     let code = server.service.issue_code("aigerim", 1).unwrap();
-    let r = http
-        .post(&enroll)
-        .json(&serde_json::json!({"code": code, "actor": "zz", "label": "x"}))
-        .send()
-        .await
-        .unwrap();
+    let r =
+        http.post(&enroll).json(&serde_json::json!({"code": code, "actor": "zz", "label": "x"})).send().await.unwrap();
     assert_eq!(status_and_code(r).await.0, 400);
     let r = http
         .post(&enroll)
@@ -336,11 +220,7 @@ async fn bad_input_to_every_endpoint_gets_a_clear_error_and_harms_nothing() {
     let r = http
         .post(&sync_url)
         .bearer_auth(tok)
-        .body(wire::encode(&SyncRequest {
-            v: 1,
-            cursor: 0,
-            docs: vec![],
-        }))
+        .body(wire::encode(&SyncRequest { v: 1, cursor: 0, docs: vec![] }))
         .send()
         .await
         .unwrap();
@@ -348,16 +228,7 @@ async fn bad_input_to_every_endpoint_gets_a_clear_error_and_harms_nothing() {
     assert!(matches!(a.sync().await, Err(Error::TokenExpired)));
 
     // Nothing stored was harmed, and the server still serves.
-    assert_eq!(
-        server
-            .service
-            .storage()
-            .load_doc(&id)
-            .unwrap()
-            .unwrap()
-            .get_heads(),
-        heads
-    );
+    assert_eq!(server.service.storage().load_doc(&id).unwrap().unwrap().get_heads(), heads);
     let r = http.get(format!("{base}/v1/health")).send().await.unwrap();
     assert_eq!(r.status(), 200);
 }

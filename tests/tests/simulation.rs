@@ -8,16 +8,9 @@ use qamqor_tests::sim::{Faults, run};
 
 fn seeds(block: u64) -> Vec<u64> {
     if let Ok(one) = std::env::var("QAMQOR_SIM_SEED") {
-        return if one.parse::<u64>().unwrap() / 1_000_000 == block {
-            vec![one.parse().unwrap()]
-        } else {
-            vec![]
-        };
+        return if one.parse::<u64>().unwrap() / 1_000_000 == block { vec![one.parse().unwrap()] } else { vec![] };
     }
-    let n: u64 = std::env::var("QAMQOR_SIM_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(500);
+    let n: u64 = std::env::var("QAMQOR_SIM_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(500);
     (0..n).map(|i| block * 1_000_000 + i).collect()
 }
 
@@ -40,10 +33,7 @@ fn run_block(block: u64, phones: usize, steps: usize, faults: Faults) {
         failures.len(),
         failures.join("\n")
     );
-    eprintln!(
-        "edits {}, rounds {}, faults {}",
-        totals.0, totals.1, totals.2
-    );
+    eprintln!("edits {}, rounds {}, faults {}", totals.0, totals.1, totals.2);
 }
 
 #[test]
@@ -53,42 +43,15 @@ fn two_phones_with_a_lossy_network() {
 
 #[test]
 fn three_phones_with_a_very_lossy_network() {
-    run_block(
-        2,
-        3,
-        40,
-        Faults {
-            drop_request: 250,
-            drop_response: 300,
-            duplicate: 200,
-        },
-    );
+    run_block(2, 3, 40, Faults { drop_request: 250, drop_response: 300, duplicate: 200 });
 }
 
 #[test]
 fn four_phones_with_occasional_faults() {
-    run_block(
-        3,
-        4,
-        40,
-        Faults {
-            drop_request: 30,
-            drop_response: 50,
-            duplicate: 50,
-        },
-    );
+    run_block(3, 4, 40, Faults { drop_request: 30, drop_response: 50, duplicate: 50 });
 }
 
 #[test]
 fn two_phones_that_mostly_work_offline() {
-    run_block(
-        4,
-        2,
-        60,
-        Faults {
-            drop_request: 100,
-            drop_response: 100,
-            duplicate: 0,
-        },
-    );
+    run_block(4, 2, 60, Faults { drop_request: 100, drop_response: 100, duplicate: 0 });
 }

@@ -15,18 +15,9 @@ fn d(s: &str) -> chrono::NaiveDate {
 /// Documents on a phone and the server are identical.
 fn assert_same(server: &TestServer, phone: &Phone) {
     for id in phone.store.document_ids().unwrap() {
-        let on_server = server
-            .service
-            .storage()
-            .load_doc(&id)
-            .unwrap()
-            .expect("document on the server");
+        let on_server = server.service.storage().load_doc(&id).unwrap().expect("document on the server");
         let on_phone = phone.store.export_document(&id).unwrap();
-        assert_eq!(
-            on_server.get_heads(),
-            phone.store.heads(&id).unwrap(),
-            "{id}"
-        );
+        assert_eq!(on_server.get_heads(), phone.store.heads(&id).unwrap(), "{id}");
         assert_eq!(content(&on_server.save()), content(&on_phone));
     }
 }
@@ -55,27 +46,11 @@ async fn two_specialists_edit_one_case_offline_in_either_order() {
         assert_eq!(b.store.caseload().unwrap().len(), 1, "b received the case");
 
         // Offline: a records a check, b a visit and a conflicting placement change.
-        a.store
-            .record_check(&s.check(&rep.id, d("2026-11-20"), None))
-            .unwrap();
-        a.store
-            .end_placement(
-                &child.id,
-                &placement.id,
-                d("2026-11-21"),
-                PlacementEndReason::Replaced,
-            )
-            .unwrap();
+        a.store.record_check(&s.check(&rep.id, d("2026-11-20"), None)).unwrap();
+        a.store.end_placement(&child.id, &placement.id, d("2026-11-21"), PlacementEndReason::Replaced).unwrap();
+        b.store.record_visit(&s.visit(&child, d("2026-11-22"))).unwrap();
         b.store
-            .record_visit(&s.visit(&child, d("2026-11-22")))
-            .unwrap();
-        b.store
-            .end_placement(
-                &child.id,
-                &placement.id,
-                d("2026-11-22"),
-                PlacementEndReason::RepresentativeRequest,
-            )
+            .end_placement(&child.id, &placement.id, d("2026-11-22"), PlacementEndReason::RepresentativeRequest)
             .unwrap();
 
         let (x, y) = if first_a { (&a, &b) } else { (&b, &a) };
@@ -93,15 +68,7 @@ async fn two_specialists_edit_one_case_offline_in_either_order() {
             );
             let file = phone.store.child_file(&child.id).unwrap();
             assert_eq!(file.visits.len(), 1);
-            assert_eq!(
-                phone
-                    .store
-                    .representative_file(&rep.id)
-                    .unwrap()
-                    .checks
-                    .len(),
-                1
-            );
+            assert_eq!(phone.store.representative_file(&rep.id).unwrap().checks.len(), 1);
         }
         let c = &a.store.conflicts().unwrap()[0];
         let mut authors: Vec<_> = c.values.iter().filter_map(|v| v.author.clone()).collect();
@@ -122,17 +89,11 @@ async fn a_mentor_logs_meetings_and_cannot_fetch_a_representatives_file() {
     let rep = s.representative(start);
     spec.store.register_child(&child).unwrap();
     spec.store.register_representative(&rep).unwrap();
-    spec.store
-        .place_child(&s.placement(&child, &rep, start))
-        .unwrap();
-    spec.store
-        .record_check(&s.check(&rep.id, d("2026-01-10"), None))
-        .unwrap();
+    spec.store.place_child(&s.placement(&child, &rep, start)).unwrap();
+    spec.store.record_check(&s.check(&rep.id, d("2026-01-10"), None)).unwrap();
     let mentor = s.mentor("mentor.aliya");
     spec.store.register_mentor(&mentor).unwrap();
-    spec.store
-        .add_certificate(&mentor.id, &s.certificate(d("2025-06-01"), 3))
-        .unwrap();
+    spec.store.add_certificate(&mentor.id, &s.certificate(d("2025-06-01"), 3)).unwrap();
     let ship = Mentorship {
         id: MentorshipId::new(),
         mentor_id: mentor.id.clone(),
@@ -149,16 +110,9 @@ async fn a_mentor_logs_meetings_and_cannot_fetch_a_representatives_file() {
     m.sync().await.unwrap();
     let mut ids = m.store.document_ids().unwrap();
     ids.sort();
-    let mut expected = vec![
-        DocId::mentor(&mentor.id),
-        DocId::mentee(&ship.id),
-        DocId::meeting_log(&mentor.id),
-    ];
+    let mut expected = vec![DocId::mentor(&mentor.id), DocId::mentee(&ship.id), DocId::meeting_log(&mentor.id)];
     expected.sort();
-    assert_eq!(
-        ids, expected,
-        "a mentor receives only the mentor view, the profile and the log"
-    );
+    assert_eq!(ids, expected, "a mentor receives only the mentor view, the profile and the log");
 
     // Meetings offline, then sync.
     for day in ["2026-10-01", "2026-10-15", "2026-11-01"] {
@@ -166,23 +120,16 @@ async fn a_mentor_logs_meetings_and_cannot_fetch_a_representatives_file() {
     }
     m.sync().await.unwrap();
     spec.sync().await.unwrap();
-    assert_eq!(
-        spec.store.meeting_log(&mentor.id).unwrap().meetings.len(),
-        3
-    );
+    assert_eq!(spec.store.meeting_log(&mentor.id).unwrap().meetings.len(), 3);
 
     // The mentor asks for the representative's file by its exact id.
     let rep_doc = DocId::representative(&rep.id);
     let mut state = automerge::sync::State::new();
-    let msg =
-        qamqor_core::sync::engine::generate(&automerge::Automerge::new(), &mut state).unwrap();
+    let msg = qamqor_core::sync::engine::generate(&automerge::Automerge::new(), &mut state).unwrap();
     let req = qamqor_core::sync::wire::SyncRequest {
         v: 1,
         cursor: 0,
-        docs: vec![qamqor_core::sync::wire::DocMessage {
-            id: rep_doc.to_string(),
-            msg,
-        }],
+        docs: vec![qamqor_core::sync::wire::DocMessage { id: rep_doc.to_string(), msg }],
     };
     let resp = reqwest::Client::new()
         .post(format!("{}/v1/sync", server.url()))
@@ -192,26 +139,18 @@ async fn a_mentor_logs_meetings_and_cannot_fetch_a_representatives_file() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let resp =
-        qamqor_core::sync::wire::decode_response(&resp.bytes().await.unwrap(), &Default::default())
-            .unwrap();
+    let resp = qamqor_core::sync::wire::decode_response(&resp.bytes().await.unwrap(), &Default::default()).unwrap();
+    assert!(resp.docs.iter().all(|d| d.id != rep_doc.to_string()), "nothing of the file is sent");
     assert!(
-        resp.docs.iter().all(|d| d.id != rep_doc.to_string()),
-        "nothing of the file is sent"
-    );
-    assert!(
-        resp.results.iter().any(|r| r.id == rep_doc.to_string()
-            && r.status == qamqor_core::sync::wire::DocStatus::Denied)
+        resp.results
+            .iter()
+            .any(|r| r.id == rep_doc.to_string() && r.status == qamqor_core::sync::wire::DocStatus::Denied)
     );
     let audit = server.service.storage().audit_log(100).unwrap();
-    assert!(audit.iter().any(|a| a.user_id == "mentor.aliya"
-        && a.doc_id == rep_doc.to_string()
-        && a.action == "denied"));
     assert!(
-        audit
-            .iter()
-            .any(|a| a.user_id == "mentor.aliya" && a.action == "write" && !a.hashes.is_empty())
+        audit.iter().any(|a| a.user_id == "mentor.aliya" && a.doc_id == rep_doc.to_string() && a.action == "denied")
     );
+    assert!(audit.iter().any(|a| a.user_id == "mentor.aliya" && a.action == "write" && !a.hashes.is_empty()));
 
     // A mentor may not change the mentee view: the server refuses it.
     let mut tampered = m.store.mentee(&ship.id).unwrap();
@@ -224,18 +163,18 @@ async fn a_mentor_logs_meetings_and_cannot_fetch_a_representatives_file() {
     tx.commit();
     m.store.merge_document(&id, &doc.save()).unwrap();
     let report = m.sync().await.unwrap();
-    assert!(report.refused.iter().any(
-        |r| r.id == id.to_string() && r.status == qamqor_core::sync::wire::DocStatus::ReadOnly
-    ));
+    assert!(
+        report
+            .refused
+            .iter()
+            .any(|r| r.id == id.to_string() && r.status == qamqor_core::sync::wire::DocStatus::ReadOnly)
+    );
     let on_server = server.service.storage().load_doc(&id).unwrap().unwrap();
     assert_ne!(content(&on_server.save())["mentee"]["school"], "changed");
 }
 
 fn hex_actor(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -250,16 +189,9 @@ async fn changes_are_bound_to_the_device_that_made_them() {
     a.store.register_child(&child).unwrap();
     // b carries a's unsynced change to the server: refused, nothing stored.
     let id = DocId::case(&child.id);
-    b.store
-        .merge_document(&id, &a.store.export_document(&id).unwrap())
-        .unwrap();
+    b.store.merge_document(&id, &a.store.export_document(&id).unwrap()).unwrap();
     let report = b.sync().await.unwrap();
-    assert!(
-        report
-            .refused
-            .iter()
-            .any(|r| r.status == qamqor_core::sync::wire::DocStatus::ForeignActor)
-    );
+    assert!(report.refused.iter().any(|r| r.status == qamqor_core::sync::wire::DocStatus::ForeignActor));
     assert!(server.service.storage().load_doc(&id).unwrap().is_none());
     // a itself may.
     a.sync().await.unwrap();
@@ -291,19 +223,8 @@ async fn reassigned_cases_leave_the_old_phone_and_revoked_phones_wipe() {
     assert!(b.store.document_ids().unwrap().is_empty());
 
     // Revoked: told to wipe at the next contact, then refused.
-    let device = server
-        .service
-        .storage()
-        .devices()
-        .unwrap()
-        .into_iter()
-        .find(|d| d.user_id == "aigerim")
-        .unwrap();
-    server
-        .service
-        .storage()
-        .revoke_device(&device.id, chrono::Utc::now().timestamp())
-        .unwrap();
+    let device = server.service.storage().devices().unwrap().into_iter().find(|d| d.user_id == "aigerim").unwrap();
+    server.service.storage().revoke_device(&device.id, chrono::Utc::now().timestamp()).unwrap();
     let report = a.sync().await.unwrap();
     assert!(report.wiped);
     assert!(a.store.document_ids().unwrap().is_empty());
@@ -322,45 +243,15 @@ async fn urgent_documents_go_up_first() {
         a.store.register_representative(&r).unwrap();
         reps.push(r);
     }
-    a.store
-        .record_check(&s.check(
-            &reps[17].id,
-            d("2026-11-20"),
-            Some(RiskFactor::CriminalProsecution),
-        ))
-        .unwrap();
-    let req = a
-        .store
-        .sync_request(&qamqor_core::sync::wire::Limits::default())
-        .unwrap();
-    assert_eq!(
-        req.docs[0].id,
-        DocId::representative(&reps[17].id).to_string()
-    );
+    a.store.record_check(&s.check(&reps[17].id, d("2026-11-20"), Some(RiskFactor::CriminalProsecution))).unwrap();
+    let req = a.store.sync_request(&qamqor_core::sync::wire::Limits::default()).unwrap();
+    assert_eq!(req.docs[0].id, DocId::representative(&reps[17].id).to_string());
     // With room for only one document per request, the urgent one is acknowledged first.
-    let limits = qamqor_core::sync::wire::Limits {
-        max_docs: 1,
-        max_rounds: 3,
-        ..Default::default()
-    };
+    let limits = qamqor_core::sync::wire::Limits { max_docs: 1, max_rounds: 3, ..Default::default() };
     a.store.begin_sync();
     let _ = qamqor_core::sync::client::sync(a.store.clone(), &a.config, limits).await;
-    assert!(
-        server
-            .service
-            .storage()
-            .load_doc(&DocId::representative(&reps[17].id))
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        server
-            .service
-            .storage()
-            .load_doc(&DocId::representative(&reps[0].id))
-            .unwrap()
-            .is_none()
-    );
+    assert!(server.service.storage().load_doc(&DocId::representative(&reps[17].id)).unwrap().is_some());
+    assert!(server.service.storage().load_doc(&DocId::representative(&reps[0].id)).unwrap().is_none());
     a.sync().await.unwrap();
     assert_same(&server, &a);
 }

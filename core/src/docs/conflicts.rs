@@ -67,31 +67,16 @@ fn field_conflict<R: ReadDoc>(
     let mut values = Vec::with_capacity(all.len());
     for (v, id) in all {
         let actor = actor_hex(&id);
-        values.push(ConflictValue {
-            value: json::value_to_json(doc, v, &id)?,
-            author: author_of(doc, &actor),
-            actor,
-        });
+        values.push(ConflictValue { value: json::value_to_json(doc, v, &id)?, author: author_of(doc, &actor), actor });
     }
     let first = &values[0].value;
     if values.iter().all(|v| &v.value == first) {
         return Ok(None);
     }
-    Ok(Some(Conflict {
-        doc_id: doc_id.clone(),
-        kind: ConflictKind::SameField,
-        path,
-        values,
-    }))
+    Ok(Some(Conflict { doc_id: doc_id.clone(), kind: ConflictKind::SameField, path, values }))
 }
 
-fn fields_of<R: ReadDoc>(
-    doc: &R,
-    doc_id: &DocId,
-    obj: &ObjId,
-    prefix: &str,
-    out: &mut Vec<Conflict>,
-) -> Result<()> {
+fn fields_of<R: ReadDoc>(doc: &R, doc_id: &DocId, obj: &ObjId, prefix: &str, out: &mut Vec<Conflict>) -> Result<()> {
     for key in doc.keys(obj).collect::<Vec<_>>() {
         if let Some(c) = field_conflict(doc, doc_id, obj, &key, format!("{prefix}/{key}"))? {
             out.push(c);
@@ -140,13 +125,9 @@ pub fn find<R: ReadDoc>(doc: &R, doc_id: &DocId) -> Result<Vec<Conflict>> {
                 out.push(c);
             }
             if let Some(risk) = json::find_map(doc, &ROOT, "risk")? {
-                if let Some(c) = field_conflict(
-                    doc,
-                    doc_id,
-                    &risk,
-                    "removal_recommended",
-                    "risk/removal_recommended".into(),
-                )? {
+                if let Some(c) =
+                    field_conflict(doc, doc_id, &risk, "removal_recommended", "risk/removal_recommended".into())?
+                {
                     out.push(c);
                 }
                 if let Some(flags) = json::find_map(doc, &risk, "flags")? {
@@ -162,29 +143,18 @@ pub fn find<R: ReadDoc>(doc: &R, doc_id: &DocId) -> Result<Vec<Conflict>> {
 /// Resolves a same-field conflict by writing the chosen value, which
 /// supersedes every concurrent one. The path must name a field that is in
 /// conflict now.
-pub fn resolve_field<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    doc_id: &DocId,
-    path: &str,
-    chosen: &Json,
-) -> Result<()> {
+pub fn resolve_field<T: Transactable + ReadDoc>(tx: &mut T, doc_id: &DocId, path: &str, chosen: &Json) -> Result<()> {
     let open = find(tx, doc_id)?;
     let conflict = open
         .iter()
         .find(|c| c.kind == ConflictKind::SameField && c.path == path)
         .ok_or_else(|| Error::invalid("conflict.path", "no open conflict at this path"))?;
     if !conflict.values.iter().any(|v| &v.value == chosen) {
-        return Err(Error::invalid(
-            "conflict.value",
-            "is not one of the competing values",
-        ));
+        return Err(Error::invalid("conflict.value", "is not one of the competing values"));
     }
     let steps: Vec<&str> = path.split('/').collect();
-    let (key, parents) = steps
-        .split_last()
-        .ok_or_else(|| Error::invalid("conflict.path", "is empty"))?;
-    let obj = super::object_at(tx, parents)?
-        .ok_or_else(|| Error::invalid("conflict.path", "does not exist"))?;
+    let (key, parents) = steps.split_last().ok_or_else(|| Error::invalid("conflict.path", "is empty"))?;
+    let obj = super::object_at(tx, parents)?.ok_or_else(|| Error::invalid("conflict.path", "does not exist"))?;
     // The put's predecessors are all concurrent values: it supersedes them all.
     let scalar = match chosen {
         Json::String(s) => automerge::ScalarValue::Str(s.as_str().into()),

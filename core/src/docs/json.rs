@@ -79,12 +79,7 @@ fn json_to_scalar(v: &Json) -> Option<ScalarValue> {
 /// Puts `value` at `key` of the map `obj`, recursing into maps that exist
 /// and writing only scalars that differ. Keys present in the document but
 /// absent from `value` are left alone (they may belong to a newer version).
-pub fn write<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    obj: &ObjId,
-    key: &str,
-    value: &Json,
-) -> Result<()> {
+pub fn write<T: Transactable + ReadDoc>(tx: &mut T, obj: &ObjId, key: &str, value: &Json) -> Result<()> {
     let current = tx.get(obj, key)?;
     match value {
         Json::Object(fields) => {
@@ -108,10 +103,8 @@ pub fn write<T: Transactable + ReadDoc>(
             }
         }
         scalar => {
-            let new = json_to_scalar(scalar)
-                .ok_or_else(|| Error::Corrupt("unexpected value shape".into()))?;
-            let same =
-                matches!(&current, Some((Value::Scalar(s), _)) if scalar_to_json(s) == *scalar);
+            let new = json_to_scalar(scalar).ok_or_else(|| Error::Corrupt("unexpected value shape".into()))?;
+            let same = matches!(&current, Some((Value::Scalar(s), _)) if scalar_to_json(s) == *scalar);
             if !same {
                 tx.put(obj, key, new)?;
             }
@@ -120,12 +113,7 @@ pub fn write<T: Transactable + ReadDoc>(
     Ok(())
 }
 
-fn insert<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    list: &ObjId,
-    index: usize,
-    value: &Json,
-) -> Result<()> {
+fn insert<T: Transactable + ReadDoc>(tx: &mut T, list: &ObjId, index: usize, value: &Json) -> Result<()> {
     match value {
         Json::Object(fields) => {
             let child = tx.insert_object(list, index, ObjType::Map)?;
@@ -140,8 +128,7 @@ fn insert<T: Transactable + ReadDoc>(
             }
         }
         scalar => {
-            let s = json_to_scalar(scalar)
-                .ok_or_else(|| Error::Corrupt("unexpected value shape".into()))?;
+            let s = json_to_scalar(scalar).ok_or_else(|| Error::Corrupt("unexpected value shape".into()))?;
             tx.insert(list, index, s)?;
         }
     }

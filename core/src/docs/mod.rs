@@ -58,15 +58,9 @@ impl DocKind {
     }
 
     fn from_prefix(p: &str) -> Option<Self> {
-        [
-            DocKind::Case,
-            DocKind::Representative,
-            DocKind::Mentor,
-            DocKind::Mentee,
-            DocKind::MeetingLog,
-        ]
-        .into_iter()
-        .find(|k| k.prefix() == p)
+        [DocKind::Case, DocKind::Representative, DocKind::Mentor, DocKind::Mentee, DocKind::MeetingLog]
+            .into_iter()
+            .find(|k| k.prefix() == p)
     }
 }
 
@@ -85,57 +79,35 @@ impl DocId {
         let bad = || Error::invalid("document_id", "expected <kind>:<32 hex digits>");
         let (p, key) = s.split_once(':').ok_or_else(bad)?;
         let kind = DocKind::from_prefix(p).ok_or_else(bad)?;
-        if key.len() != 32
-            || !key
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-        {
+        if key.len() != 32 || !key.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
             return Err(bad());
         }
-        Ok(DocId {
-            kind,
-            key: key.to_owned(),
-        })
+        Ok(DocId { kind, key: key.to_owned() })
     }
 
     /// The case of a child.
     pub fn case(id: &ChildId) -> Self {
-        DocId {
-            kind: DocKind::Case,
-            key: id.as_str().to_owned(),
-        }
+        DocId { kind: DocKind::Case, key: id.as_str().to_owned() }
     }
 
     /// The file of a representative.
     pub fn representative(id: &RepresentativeId) -> Self {
-        DocId {
-            kind: DocKind::Representative,
-            key: id.as_str().to_owned(),
-        }
+        DocId { kind: DocKind::Representative, key: id.as_str().to_owned() }
     }
 
     /// The profile of a mentor.
     pub fn mentor(id: &MentorId) -> Self {
-        DocId {
-            kind: DocKind::Mentor,
-            key: id.as_str().to_owned(),
-        }
+        DocId { kind: DocKind::Mentor, key: id.as_str().to_owned() }
     }
 
     /// A mentor's view of one mentee.
     pub fn mentee(id: &MentorshipId) -> Self {
-        DocId {
-            kind: DocKind::Mentee,
-            key: id.as_str().to_owned(),
-        }
+        DocId { kind: DocKind::Mentee, key: id.as_str().to_owned() }
     }
 
     /// A mentor's meeting log.
     pub fn meeting_log(id: &MentorId) -> Self {
-        DocId {
-            kind: DocKind::MeetingLog,
-            key: id.as_str().to_owned(),
-        }
+        DocId { kind: DocKind::MeetingLog, key: id.as_str().to_owned() }
     }
 
     /// The kind.
@@ -218,11 +190,7 @@ fn header_u64<R: ReadDoc>(doc: &R, key: &str) -> Result<u64> {
 
 /// Refuses to edit a document that a newer version marked as needing it,
 /// and records this core's schema if it is newer than the document's.
-pub fn prepare_edit<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    author_actor: &str,
-    author: &str,
-) -> Result<()> {
+pub fn prepare_edit<T: Transactable + ReadDoc>(tx: &mut T, author_actor: &str, author: &str) -> Result<()> {
     if header_u64(tx, "min_editor")? > EDITOR_VERSION {
         return Err(Error::UpdateRequired);
     }
@@ -259,13 +227,9 @@ mod tests {
         let c = ChildId::new();
         let id = DocId::case(&c);
         assert_eq!(DocId::parse(&id.to_string()).unwrap(), id);
-        for bad in [
-            "",
-            "case:",
-            "case:xyz",
-            "nope:00000000000000000000000000000000",
-            "case:0000000000000000000000000000000G",
-        ] {
+        for bad in
+            ["", "case:", "case:xyz", "nope:00000000000000000000000000000000", "case:0000000000000000000000000000000G"]
+        {
             assert!(DocId::parse(bad).is_err(), "{bad}");
         }
     }

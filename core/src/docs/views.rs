@@ -66,16 +66,9 @@ impl CaseDoc {
 
     /// Visits not superseded by a correction, newest first.
     pub fn current_visits(&self) -> Vec<&HomeVisit> {
-        let superseded: std::collections::HashSet<_> = self
-            .visits
-            .values()
-            .filter_map(|v| v.supersedes.as_ref())
-            .collect();
-        let mut v: Vec<_> = self
-            .visits
-            .values()
-            .filter(|v| !superseded.contains(&v.id))
-            .collect();
+        let superseded: std::collections::HashSet<_> =
+            self.visits.values().filter_map(|v| v.supersedes.as_ref()).collect();
+        let mut v: Vec<_> = self.visits.values().filter(|v| !superseded.contains(&v.id)).collect();
         v.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| b.id.cmp(&a.id)));
         v
     }
@@ -110,16 +103,9 @@ pub struct RepresentativeDoc {
 impl RepresentativeDoc {
     /// Checks not superseded by a correction, newest first.
     pub fn current_checks(&self) -> Vec<&AnnualCheck> {
-        let superseded: std::collections::HashSet<_> = self
-            .checks
-            .values()
-            .filter_map(|c| c.supersedes.as_ref())
-            .collect();
-        let mut v: Vec<_> = self
-            .checks
-            .values()
-            .filter(|c| !superseded.contains(&c.id))
-            .collect();
+        let superseded: std::collections::HashSet<_> =
+            self.checks.values().filter_map(|c| c.supersedes.as_ref()).collect();
+        let mut v: Vec<_> = self.checks.values().filter(|c| !superseded.contains(&c.id)).collect();
         v.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| b.id.cmp(&a.id)));
         v
     }
@@ -162,10 +148,7 @@ pub struct MentorDoc {
 impl MentorDoc {
     /// The certificate valid on `on`, if any (the one valid longest).
     pub fn valid_certificate(&self, on: NaiveDate) -> Option<&MentorCertificate> {
-        self.certificates
-            .values()
-            .filter(|c| c.is_valid_on(on))
-            .max_by_key(|c| c.valid_until)
+        self.certificates.values().filter(|c| c.is_valid_on(on)).max_by_key(|c| c.valid_until)
     }
 }
 
@@ -194,16 +177,9 @@ pub struct MeetingLogDoc {
 impl MeetingLogDoc {
     /// Meetings not superseded, newest first.
     pub fn current_meetings(&self) -> Vec<&Meeting> {
-        let superseded: std::collections::HashSet<_> = self
-            .meetings
-            .values()
-            .filter_map(|m| m.supersedes.as_ref())
-            .collect();
-        let mut v: Vec<_> = self
-            .meetings
-            .values()
-            .filter(|m| !superseded.contains(&m.id))
-            .collect();
+        let superseded: std::collections::HashSet<_> =
+            self.meetings.values().filter_map(|m| m.supersedes.as_ref()).collect();
+        let mut v: Vec<_> = self.meetings.values().filter(|m| !superseded.contains(&m.id)).collect();
         v.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| b.id.cmp(&a.id)));
         v
     }
@@ -214,17 +190,8 @@ impl MeetingLogDoc {
 /// it, [`Error::Corrupt`] otherwise.
 pub fn read_view<T: DeserializeOwned, R: ReadDoc>(doc: &R) -> Result<T> {
     let value = json::read(doc, &ROOT)?;
-    let newer = value
-        .get("schema")
-        .and_then(serde_json::Value::as_u64)
-        .is_some_and(|s| s > SCHEMA_VERSION);
-    serde_json::from_value(value).map_err(|e| {
-        if newer {
-            Error::UpdateRequired
-        } else {
-            Error::Corrupt(e.to_string())
-        }
-    })
+    let newer = value.get("schema").and_then(serde_json::Value::as_u64).is_some_and(|s| s > SCHEMA_VERSION);
+    serde_json::from_value(value).map_err(|e| if newer { Error::UpdateRequired } else { Error::Corrupt(e.to_string()) })
 }
 
 /// Writes a write-once event into the map `container`. Recording the same
@@ -241,7 +208,9 @@ pub fn put_event<T: Transactable + ReadDoc, E: Serialize>(
         return if json::read(tx, &existing)? == value {
             Ok(())
         } else {
-            Err(Error::Rule("an event is written once: this id is already recorded; record a correction that supersedes it".into()))
+            Err(Error::Rule(
+                "an event is written once: this id is already recorded; record a correction that supersedes it".into(),
+            ))
         };
     }
     json::write(tx, &obj, id.as_str(), &value)

@@ -21,21 +21,13 @@ pub struct Evidence {
 impl Evidence {
     /// Validates the evidence as of the check's date.
     pub fn validate(&self, field: &str, check_date: NaiveDate) -> Result<()> {
-        check_text(
-            &self.document_number,
-            &format!("{field}.document_number"),
-            64,
-            true,
-        )?;
+        check_text(&self.document_number, &format!("{field}.document_number"), 64, true)?;
         check_text(&self.issuer, &format!("{field}.issuer"), 200, true)?;
         not_in_future(self.issued_on, check_date, &format!("{field}.issued_on"))?;
         if let Some(v) = self.valid_until
             && v < self.issued_on
         {
-            return Err(Error::invalid(
-                format!("{field}.valid_until"),
-                "is before the date of issue",
-            ));
+            return Err(Error::invalid(format!("{field}.valid_until"), "is before the date of issue"));
         }
         Ok(())
     }
@@ -182,16 +174,10 @@ impl AnnualCheck {
         check_text(&self.examiner, "check.examiner", 100, true)?;
         let inc = &self.income;
         if inc.household_members == 0 || inc.household_members > 50 {
-            return Err(Error::invalid(
-                "check.income.household_members",
-                "must be between 1 and 50",
-            ));
+            return Err(Error::invalid("check.income.household_members", "must be between 1 and 50"));
         }
         if inc.subsistence_minimum_kzt <= 0 {
-            return Err(Error::invalid(
-                "check.income.subsistence_minimum_kzt",
-                "must be positive",
-            ));
+            return Err(Error::invalid("check.income.subsistence_minimum_kzt", "must be positive"));
         }
         for (i, s) in inc.sources.iter().enumerate() {
             if s.monthly_amount_kzt < 0 {
@@ -203,16 +189,10 @@ impl AnnualCheck {
         }
         let h = &self.housing;
         if !(h.area_m2.is_finite() && h.area_m2 > 0.0 && h.area_m2 < 10_000.0) {
-            return Err(Error::invalid(
-                "check.housing.area_m2",
-                "must be a positive area under 10,000 m²",
-            ));
+            return Err(Error::invalid("check.housing.area_m2", "must be a positive area under 10,000 m²"));
         }
         if h.rooms == 0 || h.rooms > 100 {
-            return Err(Error::invalid(
-                "check.housing.rooms",
-                "must be between 1 and 100",
-            ));
+            return Err(Error::invalid("check.housing.rooms", "must be between 1 and 100"));
         }
         if let Some(z) = &h.hazards {
             check_text(z, "check.housing.hazards", 2000, false)?;
@@ -221,20 +201,13 @@ impl AnnualCheck {
             ("income", inc.outcome, &inc.evidence),
             ("health", self.health.outcome, &self.health.evidence),
             ("housing", h.outcome, &h.evidence),
-            (
-                "criminal_record",
-                self.criminal_record.outcome,
-                &self.criminal_record.evidence,
-            ),
+            ("criminal_record", self.criminal_record.outcome, &self.criminal_record.evidence),
         ] {
             let field = format!("check.{name}.evidence");
             match ev {
                 Some(e) => e.validate(&field, self.date)?,
                 None if outcome != CheckOutcome::NotProvided && name != "housing" => {
-                    return Err(Error::invalid(
-                        field,
-                        "is required unless the outcome is not_provided",
-                    ));
+                    return Err(Error::invalid(field, "is required unless the outcome is not_provided"));
                 }
                 None => {}
             }

@@ -54,9 +54,7 @@ impl Iin {
         let month = d[2] * 10 + d[3];
         let day = d[4] * 10 + d[5];
         if NaiveDate::from_ymd_opt(year, month, day).is_none() {
-            return Err(invalid(
-                "the first six digits are not a valid date of birth",
-            ));
+            return Err(invalid("the first six digits are not a valid date of birth"));
         }
         let first: [u32; 11] = std::array::from_fn(|i| d[i]);
         match check_digit(&first) {
@@ -85,21 +83,13 @@ impl Iin {
             3 | 4 => 1900,
             _ => 2000,
         };
-        NaiveDate::from_ymd_opt(
-            century + (n(0) * 10 + n(1)) as i32,
-            n(2) * 10 + n(3),
-            n(4) * 10 + n(5),
-        )
-        .unwrap_or_default()
+        NaiveDate::from_ymd_opt(century + (n(0) * 10 + n(1)) as i32, n(2) * 10 + n(3), n(4) * 10 + n(5))
+            .unwrap_or_default()
     }
 
     /// The sex encoded in the 7th digit (odd male, even female).
     pub fn sex(&self) -> Sex {
-        if (self.0.as_bytes()[6] - b'0') % 2 == 1 {
-            Sex::Male
-        } else {
-            Sex::Female
-        }
+        if (self.0.as_bytes()[6] - b'0') % 2 == 1 { Sex::Male } else { Sex::Female }
     }
 
     /// The number masked for screens and messages: `79••••••••28`.
@@ -141,16 +131,10 @@ mod tests {
     #[test]
     fn known_valid_and_invalid_numbers() {
         let a = Iin::parse("791028302728").unwrap();
-        assert_eq!(
-            a.birth_date(),
-            NaiveDate::from_ymd_opt(1979, 10, 28).unwrap()
-        );
+        assert_eq!(a.birth_date(), NaiveDate::from_ymd_opt(1979, 10, 28).unwrap());
         assert_eq!(a.sex(), Sex::Male);
         let b = Iin::parse("061211600012").unwrap();
-        assert_eq!(
-            b.birth_date(),
-            NaiveDate::from_ymd_opt(2006, 12, 11).unwrap()
-        );
+        assert_eq!(b.birth_date(), NaiveDate::from_ymd_opt(2006, 12, 11).unwrap());
         assert_eq!(b.sex(), Sex::Female);
         assert!(Iin::parse("791028302729").is_err());
     }
@@ -164,12 +148,7 @@ mod tests {
 
     #[test]
     fn errors_never_contain_the_number() {
-        for bad in [
-            "791028302729",
-            "79102830272",
-            "7910283027a8",
-            "991399300000",
-        ] {
+        for bad in ["791028302729", "79102830272", "7910283027a8", "991399300000"] {
             let msg = Iin::parse(bad).unwrap_err().to_string();
             assert!(!msg.contains(bad), "{msg}");
         }

@@ -24,10 +24,7 @@ impl Kato {
             return Err(Error::invalid(field, "a КАТО code has exactly 9 digits"));
         }
         if Region::from_code(&s[..2]).is_none() {
-            return Err(Error::invalid(
-                field,
-                "the first two digits are not a known region code",
-            ));
+            return Err(Error::invalid(field, "the first two digits are not a known region code"));
         }
         Ok(Kato(s.to_owned()))
     }
@@ -50,10 +47,7 @@ impl Kato {
     /// The enclosing unit, or `None` at the region level.
     pub fn parent(&self) -> Option<Kato> {
         let levels = [(2, 4), (4, 6), (6, 9)];
-        let deepest = levels
-            .iter()
-            .rev()
-            .find(|(a, b)| self.0[*a..*b].bytes().any(|c| c != b'0'))?;
+        let deepest = levels.iter().rev().find(|(a, b)| self.0[*a..*b].bytes().any(|c| c != b'0'))?;
         let mut s = self.0.clone();
         s.replace_range(deepest.0..deepest.1, &"0".repeat(deepest.1 - deepest.0));
         Some(Kato(s))

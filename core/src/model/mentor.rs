@@ -33,10 +33,7 @@ impl Mentor {
         self.name.validate("mentor.name")?;
         check_text(&self.user_id, "mentor.user_id", 100, true)?;
         if self.district.region() != self.region {
-            return Err(Error::invalid(
-                "mentor.district",
-                "the district is not in the mentor's region",
-            ));
+            return Err(Error::invalid("mentor.district", "the district is not in the mentor's region"));
         }
         if let Some(o) = &self.organisation {
             check_text(o, "mentor.organisation", 200, false)?;
@@ -70,10 +67,7 @@ impl MentorCertificate {
         check_text(&self.issuer, "certificate.issuer", 200, true)?;
         not_in_future(self.issued_on, today, "certificate.issued_on")?;
         if self.valid_until < self.issued_on {
-            return Err(Error::invalid(
-                "certificate.valid_until",
-                "is before the date of issue",
-            ));
+            return Err(Error::invalid("certificate.valid_until", "is before the date of issue"));
         }
         Ok(())
     }
@@ -151,10 +145,7 @@ impl Meeting {
     ) -> Result<()> {
         not_in_future(self.date, today, "meeting.date")?;
         if self.duration_minutes == 0 || self.duration_minutes > 24 * 60 {
-            return Err(Error::invalid(
-                "meeting.duration_minutes",
-                "must be between 1 and 1440",
-            ));
+            return Err(Error::invalid("meeting.duration_minutes", "must be between 1 and 1440"));
         }
         if self.topics.len() > 50 {
             return Err(Error::invalid("meeting.topics", "has more than 50 topics"));
@@ -166,10 +157,7 @@ impl Meeting {
             check_text(n, "meeting.notes", 4000, false)?;
         }
         if !mentorship.is_active_on(self.date) {
-            return Err(Error::invalid(
-                "meeting.date",
-                "the mentorship is not in force on this date",
-            ));
+            return Err(Error::invalid("meeting.date", "the mentorship is not in force on this date"));
         }
         if !certificates.iter().any(|c| c.is_valid_on(self.date)) {
             return Err(Error::Rule(

@@ -114,11 +114,9 @@ pub struct FullName {
 impl FullName {
     /// Checks that the family and given names are present and reasonable.
     pub fn validate(&self, field: &str) -> Result<()> {
-        for (part, value) in [
-            ("family", Some(&self.family)),
-            ("given", Some(&self.given)),
-            ("patronymic", self.patronymic.as_ref()),
-        ] {
+        for (part, value) in
+            [("family", Some(&self.family)), ("given", Some(&self.given)), ("patronymic", self.patronymic.as_ref())]
+        {
             let Some(v) = value else { continue };
             let path = format!("{field}.{part}");
             if part != "patronymic" && v.trim().is_empty() {
@@ -163,10 +161,7 @@ impl std::fmt::Display for Warning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Warning::IinBirthDateMismatch { field } => {
-                write!(
-                    f,
-                    "{field}: the birth date differs from the date in the IIN; both are kept"
-                )
+                write!(f, "{field}: the birth date differs from the date in the IIN; both are kept")
             }
             Warning::IinSexMismatch { field } => {
                 write!(f, "{field}: the sex differs from the IIN's 7th digit")
@@ -177,11 +172,7 @@ impl std::fmt::Display for Warning {
 
 /// Rejects a date after `today`.
 pub fn not_in_future(date: NaiveDate, today: NaiveDate, field: &str) -> Result<()> {
-    if date > today {
-        Err(Error::invalid(field, "is in the future"))
-    } else {
-        Ok(())
-    }
+    if date > today { Err(Error::invalid(field, "is in the future")) } else { Ok(()) }
 }
 
 /// Rejects free text that is empty (when required), too long, or has
@@ -191,15 +182,9 @@ pub fn check_text(value: &str, field: &str, max_chars: usize, required: bool) ->
         return Err(Error::invalid(field, "is required"));
     }
     if value.chars().count() > max_chars {
-        return Err(Error::invalid(
-            field,
-            format!("is longer than {max_chars} characters"),
-        ));
+        return Err(Error::invalid(field, format!("is longer than {max_chars} characters")));
     }
-    if value
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
+    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         return Err(Error::invalid(field, "contains control characters"));
     }
     Ok(())
@@ -207,8 +192,7 @@ pub fn check_text(value: &str, field: &str, max_chars: usize, required: bool) ->
 
 /// Adds whole months to a date, clamping the day to the month's end.
 pub fn add_months(date: NaiveDate, months: u32) -> NaiveDate {
-    date.checked_add_months(chrono::Months::new(months))
-        .unwrap_or(NaiveDate::MAX)
+    date.checked_add_months(chrono::Months::new(months)).unwrap_or(NaiveDate::MAX)
 }
 
 /// Age in whole years on `on`.

@@ -41,26 +41,15 @@ impl Child {
         self.name.validate("child.name")?;
         not_in_future(self.birth_date, today, "child.birth_date")?;
         if age_on(self.birth_date, today) >= MAJORITY_AGE {
-            return Err(Error::invalid(
-                "child.birth_date",
-                "the person is 18 or older, not a child",
-            ));
+            return Err(Error::invalid("child.birth_date", "the person is 18 or older, not a child"));
         }
         if self.district.region() != self.region {
-            return Err(Error::invalid(
-                "child.district",
-                "the district is not in the child's region",
-            ));
+            return Err(Error::invalid("child.district", "the district is not in the child's region"));
         }
         if let Some(s) = &self.school {
             check_text(s, "child.school", 200, false)?;
         }
-        Ok(iin_warnings(
-            &self.iin,
-            self.birth_date,
-            Some(self.sex),
-            "child",
-        ))
+        Ok(iin_warnings(&self.iin, self.birth_date, Some(self.sex), "child"))
     }
 }
 
@@ -68,14 +57,10 @@ impl Child {
 pub fn iin_warnings(iin: &Iin, birth: NaiveDate, sex: Option<Sex>, field: &str) -> Vec<Warning> {
     let mut w = Vec::new();
     if iin.birth_date() != birth {
-        w.push(Warning::IinBirthDateMismatch {
-            field: format!("{field}.birth_date"),
-        });
+        w.push(Warning::IinBirthDateMismatch { field: format!("{field}.birth_date") });
     }
     if sex.is_some_and(|s| s != iin.sex()) {
-        w.push(Warning::IinSexMismatch {
-            field: format!("{field}.sex"),
-        });
+        w.push(Warning::IinSexMismatch { field: format!("{field}.sex") });
     }
     w
 }
@@ -113,14 +98,8 @@ impl Representative {
         check_text(&self.address, "representative.address", 300, true)?;
         if let Some(p) = &self.phone {
             let digits = p.chars().filter(char::is_ascii_digit).count();
-            if !(10..=15).contains(&digits)
-                || p.chars()
-                    .any(|c| !(c.is_ascii_digit() || " +-()".contains(c)))
-            {
-                return Err(Error::invalid(
-                    "representative.phone",
-                    "a phone number has 10 to 15 digits",
-                ));
+            if !(10..=15).contains(&digits) || p.chars().any(|c| !(c.is_ascii_digit() || " +-()".contains(c))) {
+                return Err(Error::invalid("representative.phone", "a phone number has 10 to 15 digits"));
             }
         }
         if self.district.region() != self.region {
@@ -133,10 +112,7 @@ impl Representative {
         let born = self.birth_date.unwrap_or_else(|| self.iin.birth_date());
         not_in_future(born, today, "representative.birth_date")?;
         if age_on(born, today) < MAJORITY_AGE {
-            return Err(Error::invalid(
-                "representative.birth_date",
-                "a legal representative must be an adult",
-            ));
+            return Err(Error::invalid("representative.birth_date", "a legal representative must be an adult"));
         }
         Ok(match self.birth_date {
             Some(b) => iin_warnings(&self.iin, b, None, "representative"),
@@ -158,11 +134,7 @@ pub struct RiskState {
 impl RiskState {
     /// The risk factors currently raised.
     pub fn raised(&self) -> Vec<RiskFactor> {
-        self.flags
-            .iter()
-            .filter(|(_, on)| **on)
-            .filter_map(|(c, _)| RiskFactor::from_code(c))
-            .collect()
+        self.flags.iter().filter(|(_, on)| **on).filter_map(|(c, _)| RiskFactor::from_code(c)).collect()
     }
 
     /// Whether anything here calls for urgent action.
@@ -212,9 +184,7 @@ impl Placement {
     /// becomes trusteeship at the 14th birthday.
     pub fn form_on(&self, birth: NaiveDate, on: NaiveDate) -> PlacementForm {
         match self.form {
-            PlacementForm::Guardianship if age_on(birth, on) >= TRUSTEESHIP_AGE => {
-                PlacementForm::Trusteeship
-            }
+            PlacementForm::Guardianship if age_on(birth, on) >= TRUSTEESHIP_AGE => PlacementForm::Trusteeship,
             f => f,
         }
     }
@@ -228,18 +198,12 @@ impl Placement {
     pub fn validate(&self, birth: NaiveDate, today: NaiveDate) -> Result<()> {
         not_in_future(self.start_date, today, "placement.start_date")?;
         if self.start_date < birth {
-            return Err(Error::invalid(
-                "placement.start_date",
-                "is before the child's birth",
-            ));
+            return Err(Error::invalid("placement.start_date", "is before the child's birth"));
         }
         let age = age_on(birth, self.start_date);
         match self.form {
             PlacementForm::Guardianship if age >= TRUSTEESHIP_AGE => {
-                return Err(Error::invalid(
-                    "placement.form",
-                    "guardianship is for a child under 14; use trusteeship",
-                ));
+                return Err(Error::invalid("placement.form", "guardianship is for a child under 14; use trusteeship"));
             }
             PlacementForm::Trusteeship if age < TRUSTEESHIP_AGE => {
                 return Err(Error::invalid(
@@ -254,10 +218,7 @@ impl Placement {
                 check_text(name, "placement.institution", 200, true)?
             }
             (PlacementForm::Institution | PlacementForm::ChildrensVillage, None, None) => {
-                return Err(Error::invalid(
-                    "placement.institution",
-                    "is required for this form",
-                ));
+                return Err(Error::invalid("placement.institution", "is required for this form"));
             }
             (PlacementForm::Institution, Some(_), _) => {
                 return Err(Error::invalid(
@@ -265,13 +226,8 @@ impl Placement {
                     "an institution placement has no representative",
                 ));
             }
-            (f, None, _)
-                if f != PlacementForm::Institution && f != PlacementForm::ChildrensVillage =>
-            {
-                return Err(Error::invalid(
-                    "placement.representative_id",
-                    "is required for a family form",
-                ));
+            (f, None, _) if f != PlacementForm::Institution && f != PlacementForm::ChildrensVillage => {
+                return Err(Error::invalid("placement.representative_id", "is required for a family form"));
             }
             _ => {}
         }
@@ -281,16 +237,10 @@ impl Placement {
         if let Some(end) = self.end_date {
             not_in_future(end, today, "placement.end_date")?;
             if end < self.start_date {
-                return Err(Error::invalid(
-                    "placement.end_date",
-                    "is before the start date",
-                ));
+                return Err(Error::invalid("placement.end_date", "is before the start date"));
             }
             if self.end_reason.is_none() {
-                return Err(Error::invalid(
-                    "placement.end_reason",
-                    "is required when a placement ends",
-                ));
+                return Err(Error::invalid("placement.end_reason", "is required when a placement ends"));
             }
         }
         Ok(())
@@ -325,22 +275,14 @@ mod tests {
         let birth = d("2012-03-01");
         let p = guardianship("2020-01-01");
         p.validate(birth, d("2026-01-01")).unwrap();
-        assert_eq!(
-            p.form_on(birth, d("2026-02-28")),
-            PlacementForm::Guardianship
-        );
-        assert_eq!(
-            p.form_on(birth, d("2026-03-01")),
-            PlacementForm::Trusteeship
-        );
+        assert_eq!(p.form_on(birth, d("2026-02-28")), PlacementForm::Guardianship);
+        assert_eq!(p.form_on(birth, d("2026-03-01")), PlacementForm::Trusteeship);
     }
 
     #[test]
     fn form_must_fit_the_age_at_start() {
         let birth = d("2010-01-01");
-        let err = guardianship("2025-01-01")
-            .validate(birth, d("2026-01-01"))
-            .unwrap_err();
+        let err = guardianship("2025-01-01").validate(birth, d("2026-01-01")).unwrap_err();
         assert!(err.to_string().contains("placement.form"), "{err}");
         let mut t = guardianship("2020-01-01");
         t.form = PlacementForm::Trusteeship;
@@ -350,11 +292,7 @@ mod tests {
     #[test]
     fn future_dates_and_missing_end_reason_are_rejected() {
         let birth = d("2015-01-01");
-        assert!(
-            guardianship("2027-01-01")
-                .validate(birth, d("2026-01-01"))
-                .is_err()
-        );
+        assert!(guardianship("2027-01-01").validate(birth, d("2026-01-01")).is_err());
         let mut p = guardianship("2020-01-01");
         p.end_date = Some(d("2025-01-01"));
         let err = p.validate(birth, d("2026-01-01")).unwrap_err();

@@ -25,11 +25,7 @@ pub struct CheckSchedule {
 /// last completed one (or after duties began, `since`, when there is none).
 /// Due within 30 days of that date, overdue after it; done when a check was
 /// completed and the next one is further off; scheduled otherwise.
-pub fn schedule(
-    since: NaiveDate,
-    last_check: Option<NaiveDate>,
-    as_of: NaiveDate,
-) -> CheckSchedule {
+pub fn schedule(since: NaiveDate, last_check: Option<NaiveDate>, as_of: NaiveDate) -> CheckSchedule {
     let due_date = add_months(last_check.unwrap_or(since), CHECK_INTERVAL_MONTHS);
     let days_left = (due_date - as_of).num_days();
     let state = if days_left < 0 {
@@ -41,11 +37,7 @@ pub fn schedule(
     } else {
         ScheduleState::Scheduled
     };
-    CheckSchedule {
-        last_check,
-        due_date,
-        state,
-    }
+    CheckSchedule { last_check, due_date, state }
 }
 
 #[cfg(test)]
@@ -60,30 +52,12 @@ mod tests {
     fn states_around_the_due_date() {
         let since = d("2024-01-10");
         let s = schedule(since, None, d("2024-06-01"));
-        assert_eq!(
-            (s.state, s.due_date),
-            (ScheduleState::Scheduled, d("2025-01-10"))
-        );
-        assert_eq!(
-            schedule(since, None, d("2024-12-11")).state,
-            ScheduleState::Due
-        );
-        assert_eq!(
-            schedule(since, None, d("2025-01-10")).state,
-            ScheduleState::Due
-        );
-        assert_eq!(
-            schedule(since, None, d("2025-01-11")).state,
-            ScheduleState::Overdue
-        );
+        assert_eq!((s.state, s.due_date), (ScheduleState::Scheduled, d("2025-01-10")));
+        assert_eq!(schedule(since, None, d("2024-12-11")).state, ScheduleState::Due);
+        assert_eq!(schedule(since, None, d("2025-01-10")).state, ScheduleState::Due);
+        assert_eq!(schedule(since, None, d("2025-01-11")).state, ScheduleState::Overdue);
         let done = schedule(since, Some(d("2025-02-01")), d("2025-03-01"));
-        assert_eq!(
-            (done.state, done.due_date),
-            (ScheduleState::Done, d("2026-02-01"))
-        );
-        assert_eq!(
-            schedule(since, Some(d("2024-02-29")), d("2025-03-01")).state,
-            ScheduleState::Overdue
-        );
+        assert_eq!((done.state, done.due_date), (ScheduleState::Done, d("2026-02-01")));
+        assert_eq!(schedule(since, Some(d("2024-02-29")), d("2025-03-01")).state, ScheduleState::Overdue);
     }
 }

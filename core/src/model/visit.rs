@@ -63,18 +63,12 @@ impl HomeVisit {
         if let Some(o) = &self.child_opinion {
             check_text(o, "visit.child_opinion", 4000, false)?;
         } else if age_on(birth, self.date) >= 10 {
-            return Err(Error::invalid(
-                "visit.child_opinion",
-                "is required for a child aged 10 or older",
-            ));
+            return Err(Error::invalid("visit.child_opinion", "is required for a child aged 10 or older"));
         }
         if let Some(n) = self.next_visit
             && n <= self.date
         {
-            return Err(Error::invalid(
-                "visit.next_visit",
-                "must be after the visit",
-            ));
+            return Err(Error::invalid("visit.next_visit", "must be after the visit"));
         }
         Ok(())
     }

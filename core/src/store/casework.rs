@@ -6,9 +6,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::Store;
-use crate::docs::{
-    self, AccessTier, CaseDoc, DocId, MenteeDoc, MentorDoc, RepresentativeDoc, json,
-};
+use crate::docs::{self, AccessTier, CaseDoc, DocId, MenteeDoc, MentorDoc, RepresentativeDoc, json};
 use crate::error::{Error, Result};
 use crate::model::*;
 
@@ -36,10 +34,7 @@ impl Store {
         self.write(|w| {
             let old: CaseDoc = w.view(&id)?;
             if old.child.iin != child.iin {
-                return Err(Error::invalid(
-                    "child.iin",
-                    "an IIN is assigned once for life and never changed",
-                ));
+                return Err(Error::invalid("child.iin", "an IIN is assigned once for life and never changed"));
             }
             w.edit(&id, |tx| json::put(tx, &ROOT, "child", child))
         })?;
@@ -67,10 +62,7 @@ impl Store {
         self.write(|w| {
             let old: RepresentativeDoc = w.view(&id)?;
             if old.representative.iin != rep.iin {
-                return Err(Error::invalid(
-                    "representative.iin",
-                    "an IIN is assigned once for life and never changed",
-                ));
+                return Err(Error::invalid("representative.iin", "an IIN is assigned once for life and never changed"));
             }
             w.edit(&id, |tx| json::put(tx, &ROOT, "representative", rep))
         })?;
@@ -79,11 +71,7 @@ impl Store {
 
     /// Sets whether a representative may act (a legally significant field:
     /// concurrent different settings go to the review list).
-    pub fn set_representative_status(
-        &self,
-        id: &RepresentativeId,
-        status: RepresentativeStatus,
-    ) -> Result<()> {
+    pub fn set_representative_status(&self, id: &RepresentativeId, status: RepresentativeStatus) -> Result<()> {
         let doc = DocId::representative(id);
         self.write(|w| w.edit(&doc, |tx| json::put(tx, &ROOT, "status", &status)))
     }
@@ -97,7 +85,9 @@ impl Store {
             let case: CaseDoc = w.view(&case_id)?;
             placement.validate(case.child.birth_date, today)?;
             if placement.is_open() && !case.open_placements().is_empty() {
-                return Err(Error::Rule("the child already has an active placement; end it before placing the child again".into()));
+                return Err(Error::Rule(
+                    "the child already has an active placement; end it before placing the child again".into(),
+                ));
             }
             if case.placements.contains_key(placement.id.as_str()) {
                 return Err(Error::Rule("this placement is already recorded".into()));
@@ -200,11 +190,7 @@ impl Store {
         let id = DocId::representative(&report.representative_id);
         self.write(|w| {
             let rep: RepresentativeDoc = w.view(&id)?;
-            check_supersedes(
-                &rep.risk_reports,
-                report.supersedes.as_ref(),
-                "risk_report.supersedes",
-            )?;
+            check_supersedes(&rep.risk_reports, report.supersedes.as_ref(), "risk_report.supersedes")?;
             w.edit(&id, |tx| {
                 docs::put_event(tx, "risk_reports", &report.id, report)?;
                 raise_risks(tx, &[report.factor])
@@ -217,9 +203,7 @@ impl Store {
     pub fn register_mentor(&self, mentor: &Mentor) -> Result<Recorded> {
         mentor.validate()?;
         self.write(|w| {
-            w.create(&DocId::mentor(&mentor.id), |tx| {
-                json::put(tx, &ROOT, "mentor", mentor)
-            })?;
+            w.create(&DocId::mentor(&mentor.id), |tx| json::put(tx, &ROOT, "mentor", mentor))?;
             w.create(&DocId::meeting_log(&mentor.id), |tx| {
                 json::put(tx, &ROOT, "mentor_id", &mentor.id)?;
                 json::put(tx, &ROOT, "district", &mentor.district)
@@ -276,14 +260,8 @@ impl Store {
             meeting.validate(&certs, &mentee.mentorship, today)?;
             let log_id = DocId::meeting_log(&mentor_id);
             let log: docs::MeetingLogDoc = w.view(&log_id)?;
-            check_supersedes(
-                &log.meetings,
-                meeting.supersedes.as_ref(),
-                "meeting.supersedes",
-            )?;
-            w.edit(&log_id, |tx| {
-                docs::put_event(tx, "meetings", &meeting.id, meeting)
-            })
+            check_supersedes(&log.meetings, meeting.supersedes.as_ref(), "meeting.supersedes")?;
+            w.edit(&log_id, |tx| docs::put_event(tx, "meetings", &meeting.id, meeting))
         })?;
         Ok(Recorded::default())
     }
@@ -291,17 +269,8 @@ impl Store {
     /// Resolves a conflict from the review list. For a same-field conflict,
     /// `chosen` is one of the competing values. Two open placements are
     /// resolved by ending all but one with [`Store::end_placement`].
-    pub fn resolve_conflict(
-        &self,
-        doc_id: &DocId,
-        path: &str,
-        chosen: &serde_json::Value,
-    ) -> Result<()> {
-        self.write(|w| {
-            w.edit(doc_id, |tx| {
-                docs::conflicts::resolve_field(tx, doc_id, path, chosen)
-            })
-        })
+    pub fn resolve_conflict(&self, doc_id: &DocId, path: &str, chosen: &serde_json::Value) -> Result<()> {
+        self.write(|w| w.edit(doc_id, |tx| docs::conflicts::resolve_field(tx, doc_id, path, chosen)))
     }
 }
 
@@ -311,17 +280,12 @@ fn check_supersedes<E>(
     field: &str,
 ) -> Result<()> {
     match supersedes {
-        Some(id) if !existing.contains_key(id.as_str()) => {
-            Err(Error::invalid(field, "names no recorded event"))
-        }
+        Some(id) if !existing.contains_key(id.as_str()) => Err(Error::invalid(field, "names no recorded event")),
         _ => Ok(()),
     }
 }
 
-fn raise_risks(
-    tx: &mut automerge::transaction::Transaction<'_>,
-    factors: &[RiskFactor],
-) -> Result<()> {
+fn raise_risks(tx: &mut automerge::transaction::Transaction<'_>, factors: &[RiskFactor]) -> Result<()> {
     if factors.is_empty() {
         return Ok(());
     }

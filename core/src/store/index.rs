@@ -8,15 +8,8 @@ use crate::docs::{self, CaseDoc, DocId, DocKind, MenteeDoc, MentorDoc, Represent
 use crate::error::{Error, Result};
 use crate::model::{CodeList, text};
 
-const TABLES: &[&str] = &[
-    "q_children",
-    "q_representatives",
-    "q_mentors",
-    "q_mentees",
-    "q_names",
-    "q_urgent",
-    "q_conflicts",
-];
+const TABLES: &[&str] =
+    &["q_children", "q_representatives", "q_mentors", "q_mentees", "q_names", "q_urgent", "q_conflicts"];
 
 /// Empties every query table.
 pub(crate) fn clear_all(conn: &Connection) -> Result<()> {
@@ -28,15 +21,13 @@ pub(crate) fn clear_all(conn: &Connection) -> Result<()> {
 
 pub(crate) fn clear_doc(conn: &Connection, id: &str) -> Result<()> {
     for t in TABLES {
-        conn.prepare_cached(&format!("DELETE FROM {t} WHERE doc_id = ?1"))?
-            .execute([id])?;
+        conn.prepare_cached(&format!("DELETE FROM {t} WHERE doc_id = ?1"))?.execute([id])?;
     }
     Ok(())
 }
 
 fn names(conn: &Connection, id: &str, parts: &[&str]) -> Result<()> {
-    let mut st =
-        conn.prepare_cached("INSERT OR IGNORE INTO q_names(token, doc_id) VALUES (?1, ?2)")?;
+    let mut st = conn.prepare_cached("INSERT OR IGNORE INTO q_names(token, doc_id) VALUES (?1, ?2)")?;
     for part in parts {
         for token in text::tokens(part) {
             st.execute(params![token, id])?;
@@ -46,10 +37,8 @@ fn names(conn: &Connection, id: &str, parts: &[&str]) -> Result<()> {
 }
 
 fn urgent(conn: &Connection, id: &str, item: &str, since: Option<String>) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT OR REPLACE INTO q_urgent(doc_id, item, since) VALUES (?1, ?2, ?3)",
-    )?
-    .execute(params![id, item, since])?;
+    conn.prepare_cached("INSERT OR REPLACE INTO q_urgent(doc_id, item, since) VALUES (?1, ?2, ?3)")?
+        .execute(params![id, item, since])?;
     Ok(())
 }
 
@@ -94,22 +83,9 @@ fn index_doc(conn: &Connection, id: &DocId, key: &str, doc: &Automerge) -> Resul
                 case.is_urgent(),
                 case.current_visits().first().map(|v| v.date.to_string()),
             ])?;
-            names(
-                conn,
-                key,
-                &[
-                    &c.name.family,
-                    &c.name.given,
-                    c.name.patronymic.as_deref().unwrap_or(""),
-                ],
-            )?;
+            names(conn, key, &[&c.name.family, &c.name.given, c.name.patronymic.as_deref().unwrap_or("")])?;
             if case.is_urgent() {
-                urgent(
-                    conn,
-                    key,
-                    "neglect_signs",
-                    case.current_visits().first().map(|v| v.date.to_string()),
-                )?;
+                urgent(conn, key, "neglect_signs", case.current_visits().first().map(|v| v.date.to_string()))?;
             }
         }
         DocKind::Representative => {
@@ -136,28 +112,11 @@ fn index_doc(conn: &Connection, id: &DocId, key: &str, doc: &Automerge) -> Resul
                 rep.is_urgent(),
                 rep.risk.removal_recommended,
             ])?;
-            names(
-                conn,
-                key,
-                &[
-                    &r.name.family,
-                    &r.name.given,
-                    r.name.patronymic.as_deref().unwrap_or(""),
-                ],
-            )?;
+            names(conn, key, &[&r.name.family, &r.name.given, r.name.patronymic.as_deref().unwrap_or("")])?;
             if rep.is_urgent() {
-                let first_urgent = rep
-                    .current_checks()
-                    .iter()
-                    .filter(|c| c.is_urgent())
-                    .map(|c| c.date)
-                    .min();
+                let first_urgent = rep.current_checks().iter().filter(|c| c.is_urgent()).map(|c| c.date).min();
                 let first_report = rep.risk_reports.values().map(|r| r.date).min();
-                let since = first_urgent
-                    .into_iter()
-                    .chain(first_report)
-                    .min()
-                    .map(|d| d.to_string());
+                let since = first_urgent.into_iter().chain(first_report).min().map(|d| d.to_string());
                 for f in rep.risk.raised() {
                     urgent(conn, key, f.code(), since.clone())?;
                 }
@@ -169,8 +128,15 @@ fn index_doc(conn: &Connection, id: &DocId, key: &str, doc: &Automerge) -> Resul
         DocKind::Mentor => {
             let m: MentorDoc = docs::read_view(doc)?;
             let until = m.certificates.values().map(|c| c.valid_until).max();
-            conn.prepare_cached("INSERT INTO q_mentors(doc_id, user_id, display_name, cert_valid_until) VALUES (?1,?2,?3,?4)")?
-                .execute(params![key, m.mentor.user_id, m.mentor.name.display(), until.map(|d| d.to_string())])?;
+            conn.prepare_cached(
+                "INSERT INTO q_mentors(doc_id, user_id, display_name, cert_valid_until) VALUES (?1,?2,?3,?4)",
+            )?
+            .execute(params![
+                key,
+                m.mentor.user_id,
+                m.mentor.name.display(),
+                until.map(|d| d.to_string())
+            ])?;
         }
         DocKind::Mentee => {
             let m: MenteeDoc = docs::read_view(doc)?;
@@ -195,10 +161,8 @@ fn index_doc(conn: &Connection, id: &DocId, key: &str, doc: &Automerge) -> Resul
     }
     for c in docs::conflicts::find(doc, id)? {
         let body = serde_json::to_string(&c).map_err(|e| Error::Corrupt(e.to_string()))?;
-        conn.prepare_cached(
-            "INSERT OR REPLACE INTO q_conflicts(doc_id, path, body) VALUES (?1, ?2, ?3)",
-        )?
-        .execute(params![key, c.path, body])?;
+        conn.prepare_cached("INSERT OR REPLACE INTO q_conflicts(doc_id, path, body) VALUES (?1, ?2, ?3)")?
+            .execute(params![key, c.path, body])?;
     }
     Ok(())
 }

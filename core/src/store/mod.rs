@@ -47,12 +47,7 @@ pub struct StoreOptions {
 impl StoreOptions {
     /// Defaults for the user `author`.
     pub fn new(author: impl Into<String>) -> Self {
-        StoreOptions {
-            author: author.into(),
-            today: None,
-            compact_after: 32,
-            cache_documents: 256,
-        }
+        StoreOptions { author: author.into(), today: None, compact_after: 32, cache_documents: 256 }
     }
 }
 
@@ -82,9 +77,7 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
-            .field("actor", &self.actor.to_hex_string())
-            .finish_non_exhaustive()
+        f.debug_struct("Store").field("actor", &self.actor.to_hex_string()).finish_non_exhaustive()
     }
 }
 
@@ -102,11 +95,7 @@ struct DocCache {
 
 impl DocCache {
     fn new(capacity: usize) -> Self {
-        DocCache {
-            docs: HashMap::new(),
-            tick: 0,
-            capacity: capacity.max(4),
-        }
+        DocCache { docs: HashMap::new(), tick: 0, capacity: capacity.max(4) }
     }
 
     fn get_mut(&mut self, id: &DocId) -> Option<&mut Automerge> {
@@ -120,11 +109,7 @@ impl DocCache {
 
     fn insert(&mut self, id: DocId, doc: Automerge) {
         if self.docs.len() >= self.capacity
-            && let Some(oldest) = self
-                .docs
-                .iter()
-                .min_by_key(|(_, (_, t))| *t)
-                .map(|(k, _)| k.clone())
+            && let Some(oldest) = self.docs.iter().min_by_key(|(_, (_, t))| *t).map(|(k, _)| k.clone())
         {
             self.docs.remove(&oldest);
         }
@@ -142,21 +127,15 @@ impl DocCache {
 }
 
 fn open_connection(path: &Path, key: &[u8]) -> Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     // SQLCipher would log a failed key check to stderr; the error is ours to report.
     conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
     // A raw 256-bit key: SQLCipher skips its passphrase KDF.
     conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex::encode(key)))?;
-    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-        r.get::<_, i64>(0)
-    }) {
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
         Ok(_) => {}
-        Err(rusqlite::Error::SqliteFailure(e, _))
-            if e.code == rusqlite::ErrorCode::NotADatabase =>
-        {
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::NotADatabase => {
             return Err(Error::WrongKey);
         }
         Err(e) => return Err(e.into()),
@@ -197,19 +176,14 @@ impl Store {
         let mut conn = open_connection(path, key)?;
         schema::migrate(&mut conn)?;
         let actor = match conn
-            .query_row("SELECT value FROM meta WHERE key = 'actor'", [], |r| {
-                r.get::<_, Vec<u8>>(0)
-            })
+            .query_row("SELECT value FROM meta WHERE key = 'actor'", [], |r| r.get::<_, Vec<u8>>(0))
             .optional()?
         {
             Some(bytes) => ActorId::from(bytes),
             None => {
                 // A fresh random actor per installation, never derived from the user.
                 let bytes: [u8; 16] = rand::random();
-                conn.execute(
-                    "INSERT INTO meta(key, value) VALUES ('actor', ?1)",
-                    params![bytes.to_vec()],
-                )?;
+                conn.execute("INSERT INTO meta(key, value) VALUES ('actor', ?1)", params![bytes.to_vec()])?;
                 ActorId::from(bytes)
             }
         };
@@ -222,10 +196,7 @@ impl Store {
             path: path.to_owned(),
             checkpointer: Mutex::new(Some(checkpointer)),
             sync_states: Mutex::new(HashMap::new()),
-            writer: Mutex::new(Some(Writer {
-                conn,
-                cache: DocCache::new(options.cache_documents),
-            })),
+            writer: Mutex::new(Some(Writer { conn, cache: DocCache::new(options.cache_documents) })),
             reader: Mutex::new(Some(reader)),
             actor,
             options,
@@ -256,9 +227,7 @@ impl Store {
 
     /// Today's date as the store sees it.
     pub fn today(&self) -> NaiveDate {
-        self.options
-            .today
-            .unwrap_or_else(|| chrono::Local::now().date_naive())
+        self.options.today.unwrap_or_else(|| chrono::Local::now().date_naive())
     }
 
     /// Runs `f` in one SQLite transaction that commits only if `f` returns
@@ -276,9 +245,7 @@ impl Store {
             compact_after: self.options.compact_after,
         };
         let result = f(&mut w).and_then(|r| w.finish().map(|()| r));
-        let WriteTx {
-            tx, cache, touched, ..
-        } = w;
+        let WriteTx { tx, cache, touched, .. } = w;
         let result = result.and_then(|r| tx.commit().map(|()| r).map_err(Error::from));
         if result.is_err() {
             // The cached copies may hold changes that were not committed.
@@ -293,11 +260,7 @@ impl Store {
 
     /// Runs `f` with the writer's document cache, for reads of whole
     /// documents (a child's file).
-    pub(crate) fn with_doc<R>(
-        &self,
-        id: &DocId,
-        f: impl FnOnce(&Automerge) -> Result<R>,
-    ) -> Result<R> {
+    pub(crate) fn with_doc<R>(&self, id: &DocId, f: impl FnOnce(&Automerge) -> Result<R>) -> Result<R> {
         let mut guard = lock(&self.writer);
         let Writer { conn, cache } = guard.as_mut().ok_or(Error::Closed)?;
         let doc = load_cached(conn, cache, id, &self.actor)?
@@ -315,9 +278,7 @@ impl Store {
     pub fn document_ids(&self) -> Result<Vec<DocId>> {
         self.read(|c| {
             let mut st = c.prepare("SELECT doc_id FROM documents ORDER BY doc_id")?;
-            let ids = st
-                .query_map([], |r| r.get::<_, String>(0))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let ids = st.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
             ids.iter().map(|s| DocId::parse(s)).collect()
         })
     }
@@ -369,9 +330,7 @@ fn absolute(path: &Path) -> Result<PathBuf> {
         Some(p) if !p.as_os_str().is_empty() => p.canonicalize()?,
         _ => std::env::current_dir()?,
     };
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::invalid("path", "names no file"))?;
+    let name = path.file_name().ok_or_else(|| Error::invalid("path", "names no file"))?;
     Ok(parent.join(name))
 }
 
@@ -387,11 +346,7 @@ pub(crate) fn kind_name(kind: DocKind) -> &'static str {
 
 fn load_from_db(conn: &Connection, id: &DocId) -> Result<Option<Automerge>> {
     let Some(snapshot) = conn
-        .query_row(
-            "SELECT snapshot FROM documents WHERE doc_id = ?1",
-            [id.to_string()],
-            |r| r.get::<_, Vec<u8>>(0),
-        )
+        .query_row("SELECT snapshot FROM documents WHERE doc_id = ?1", [id.to_string()], |r| r.get::<_, Vec<u8>>(0))
         .optional()?
     else {
         return Ok(None);
@@ -401,8 +356,7 @@ fn load_from_db(conn: &Connection, id: &DocId) -> Result<Option<Automerge>> {
     let mut rows = st.query([id.to_string()])?;
     while let Some(row) = rows.next()? {
         let data: Vec<u8> = row.get(0)?;
-        doc.load_incremental(&data)
-            .map_err(|e| Error::Corrupt(e.to_string()))?;
+        doc.load_incremental(&data).map_err(|e| Error::Corrupt(e.to_string()))?;
     }
     Ok(Some(doc))
 }
@@ -443,23 +397,14 @@ impl WriteTx<'_> {
 
     /// The typed view of an existing document.
     pub(crate) fn view<T: serde::de::DeserializeOwned>(&mut self, id: &DocId) -> Result<T> {
-        let doc = self
-            .doc(id)?
-            .ok_or_else(|| Error::not_found(kind_name(id.kind()), id.to_string()))?;
+        let doc = self.doc(id)?.ok_or_else(|| Error::not_found(kind_name(id.kind()), id.to_string()))?;
         docs::read_view(doc)
     }
 
     /// Creates a new document and writes its first change with `f`.
-    pub(crate) fn create(
-        &mut self,
-        id: &DocId,
-        f: impl FnOnce(&mut Transaction<'_>) -> Result<()>,
-    ) -> Result<()> {
+    pub(crate) fn create(&mut self, id: &DocId, f: impl FnOnce(&mut Transaction<'_>) -> Result<()>) -> Result<()> {
         if self.doc(id)?.is_some() {
-            return Err(Error::Rule(format!(
-                "this {} already exists",
-                kind_name(id.kind())
-            )));
+            return Err(Error::Rule(format!("this {} already exists", kind_name(id.kind()))));
         }
         let mut doc = Automerge::new().with_actor(self.actor.clone());
         let mut tx = doc.transaction();
@@ -477,11 +422,7 @@ impl WriteTx<'_> {
     }
 
     /// Edits an existing document with `f` and appends the change.
-    pub(crate) fn edit<R>(
-        &mut self,
-        id: &DocId,
-        f: impl FnOnce(&mut Transaction<'_>) -> Result<R>,
-    ) -> Result<R> {
+    pub(crate) fn edit<R>(&mut self, id: &DocId, f: impl FnOnce(&mut Transaction<'_>) -> Result<R>) -> Result<R> {
         let actor_hex = self.actor.to_hex_string();
         let author = self.author;
         let doc = load_cached(&self.tx, self.cache, id, self.actor)?
@@ -500,9 +441,7 @@ impl WriteTx<'_> {
     pub(crate) fn merge(&mut self, id: &DocId, bytes: &[u8]) -> Result<bool> {
         // Parse into a scratch document first: damaged input stops here.
         let mut incoming = Automerge::new();
-        incoming
-            .load_incremental(bytes)
-            .map_err(|e| Error::Corrupt(e.to_string()))?;
+        incoming.load_incremental(bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
         if incoming.get_heads().is_empty() {
             return Ok(false);
         }
@@ -522,9 +461,7 @@ impl WriteTx<'_> {
                     .get("kind")
                     .and_then(|k| k.as_str().map(str::to_owned));
                 if kind.as_deref() != Some(id.kind().prefix()) {
-                    return Err(Error::Corrupt(
-                        "the document's kind does not match its id".into(),
-                    ));
+                    return Err(Error::Corrupt("the document's kind does not match its id".into()));
                 }
                 incoming.set_actor(self.actor.clone());
                 self.tx.execute(
@@ -543,14 +480,8 @@ impl WriteTx<'_> {
         if bytes.is_empty() {
             return Ok(());
         }
-        self.tx.execute(
-            "INSERT INTO changes(doc_id, data) VALUES (?1, ?2)",
-            params![id.to_string(), bytes],
-        )?;
-        self.tx.execute(
-            "UPDATE documents SET updated_at = ?2 WHERE doc_id = ?1",
-            params![id.to_string(), now_ms()],
-        )?;
+        self.tx.execute("INSERT INTO changes(doc_id, data) VALUES (?1, ?2)", params![id.to_string(), bytes])?;
+        self.tx.execute("UPDATE documents SET updated_at = ?2 WHERE doc_id = ?1", params![id.to_string(), now_ms()])?;
         self.touch(id);
         self.mark_pending(id)
     }
@@ -576,32 +507,22 @@ impl WriteTx<'_> {
     /// drops the folded changes. The document is loaded afresh from the
     /// database so that the snapshot holds exactly what was stored.
     pub(crate) fn compact(&mut self, id: &DocId) -> Result<()> {
-        let doc = load_from_db(&self.tx, id)?
-            .ok_or_else(|| Error::not_found(kind_name(id.kind()), id.to_string()))?;
+        let doc = load_from_db(&self.tx, id)?.ok_or_else(|| Error::not_found(kind_name(id.kind()), id.to_string()))?;
         let snapshot = doc.save();
         let check = Automerge::load(&snapshot).map_err(|e| Error::Corrupt(e.to_string()))?;
         if check.get_heads() != doc.get_heads() {
-            return Err(Error::Corrupt(
-                "compaction produced a different document".into(),
-            ));
+            return Err(Error::Corrupt("compaction produced a different document".into()));
         }
-        self.tx.execute(
-            "UPDATE documents SET snapshot = ?2 WHERE doc_id = ?1",
-            params![id.to_string(), snapshot],
-        )?;
-        self.tx
-            .execute("DELETE FROM changes WHERE doc_id = ?1", [id.to_string()])?;
+        self.tx.execute("UPDATE documents SET snapshot = ?2 WHERE doc_id = ?1", params![id.to_string(), snapshot])?;
+        self.tx.execute("DELETE FROM changes WHERE doc_id = ?1", [id.to_string()])?;
         Ok(())
     }
 
     fn finish(&mut self) -> Result<()> {
         let touched = std::mem::take(&mut self.touched);
         for id in &touched {
-            let pending: i64 = self.tx.query_row(
-                "SELECT count(*) FROM changes WHERE doc_id = ?1",
-                [id.to_string()],
-                |r| r.get(0),
-            )?;
+            let pending: i64 =
+                self.tx.query_row("SELECT count(*) FROM changes WHERE doc_id = ?1", [id.to_string()], |r| r.get(0))?;
             if pending as usize > self.compact_after {
                 self.compact(id)?;
             }
@@ -631,8 +552,7 @@ impl Checkpointer {
             .name("qamqor-checkpoint".into())
             .spawn(move || {
                 while wake.recv().is_ok() {
-                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                    {
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
                         tracing::warn!(error = %e, "WAL checkpoint failed; it will be retried");
                     }
                 }
@@ -640,11 +560,7 @@ impl Checkpointer {
                 let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
             })
             .ok();
-        Checkpointer {
-            signal: Some(signal),
-            thread,
-            commits: 0,
-        }
+        Checkpointer { signal: Some(signal), thread, commits: 0 }
     }
 
     fn committed(&mut self) {

@@ -5,9 +5,7 @@ use rusqlite::{Row, params_from_iter};
 use serde::{Deserialize, Serialize};
 
 use super::Store;
-use crate::docs::{
-    self, CaseDoc, Conflict, DocId, MeetingLogDoc, MenteeDoc, MentorDoc, RepresentativeDoc,
-};
+use crate::docs::{self, CaseDoc, Conflict, DocId, MeetingLogDoc, MenteeDoc, MentorDoc, RepresentativeDoc};
 use crate::error::{Error, Result};
 use crate::model::*;
 
@@ -104,8 +102,7 @@ pub struct MenteeSummary {
 }
 
 fn date(s: &str) -> Result<NaiveDate> {
-    s.parse()
-        .map_err(|_| Error::Corrupt("a stored date is not a date".into()))
+    s.parse().map_err(|_| Error::Corrupt("a stored date is not a date".into()))
 }
 
 fn opt_date(s: Option<String>) -> Result<Option<NaiveDate>> {
@@ -171,11 +168,7 @@ impl Store {
 
     /// Only the overdue checks as of `as_of`.
     pub fn checks_overdue(&self, as_of: NaiveDate) -> Result<Vec<DueCheck>> {
-        Ok(self
-            .checks_due(as_of)?
-            .into_iter()
-            .filter(|d| d.state == ScheduleState::Overdue)
-            .collect())
+        Ok(self.checks_due(as_of)?.into_iter().filter(|d| d.state == ScheduleState::Overdue).collect())
     }
 
     /// Every urgent item, oldest first.
@@ -203,12 +196,7 @@ impl Store {
                     "neglect_signs" => UrgentReason::NeglectSigns,
                     code => UrgentReason::Risk(code.parse()?),
                 };
-                Ok(UrgentItem {
-                    doc_id: DocId::parse(&doc)?,
-                    reason,
-                    since: opt_date(since)?,
-                    display_name: name,
-                })
+                Ok(UrgentItem { doc_id: DocId::parse(&doc)?, reason, since: opt_date(since)?, display_name: name })
             })
             .collect()
         })
@@ -237,7 +225,11 @@ impl Store {
                 return rows
                     .map(|row| {
                         let (doc, name, iin) = row?;
-                        Ok(SearchHit { doc_id: DocId::parse(&doc)?, display_name: name, iin_masked: Some(masked(&iin)) })
+                        Ok(SearchHit {
+                            doc_id: DocId::parse(&doc)?,
+                            display_name: name,
+                            iin_masked: Some(masked(&iin)),
+                        })
                     })
                     .collect();
             }
@@ -245,7 +237,8 @@ impl Store {
             if tokens.is_empty() {
                 return Ok(Vec::new());
             }
-            let matches = vec!["SELECT doc_id FROM q_names WHERE token >= ? AND token < ?"; tokens.len()].join(" INTERSECT ");
+            let matches =
+                vec!["SELECT doc_id FROM q_names WHERE token >= ? AND token < ?"; tokens.len()].join(" INTERSECT ");
             let sql = format!(
                 "WITH m(doc_id) AS ({matches})
                  SELECT m.doc_id, coalesce(ch.display_name, r.display_name, me.display_name, ''),
@@ -268,7 +261,11 @@ impl Store {
             })?;
             rows.map(|row| {
                 let (doc, name, iin) = row?;
-                Ok(SearchHit { doc_id: DocId::parse(&doc)?, display_name: name, iin_masked: iin.as_deref().map(masked) })
+                Ok(SearchHit {
+                    doc_id: DocId::parse(&doc)?,
+                    display_name: name,
+                    iin_masked: iin.as_deref().map(masked),
+                })
             })
             .collect()
         })
@@ -311,8 +308,7 @@ impl Store {
         self.read(|c| {
             let mut st = c.prepare_cached("SELECT body FROM q_conflicts ORDER BY doc_id, path")?;
             let rows = st.query_map([], |r| r.get::<_, String>(0))?;
-            rows.map(|b| serde_json::from_str(&b?).map_err(|e| Error::Corrupt(e.to_string())))
-                .collect()
+            rows.map(|b| serde_json::from_str(&b?).map_err(|e| Error::Corrupt(e.to_string()))).collect()
         })
     }
 
@@ -371,15 +367,9 @@ impl CaseRow {
 
     fn into_summary(self, today: NaiveDate) -> Result<CaseSummary> {
         let birth_date = date(&self.birth)?;
-        let form = self
-            .form
-            .as_deref()
-            .map(str::parse::<PlacementForm>)
-            .transpose()?;
+        let form = self.form.as_deref().map(str::parse::<PlacementForm>).transpose()?;
         let form = form.map(|f| match f {
-            PlacementForm::Guardianship if age_on(birth_date, today) >= TRUSTEESHIP_AGE => {
-                PlacementForm::Trusteeship
-            }
+            PlacementForm::Guardianship if age_on(birth_date, today) >= TRUSTEESHIP_AGE => PlacementForm::Trusteeship,
             f => f,
         });
         Ok(CaseSummary {

@@ -152,12 +152,11 @@ mod tests {
 
     fn schema_of(conn: &Connection) -> Vec<(String, String)> {
         let mut st = conn
-            .prepare("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .prepare(
+                "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY name",
+            )
             .unwrap();
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap()
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<rusqlite::Result<_>>().unwrap()
     }
 
     #[test]
@@ -170,14 +169,11 @@ mod tests {
         let path = dir.path().join("s.db");
         for upto in 1..=MIGRATIONS.len() {
             let mut c = Connection::open(&path).unwrap();
-            let v: u32 = c
-                .query_row("PRAGMA user_version", [], |r| r.get(0))
-                .unwrap();
+            let v: u32 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
             for (i, sql) in MIGRATIONS.iter().enumerate().take(upto).skip(v as usize) {
                 let tx = c.transaction().unwrap();
                 tx.execute_batch(sql).unwrap();
-                tx.pragma_update(None, "user_version", i as u32 + 1)
-                    .unwrap();
+                tx.pragma_update(None, "user_version", i as u32 + 1).unwrap();
                 tx.commit().unwrap();
             }
         }
@@ -190,8 +186,7 @@ mod tests {
     #[test]
     fn newer_database_needs_an_update() {
         let mut c = Connection::open_in_memory().unwrap();
-        c.pragma_update(None, "user_version", current_version() + 1)
-            .unwrap();
+        c.pragma_update(None, "user_version", current_version() + 1).unwrap();
         assert!(matches!(migrate(&mut c), Err(Error::UpdateRequired)));
     }
 }

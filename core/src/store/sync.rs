@@ -10,9 +10,7 @@ use super::{Store, index, lock, now_ms};
 use crate::docs::{self, DocId};
 use crate::error::{Error, Result};
 use crate::sync::engine::{self, WritePolicy};
-use crate::sync::wire::{
-    DocMessage, DocResult, DocStatus, Limits, PROTOCOL_VERSION, SyncRequest, SyncResponse,
-};
+use crate::sync::wire::{DocMessage, DocResult, DocStatus, Limits, PROTOCOL_VERSION, SyncRequest, SyncResponse};
 
 /// The sync state of one document as the phone sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,16 +72,9 @@ impl Store {
     /// The change-feed cursor received from the server.
     pub fn sync_cursor(&self) -> Result<u64> {
         self.read(|c| {
-            let v: Option<Vec<u8>> = c
-                .query_row(
-                    "SELECT value FROM meta WHERE key = 'sync_cursor'",
-                    [],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            Ok(v.and_then(|b| b.try_into().ok())
-                .map(u64::from_be_bytes)
-                .unwrap_or(0))
+            let v: Option<Vec<u8>> =
+                c.query_row("SELECT value FROM meta WHERE key = 'sync_cursor'", [], |r| r.get(0)).optional()?;
+            Ok(v.and_then(|b| b.try_into().ok()).map(u64::from_be_bytes).unwrap_or(0))
         })
     }
 
@@ -124,11 +115,7 @@ impl Store {
             }
             Ok(out)
         })?;
-        Ok(SyncRequest {
-            v: PROTOCOL_VERSION,
-            cursor,
-            docs,
-        })
+        Ok(SyncRequest { v: PROTOCOL_VERSION, cursor, docs })
     }
 
     /// Applies the server's response in one transaction: merges the
@@ -137,10 +124,7 @@ impl Store {
     pub fn sync_apply(&self, resp: &SyncResponse) -> Result<SyncApplied> {
         if resp.wipe {
             self.wipe()?;
-            return Ok(SyncApplied {
-                wiped: true,
-                ..SyncApplied::default()
-            });
+            return Ok(SyncApplied { wiped: true, ..SyncApplied::default() });
         }
         let mut states = lock(&self.sync_states);
         let applied = self.write(|w| {
@@ -281,7 +265,12 @@ impl Store {
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?;
-            Ok(SyncSummary { pending: pending as usize, pending_urgent: urgent as usize, failed: failed as usize, cursor })
+            Ok(SyncSummary {
+                pending: pending as usize,
+                pending_urgent: urgent as usize,
+                failed: failed as usize,
+                cursor,
+            })
         })
     }
 }

@@ -66,8 +66,7 @@ pub struct SyncReport {
 
 /// Checks that `url` is HTTPS, or plain HTTP to this machine only.
 pub fn check_url(url: &str) -> Result<reqwest::Url> {
-    let parsed =
-        reqwest::Url::parse(url).map_err(|_| Error::invalid("server_url", "is not a URL"))?;
+    let parsed = reqwest::Url::parse(url).map_err(|_| Error::invalid("server_url", "is not a URL"))?;
     match parsed.scheme() {
         "https" => Ok(parsed),
         "http" => {
@@ -77,73 +76,44 @@ pub fn check_url(url: &str) -> Result<reqwest::Url> {
                 Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
                 None => false,
             };
-            if loopback {
-                Ok(parsed)
-            } else {
-                Err(Error::InsecureUrl)
-            }
+            if loopback { Ok(parsed) } else { Err(Error::InsecureUrl) }
         }
         _ => Err(Error::invalid("server_url", "must start with https://")),
     }
 }
 
 fn http_client(ca_pem: Option<&[u8]>, timeout: Duration) -> Result<reqwest::Client> {
-    let mut b = reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(Duration::from_secs(15))
-        .https_only(false);
+    let mut b = reqwest::Client::builder().timeout(timeout).connect_timeout(Duration::from_secs(15)).https_only(false);
     if let Some(pem) = ca_pem {
-        let cert = reqwest::Certificate::from_pem(pem)
-            .map_err(|_| Error::invalid("ca_pem", "is not a PEM certificate"))?;
+        let cert =
+            reqwest::Certificate::from_pem(pem).map_err(|_| Error::invalid("ca_pem", "is not a PEM certificate"))?;
         b = b.add_root_certificate(cert);
     }
     b.build().map_err(|e| Error::Network(e.to_string()))
 }
 
 fn net(e: reqwest::Error) -> Error {
-    Error::Network(if e.is_timeout() {
-        "the request timed out".into()
-    } else {
-        e.without_url().to_string()
-    })
+    Error::Network(if e.is_timeout() { "the request timed out".into() } else { e.without_url().to_string() })
 }
 
 async fn refusal(resp: reqwest::Response) -> Error {
     let status = resp.status().as_u16();
     let body: serde_json::Value = resp.json().await.unwrap_or_default();
     let code = body["error"].as_str().unwrap_or("unknown").to_owned();
-    let message = body["message"]
-        .as_str()
-        .unwrap_or("")
-        .chars()
-        .take(300)
-        .collect::<String>();
+    let message = body["message"].as_str().unwrap_or("").chars().take(300).collect::<String>();
     match (status, code.as_str()) {
         (401, "token_expired") => Error::TokenExpired,
         (401, _) => Error::Unauthorized(message),
-        _ => Error::Server {
-            status,
-            code,
-            message,
-        },
+        _ => Error::Server { status, code, message },
     }
 }
 
 /// Enrolls this store's installation with a one-time code.
-pub async fn enroll(
-    url: &str,
-    ca_pem: Option<&[u8]>,
-    code: &str,
-    actor: &str,
-    label: &str,
-) -> Result<Enrollment> {
+pub async fn enroll(url: &str, ca_pem: Option<&[u8]>, code: &str, actor: &str, label: &str) -> Result<Enrollment> {
     let base = check_url(url)?;
     let client = http_client(ca_pem, Duration::from_secs(30))?;
     let resp = client
-        .post(
-            base.join("v1/enroll")
-                .map_err(|_| Error::invalid("server_url", "is not a base URL"))?,
-        )
+        .post(base.join("v1/enroll").map_err(|_| Error::invalid("server_url", "is not a base URL"))?)
         .json(&serde_json::json!({ "code": code, "actor": actor, "label": label }))
         .send()
         .await
@@ -156,9 +126,7 @@ pub async fn enroll(
 
 /// Blocking store work runs off the async threads.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|_| Error::Network("a worker thread failed".into()))?
+    tokio::task::spawn_blocking(f).await.map_err(|_| Error::Network("a worker thread failed".into()))?
 }
 
 /// Syncs the store with its server until both sides have nothing more to
@@ -166,9 +134,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 /// acknowledged so far stored; the next sync resumes.
 pub async fn sync(store: Arc<Store>, server: &ServerConfig, limits: Limits) -> Result<SyncReport> {
     let base = check_url(&server.url)?;
-    let endpoint = base
-        .join("v1/sync")
-        .map_err(|_| Error::invalid("server_url", "is not a base URL"))?;
+    let endpoint = base.join("v1/sync").map_err(|_| Error::invalid("server_url", "is not a base URL"))?;
     let client = http_client(server.ca_pem.as_deref(), server.timeout)?;
     let mut report = SyncReport::default();
     {
@@ -238,14 +204,8 @@ mod tests {
         assert!(check_url("http://127.0.0.1:8080").is_ok());
         assert!(check_url("http://localhost:8080").is_ok());
         assert!(check_url("http://[::1]:8080").is_ok());
-        assert!(matches!(
-            check_url("http://10.0.0.5:8080"),
-            Err(Error::InsecureUrl)
-        ));
-        assert!(matches!(
-            check_url("http://qamqor.example.kz"),
-            Err(Error::InsecureUrl)
-        ));
+        assert!(matches!(check_url("http://10.0.0.5:8080"), Err(Error::InsecureUrl)));
+        assert!(matches!(check_url("http://qamqor.example.kz"), Err(Error::InsecureUrl)));
         assert!(check_url("ftp://x").is_err());
         assert!(check_url("not a url").is_err());
     }

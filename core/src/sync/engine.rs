@@ -73,20 +73,13 @@ pub fn receive(
     if message.changes.is_empty() || matches!(policy, WritePolicy::Any) {
         let mut trial_state = state.clone();
         if message.changes.is_empty() {
-            doc.receive_sync_message(&mut trial_state, message)
-                .map_err(|_| Refusal::Invalid)?;
+            doc.receive_sync_message(&mut trial_state, message).map_err(|_| Refusal::Invalid)?;
             *state = trial_state;
             return Ok(Received::default());
         }
         let mut trial = doc.clone();
-        trial
-            .receive_sync_message(&mut trial_state, message)
-            .map_err(|_| Refusal::Invalid)?;
-        let new_changes = trial
-            .get_changes(&before)
-            .iter()
-            .map(|c| c.hash())
-            .collect();
+        trial.receive_sync_message(&mut trial_state, message).map_err(|_| Refusal::Invalid)?;
+        let new_changes = trial.get_changes(&before).iter().map(|c| c.hash()).collect();
         *doc = trial;
         *state = trial_state;
         return Ok(Received { new_changes });
@@ -94,9 +87,7 @@ pub fn receive(
     // Apply to a copy first and inspect what is new before keeping it.
     let mut trial = doc.clone();
     let mut trial_state = state.clone();
-    trial
-        .receive_sync_message(&mut trial_state, message)
-        .map_err(|_| Refusal::Invalid)?;
+    trial.receive_sync_message(&mut trial_state, message).map_err(|_| Refusal::Invalid)?;
     let new = trial.get_changes(&before);
     match policy {
         WritePolicy::ReadOnly if !new.is_empty() => return Err(Refusal::ReadOnly),
@@ -179,17 +170,13 @@ mod tests {
         tx.commit();
         let heads = server.get_heads();
         // The phone claims to be y: its change by x is foreign.
-        let err =
-            converge(&mut phone.clone(), &mut server, &WritePolicy::OnlyActor(y)).unwrap_err();
+        let err = converge(&mut phone.clone(), &mut server, &WritePolicy::OnlyActor(y)).unwrap_err();
         assert_eq!(err, Refusal::ForeignActor);
         assert_eq!(server.get_heads(), heads);
         let err = converge(&mut phone, &mut server, &WritePolicy::ReadOnly).unwrap_err();
         assert_eq!(err, Refusal::ReadOnly);
         assert_eq!(server.get_heads(), heads);
         let mut st = State::new();
-        assert_eq!(
-            receive(&mut server, &mut st, b"junk", &WritePolicy::Any),
-            Err(Refusal::Invalid)
-        );
+        assert_eq!(receive(&mut server, &mut st, b"junk", &WritePolicy::Any), Err(Refusal::Invalid));
     }
 }

@@ -25,12 +25,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_body_bytes: 16 << 20,
-            max_docs: 250,
-            max_message_bytes: 8 << 20,
-            max_rounds: 12,
-        }
+        Limits { max_body_bytes: 16 << 20, max_docs: 250, max_message_bytes: 8 << 20, max_rounds: 12 }
     }
 }
 
@@ -113,10 +108,7 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 pub fn decode_request(bytes: &[u8], limits: &Limits) -> Result<SyncRequest> {
     let req: SyncRequest = decode(bytes, limits)?;
     if req.v != PROTOCOL_VERSION {
-        return Err(Error::invalid(
-            "v",
-            format!("unsupported protocol version (this side speaks {PROTOCOL_VERSION})"),
-        ));
+        return Err(Error::invalid("v", format!("unsupported protocol version (this side speaks {PROTOCOL_VERSION})")));
     }
     check_docs(&req.docs, limits)?;
     Ok(req)
@@ -126,10 +118,7 @@ pub fn decode_request(bytes: &[u8], limits: &Limits) -> Result<SyncRequest> {
 pub fn decode_response(bytes: &[u8], limits: &Limits) -> Result<SyncResponse> {
     let resp: SyncResponse = decode(bytes, limits)?;
     if resp.v != PROTOCOL_VERSION {
-        return Err(Error::invalid(
-            "v",
-            format!("unsupported protocol version (this side speaks {PROTOCOL_VERSION})"),
-        ));
+        return Err(Error::invalid("v", format!("unsupported protocol version (this side speaks {PROTOCOL_VERSION})")));
     }
     check_docs(&resp.docs, limits)?;
     Ok(resp)
@@ -137,33 +126,17 @@ pub fn decode_response(bytes: &[u8], limits: &Limits) -> Result<SyncResponse> {
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], limits: &Limits) -> Result<T> {
     if bytes.len() > limits.max_body_bytes {
-        return Err(Error::invalid(
-            "body",
-            format!(
-                "is larger than the limit of {} bytes",
-                limits.max_body_bytes
-            ),
-        ));
+        return Err(Error::invalid("body", format!("is larger than the limit of {} bytes", limits.max_body_bytes)));
     }
-    ciborium::from_reader(bytes)
-        .map_err(|_| Error::invalid("body", "is not a valid CBOR sync message"))
+    ciborium::from_reader(bytes).map_err(|_| Error::invalid("body", "is not a valid CBOR sync message"))
 }
 
 fn check_docs(docs: &[DocMessage], limits: &Limits) -> Result<()> {
     if docs.len() > limits.max_docs {
-        return Err(Error::invalid(
-            "docs",
-            format!("holds more than {} documents", limits.max_docs),
-        ));
+        return Err(Error::invalid("docs", format!("holds more than {} documents", limits.max_docs)));
     }
     if docs.iter().any(|d| d.msg.len() > limits.max_message_bytes) {
-        return Err(Error::invalid(
-            "docs.msg",
-            format!(
-                "a message is larger than {} bytes",
-                limits.max_message_bytes
-            ),
-        ));
+        return Err(Error::invalid("docs.msg", format!("a message is larger than {} bytes", limits.max_message_bytes)));
     }
     Ok(())
 }
@@ -174,22 +147,12 @@ mod tests {
 
     #[test]
     fn roundtrip_and_limits() {
-        let req = SyncRequest {
-            v: 1,
-            cursor: 7,
-            docs: vec![DocMessage {
-                id: "case:x".into(),
-                msg: vec![1, 2, 3],
-            }],
-        };
+        let req = SyncRequest { v: 1, cursor: 7, docs: vec![DocMessage { id: "case:x".into(), msg: vec![1, 2, 3] }] };
         let bytes = encode(&req);
         assert_eq!(decode_request(&bytes, &Limits::default()).unwrap(), req);
         assert!(decode_request(b"\xff\x00garbage", &Limits::default()).is_err());
         assert!(decode_request(&bytes[..bytes.len() - 1], &Limits::default()).is_err());
-        let small = Limits {
-            max_body_bytes: 4,
-            ..Limits::default()
-        };
+        let small = Limits { max_body_bytes: 4, ..Limits::default() };
         assert!(decode_request(&bytes, &small).is_err());
         let mut many = req.clone();
         many.docs = vec![req.docs[0].clone(); 300];

@@ -37,13 +37,7 @@ pub trait Storage: Send + Sync + 'static {
     fn users(&self) -> Result<Vec<User>>;
 
     /// Stores an enrollment code: `code_id` in clear, the secret hashed.
-    fn add_enrollment_code(
-        &self,
-        code_id: &str,
-        secret_hash: &str,
-        user_id: &str,
-        expires_at: i64,
-    ) -> Result<()>;
+    fn add_enrollment_code(&self, code_id: &str, secret_hash: &str, user_id: &str, expires_at: i64) -> Result<()>;
     /// The secret hash, user and expiry of an unused code.
     fn enrollment_code(&self, code_id: &str) -> Result<Option<(String, String, i64)>>;
     /// Consumes the code and registers the device, atomically. Fails if the
@@ -57,8 +51,8 @@ pub trait Storage: Send + Sync + 'static {
     fn revoke_device(&self, device_id: &str, at: i64) -> Result<()>;
     /// Records that a revoked device was told to wipe.
     fn mark_wiped(&self, device_id: &str, at: i64) -> Result<()>;
-    /// Records a device's sync time and cursor.
-    fn touch_device(&self, device_id: &str, at: i64, cursor: u64) -> Result<()>;
+    /// Records devices' last sync time and cursor, in one transaction.
+    fn touch_devices(&self, touches: &[(String, i64, u64)]) -> Result<()>;
 
     /// Assigns a document to a user (or withdraws it); the document's
     /// feed sequence moves so that phones learn of it at their next sync.

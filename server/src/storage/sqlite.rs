@@ -133,12 +133,9 @@ fn open_conn(path: &Path) -> Result<Connection> {
 
 /// Applies the numbered migrations.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
-    let version: usize =
-        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0))? as usize;
+    let version: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0))? as usize;
     if version > MIGRATIONS.len() {
-        return Err(ServerError::Config(
-            "the database was written by a newer server version".into(),
-        ));
+        return Err(ServerError::Config("the database was written by a newer server version".into()));
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
         let tx = conn.transaction()?;
@@ -198,46 +195,32 @@ fn meta_from(r: &Row<'_>) -> rusqlite::Result<DocMeta> {
 
 fn load_from(conn: &Connection, id: &str) -> Result<Option<Automerge>> {
     let Some(snapshot) = conn
-        .query_row(
-            "SELECT snapshot FROM documents WHERE doc_id = ?1",
-            [id],
-            |r| r.get::<_, Vec<u8>>(0),
-        )
+        .query_row("SELECT snapshot FROM documents WHERE doc_id = ?1", [id], |r| r.get::<_, Vec<u8>>(0))
         .optional()?
     else {
         return Ok(None);
     };
-    let mut doc = Automerge::load(&snapshot)
-        .map_err(|e| ServerError::Core(qamqor_core::Error::Corrupt(e.to_string())))?;
+    let mut doc =
+        Automerge::load(&snapshot).map_err(|e| ServerError::Core(qamqor_core::Error::Corrupt(e.to_string())))?;
     let mut st = conn.prepare_cached("SELECT data FROM changes WHERE doc_id = ?1 ORDER BY id")?;
     let mut rows = st.query([id])?;
     while let Some(row) = rows.next()? {
         let data: Vec<u8> = row.get(0)?;
-        doc.load_incremental(&data)
-            .map_err(|e| ServerError::Core(qamqor_core::Error::Corrupt(e.to_string())))?;
+        doc.load_incremental(&data).map_err(|e| ServerError::Core(qamqor_core::Error::Corrupt(e.to_string())))?;
     }
     Ok(Some(doc))
 }
 
 fn next_seq(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row(
-        "UPDATE meta SET value = value + 1 WHERE key = 'feed_seq' RETURNING value",
-        [],
-        |r| r.get(0),
-    )?)
+    Ok(conn.query_row("UPDATE meta SET value = value + 1 WHERE key = 'feed_seq' RETURNING value", [], |r| r.get(0))?)
 }
 
 fn insert_audit(conn: &Connection, entries: &[AuditEntry]) -> Result<()> {
-    let mut st = conn.prepare_cached("INSERT INTO audit(at, user_id, device_id, doc_id, action, hashes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
+    let mut st = conn.prepare_cached(
+        "INSERT INTO audit(at, user_id, device_id, doc_id, action, hashes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
     for e in entries {
-        st.execute(params![
-            e.at,
-            e.user_id,
-            e.device_id,
-            e.doc_id,
-            e.action,
-            e.hashes.join(",")
-        ])?;
+        st.execute(params![e.at, e.user_id, e.device_id, e.doc_id, e.action, e.hashes.join(",")])?;
     }
     Ok(())
 }
@@ -252,31 +235,18 @@ fn persist_doc(
 ) -> Result<()> {
     let m = meta(id, doc);
     let seq = next_seq(tx)?;
-    let exists: bool = tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM documents WHERE doc_id = ?1)",
-        [key],
-        |r| r.get(0),
-    )?;
+    let exists: bool =
+        tx.query_row("SELECT EXISTS (SELECT 1 FROM documents WHERE doc_id = ?1)", [key], |r| r.get(0))?;
     if exists {
-        tx.execute(
-            "INSERT INTO changes(doc_id, data) VALUES (?1, ?2)",
-            params![key, doc.save_after(before)],
-        )?;
+        tx.execute("INSERT INTO changes(doc_id, data) VALUES (?1, ?2)", params![key, doc.save_after(before)])?;
         tx.execute(
             "UPDATE documents SET region = ?2, district = ?3, tier = ?4, mentor_id = ?5, owner_user = ?6, urgent = ?7, seq = ?8
              WHERE doc_id = ?1",
             params![key, m.region, m.district, m.tier, m.mentor_id, m.owner_user, m.urgent, seq],
         )?;
-        let pending: i64 = tx.query_row(
-            "SELECT count(*) FROM changes WHERE doc_id = ?1",
-            [key],
-            |r| r.get(0),
-        )?;
+        let pending: i64 = tx.query_row("SELECT count(*) FROM changes WHERE doc_id = ?1", [key], |r| r.get(0))?;
         if pending > COMPACT_AFTER {
-            tx.execute(
-                "UPDATE documents SET snapshot = ?2 WHERE doc_id = ?1",
-                params![key, doc.save()],
-            )?;
+            tx.execute("UPDATE documents SET snapshot = ?2 WHERE doc_id = ?1", params![key, doc.save()])?;
             tx.execute("DELETE FROM changes WHERE doc_id = ?1", [key])?;
         }
     } else {
@@ -294,14 +264,9 @@ impl SqliteStorage {
     pub fn open(path: &Path) -> Result<Self> {
         let mut conn = open_conn(path)?;
         migrate(&mut conn)?;
-        let readers = (0..READERS)
-            .map(|_| open_conn(path).map(Mutex::new))
-            .collect::<Result<Vec<_>>>()?;
+        let readers = (0..READERS).map(|_| open_conn(path).map(Mutex::new)).collect::<Result<Vec<_>>>()?;
         Ok(SqliteStorage {
-            writer: Mutex::new(Writer {
-                conn,
-                cache: HashMap::new(),
-            }),
+            writer: Mutex::new(Writer { conn, cache: HashMap::new() }),
             readers,
             next_reader: AtomicUsize::new(0),
         })
@@ -350,29 +315,24 @@ impl Storage for SqliteStorage {
 
     fn user(&self, id: &str) -> Result<Option<User>> {
         self.read(|c| {
-            Ok(c.query_row("SELECT id, name, role, region, districts, adoption_access FROM users WHERE id = ?1", [id], user_from)
-                .optional()?)
+            Ok(c.query_row(
+                "SELECT id, name, role, region, districts, adoption_access FROM users WHERE id = ?1",
+                [id],
+                user_from,
+            )
+            .optional()?)
         })
     }
 
     fn users(&self) -> Result<Vec<User>> {
         self.read(|c| {
-            let mut st = c.prepare(
-                "SELECT id, name, role, region, districts, adoption_access FROM users ORDER BY id",
-            )?;
-            Ok(st
-                .query_map([], user_from)?
-                .collect::<rusqlite::Result<_>>()?)
+            let mut st =
+                c.prepare("SELECT id, name, role, region, districts, adoption_access FROM users ORDER BY id")?;
+            Ok(st.query_map([], user_from)?.collect::<rusqlite::Result<_>>()?)
         })
     }
 
-    fn add_enrollment_code(
-        &self,
-        code_id: &str,
-        secret_hash: &str,
-        user_id: &str,
-        expires_at: i64,
-    ) -> Result<()> {
+    fn add_enrollment_code(&self, code_id: &str, secret_hash: &str, user_id: &str, expires_at: i64) -> Result<()> {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO enrollment_codes(code_id, secret_hash, user_id, expires_at) VALUES (?1, ?2, ?3, ?4)",
@@ -427,21 +387,15 @@ impl Storage for SqliteStorage {
 
     fn devices(&self) -> Result<Vec<Device>> {
         self.read(|c| {
-            let mut st = c.prepare(&format!(
-                "SELECT {DEVICE_COLS} FROM devices ORDER BY user_id, created_at"
-            ))?;
-            Ok(st
-                .query_map([], device_from)?
-                .collect::<rusqlite::Result<_>>()?)
+            let mut st = c.prepare(&format!("SELECT {DEVICE_COLS} FROM devices ORDER BY user_id, created_at"))?;
+            Ok(st.query_map([], device_from)?.collect::<rusqlite::Result<_>>()?)
         })
     }
 
     fn revoke_device(&self, id: &str, at: i64) -> Result<()> {
         self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE devices SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",
-                params![id, at],
-            )?;
+            let n =
+                tx.execute("UPDATE devices SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1", params![id, at])?;
             if n == 0 {
                 return Err(ServerError::NotFound("no such device".into()));
             }
@@ -451,21 +405,21 @@ impl Storage for SqliteStorage {
 
     fn mark_wiped(&self, id: &str, at: i64) -> Result<()> {
         self.write(|tx| {
-            tx.execute(
-                "UPDATE devices SET wiped_at = coalesce(wiped_at, ?2) WHERE id = ?1",
-                params![id, at],
-            )?;
+            tx.execute("UPDATE devices SET wiped_at = coalesce(wiped_at, ?2) WHERE id = ?1", params![id, at])?;
             tx.execute("DELETE FROM device_docs WHERE device_id = ?1", [id])?;
             Ok(())
         })
     }
 
-    fn touch_device(&self, id: &str, at: i64, cursor: u64) -> Result<()> {
+    fn touch_devices(&self, touches: &[(String, i64, u64)]) -> Result<()> {
+        if touches.is_empty() {
+            return Ok(());
+        }
         self.write(|tx| {
-            tx.execute(
-                "UPDATE devices SET last_sync_at = ?2, cursor = ?3 WHERE id = ?1",
-                params![id, at, cursor as i64],
-            )?;
+            let mut st = tx.prepare_cached("UPDATE devices SET last_sync_at = ?2, cursor = ?3 WHERE id = ?1")?;
+            for (id, at, cursor) in touches {
+                st.execute(params![id, at, *cursor as i64])?;
+            }
             Ok(())
         })
     }
@@ -478,16 +432,10 @@ impl Storage for SqliteStorage {
                     params![user_id, doc_id],
                 )?;
             } else {
-                tx.execute(
-                    "DELETE FROM assignments WHERE user_id = ?1 AND doc_id = ?2",
-                    params![user_id, doc_id],
-                )?;
+                tx.execute("DELETE FROM assignments WHERE user_id = ?1 AND doc_id = ?2", params![user_id, doc_id])?;
             }
             let seq = next_seq(tx)?;
-            tx.execute(
-                "UPDATE documents SET seq = ?2 WHERE doc_id = ?1",
-                params![doc_id, seq],
-            )?;
+            tx.execute("UPDATE documents SET seq = ?2 WHERE doc_id = ?1", params![doc_id, seq])?;
             Ok(())
         })
     }
@@ -495,27 +443,23 @@ impl Storage for SqliteStorage {
     fn assignments(&self, user_id: &str) -> Result<Vec<String>> {
         self.read(|c| {
             let mut st = c.prepare_cached("SELECT doc_id FROM assignments WHERE user_id = ?1")?;
-            Ok(st
-                .query_map([user_id], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?)
+            Ok(st.query_map([user_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
         })
     }
 
     fn mentor_ids_of(&self, user_id: &str) -> Result<Vec<String>> {
         self.read(|c| {
-            let mut st = c.prepare_cached("SELECT mentor_id FROM documents WHERE kind = 'mentor' AND owner_user = ?1 AND mentor_id IS NOT NULL")?;
+            let mut st = c.prepare_cached(
+                "SELECT mentor_id FROM documents WHERE kind = 'mentor' AND owner_user = ?1 AND mentor_id IS NOT NULL",
+            )?;
             Ok(st.query_map([user_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
         })
     }
 
     fn doc_meta(&self, doc_id: &str) -> Result<Option<DocMeta>> {
         self.read(|c| {
-            Ok(c.query_row(
-                &format!("SELECT {META_COLS} FROM documents WHERE doc_id = ?1"),
-                [doc_id],
-                meta_from,
-            )
-            .optional()?)
+            Ok(c.query_row(&format!("SELECT {META_COLS} FROM documents WHERE doc_id = ?1"), [doc_id], meta_from)
+                .optional()?)
         })
     }
 
@@ -549,9 +493,7 @@ impl Storage for SqliteStorage {
                 None => load_from(&tx, &key)?.unwrap_or_default(),
             };
             let state_bytes: Option<Vec<u8>> = tx
-                .prepare_cached(
-                    "SELECT state FROM device_docs WHERE device_id = ?1 AND doc_id = ?2",
-                )?
+                .prepare_cached("SELECT state FROM device_docs WHERE device_id = ?1 AND doc_id = ?2")?
                 .query_row([device_id, &key], |r| r.get(0))
                 .optional()?;
             let mut state = engine::load_state(&state_bytes.unwrap_or_default());
@@ -584,45 +526,31 @@ impl Storage for SqliteStorage {
 
     fn changed_since(&self, cursor: u64, limit: usize) -> Result<(Vec<DocMeta>, u64)> {
         self.read(|c| {
-            let end: i64 =
-                c.query_row("SELECT value FROM meta WHERE key = 'feed_seq'", [], |r| {
-                    r.get(0)
-                })?;
-            let mut st = c.prepare_cached(&format!(
-                "SELECT {META_COLS} FROM documents WHERE seq > ?1 ORDER BY seq LIMIT ?2"
-            ))?;
-            let rows = st
-                .query_map(params![cursor as i64, limit as i64], meta_from)?
-                .collect::<rusqlite::Result<_>>()?;
+            let end: i64 = c.query_row("SELECT value FROM meta WHERE key = 'feed_seq'", [], |r| r.get(0))?;
+            let mut st =
+                c.prepare_cached(&format!("SELECT {META_COLS} FROM documents WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
+            let rows =
+                st.query_map(params![cursor as i64, limit as i64], meta_from)?.collect::<rusqlite::Result<_>>()?;
             Ok((rows, end as u64))
         })
     }
 
     fn feed_end(&self) -> Result<u64> {
         self.read(|c| {
-            Ok(
-                c.query_row("SELECT value FROM meta WHERE key = 'feed_seq'", [], |r| {
-                    r.get::<_, i64>(0)
-                })? as u64,
-            )
+            Ok(c.query_row("SELECT value FROM meta WHERE key = 'feed_seq'", [], |r| r.get::<_, i64>(0))? as u64)
         })
     }
 
     fn delivered(&self, device_id: &str) -> Result<Vec<String>> {
         self.read(|c| {
             let mut st = c.prepare_cached("SELECT doc_id FROM device_docs WHERE device_id = ?1")?;
-            Ok(st
-                .query_map([device_id], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?)
+            Ok(st.query_map([device_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
         })
     }
 
     fn forget_delivered(&self, device_id: &str, doc_id: &str) -> Result<()> {
         self.write(|tx| {
-            tx.execute(
-                "DELETE FROM device_docs WHERE device_id = ?1 AND doc_id = ?2",
-                [device_id, doc_id],
-            )?;
+            tx.execute("DELETE FROM device_docs WHERE device_id = ?1 AND doc_id = ?2", [device_id, doc_id])?;
             Ok(())
         })
     }
@@ -632,9 +560,7 @@ impl Storage for SqliteStorage {
             let mut st = c.prepare_cached(&format!(
                 "SELECT {META_COLS} FROM documents WHERE urgent = 1 AND seq > ?1 ORDER BY seq"
             ))?;
-            Ok(st
-                .query_map([cursor as i64], meta_from)?
-                .collect::<rusqlite::Result<_>>()?)
+            Ok(st.query_map([cursor as i64], meta_from)?.collect::<rusqlite::Result<_>>()?)
         })
     }
 
@@ -647,7 +573,9 @@ impl Storage for SqliteStorage {
 
     fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>> {
         self.read(|c| {
-            let mut st = c.prepare("SELECT at, user_id, device_id, doc_id, action, hashes FROM audit ORDER BY id DESC LIMIT ?1")?;
+            let mut st = c.prepare(
+                "SELECT at, user_id, device_id, doc_id, action, hashes FROM audit ORDER BY id DESC LIMIT ?1",
+            )?;
             let rows = st.query_map([limit as i64], |r| {
                 let hashes: String = r.get(5)?;
                 Ok(AuditEntry {
