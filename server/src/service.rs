@@ -227,13 +227,18 @@ impl Service {
         let mut more = false;
         let mut removed = Vec::new();
         if cursor < end {
-            let room = self.limits.max_docs.saturating_sub(plan.len()).max(1);
-            let (changed, _) = self.storage.changed_since(cursor, room)?;
-            if changed.len() == room {
-                if let Some(last) = changed.last() {
-                    new_cursor = last.seq;
-                    more = last.seq < end;
-                }
+            // The response holds at most `max_docs` messages: the request's
+            // documents first, then the feed's.
+            let room = self.limits.max_docs.saturating_sub(plan.len());
+            let (changed, _) = if room == 0 { (Vec::new(), end) } else { self.storage.changed_since(cursor, room)? };
+            if room == 0 {
+                new_cursor = cursor;
+                more = true;
+            } else if changed.len() == room
+                && let Some(last) = changed.last()
+            {
+                new_cursor = last.seq;
+                more = last.seq < end;
             }
             for meta in changed {
                 let Ok(id) = DocId::parse(&meta.doc_id) else {

@@ -82,8 +82,14 @@ pub fn check_url(url: &str) -> Result<reqwest::Url> {
     }
 }
 
-fn http_client(ca_pem: Option<&[u8]>, timeout: Duration) -> Result<reqwest::Client> {
-    let mut b = reqwest::Client::builder().timeout(timeout).connect_timeout(Duration::from_secs(15)).https_only(false);
+/// A client; with `raw_gzip`, responses are decompressed by the caller
+/// rather than by reqwest, so that a report counts the bytes on the wire.
+fn http_client(ca_pem: Option<&[u8]>, timeout: Duration, raw_gzip: bool) -> Result<reqwest::Client> {
+    let mut b = reqwest::Client::builder().timeout(timeout).connect_timeout(Duration::from_secs(15));
+    if raw_gzip {
+        let accept = [(reqwest::header::ACCEPT_ENCODING, reqwest::header::HeaderValue::from_static("gzip"))];
+        b = b.no_gzip().default_headers(reqwest::header::HeaderMap::from_iter(accept));
+    }
     if let Some(pem) = ca_pem {
         let cert =
             reqwest::Certificate::from_pem(pem).map_err(|_| Error::invalid("ca_pem", "is not a PEM certificate"))?;
@@ -111,7 +117,7 @@ async fn refusal(resp: reqwest::Response) -> Error {
 /// Enrolls this store's installation with a one-time code.
 pub async fn enroll(url: &str, ca_pem: Option<&[u8]>, code: &str, actor: &str, label: &str) -> Result<Enrollment> {
     let base = check_url(url)?;
-    let client = http_client(ca_pem, Duration::from_secs(30))?;
+    let client = http_client(ca_pem, Duration::from_secs(30), false)?;
     let resp = client
         .post(base.join("v1/enroll").map_err(|_| Error::invalid("server_url", "is not a base URL"))?)
         .json(&serde_json::json!({ "code": code, "actor": actor, "label": label }))
@@ -135,7 +141,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 pub async fn sync(store: Arc<Store>, server: &ServerConfig, limits: Limits) -> Result<SyncReport> {
     let base = check_url(&server.url)?;
     let endpoint = base.join("v1/sync").map_err(|_| Error::invalid("server_url", "is not a base URL"))?;
-    let client = http_client(server.ca_pem.as_deref(), server.timeout)?;
+    let client = http_client(server.ca_pem.as_deref(), server.timeout, true)?;
     let mut report = SyncReport::default();
     {
         let s = store.clone();
@@ -167,12 +173,11 @@ pub async fn sync(store: Arc<Store>, server: &ServerConfig, limits: Limits) -> R
         if !resp.status().is_success() {
             return Err(refusal(resp).await);
         }
-        report.bytes_received += resp.content_length().unwrap_or(0) as usize;
+        let gzipped = resp.headers().get(reqwest::header::CONTENT_ENCODING).is_some_and(|v| v.as_bytes() == b"gzip");
         let bytes = resp.bytes().await.map_err(net)?;
-        if report.bytes_received == 0 {
-            report.bytes_received += bytes.len();
-        }
-        let decoded = wire::decode_response(&bytes, &limits)?;
+        report.bytes_received += bytes.len();
+        let body = if gzipped { gunzip(&bytes, limits.max_body_bytes)? } else { bytes.to_vec() };
+        let decoded = wire::decode_response(&body, &limits)?;
         report.rounds += 1;
         more = decoded.more;
         let s = store.clone();
@@ -186,6 +191,20 @@ pub async fn sync(store: Arc<Store>, server: &ServerConfig, limits: Limits) -> R
         }
     }
     Err(Error::TooManyRounds(limits.max_rounds))
+}
+
+/// Decompresses a response, refusing more than `limit` bytes.
+fn gunzip(bytes: &[u8], limit: usize) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|_| Error::Network("the server sent a damaged compressed response".into()))?;
+    if out.len() > limit {
+        return Err(Error::invalid("body", format!("the response is larger than {limit} bytes")));
+    }
+    Ok(out)
 }
 
 fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {

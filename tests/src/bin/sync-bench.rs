@@ -1,0 +1,253 @@
+//! Sync figures over loopback: a phone's first sync of a 200-case
+//! caseload, a sync after a week offline, a sync with nothing new, and the
+//! server under 1,500 phones syncing at once.
+//!
+//! `cargo run --release -p qamqor-tests --bin sync-bench`
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use automerge::Automerge;
+use automerge::sync::State;
+use qamqor_core::docs::{self, DocId, DocKind};
+use qamqor_core::sync::engine;
+use qamqor_core::sync::wire::{self, DocMessage, SyncRequest};
+use qamqor_server::model::{Device, Role};
+use qamqor_tests::*;
+
+fn d(s: &str) -> chrono::NaiveDate {
+    s.parse().unwrap()
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let server = TestServer::start().await;
+    server.user("seed", Role::Specialist, &[DISTRICT]);
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+
+    // A colleague's phone registers the district's 200 cases.
+    let seed = server.phone("seed").await;
+    let mut s = sample(1);
+    let mut children = Vec::new();
+    let mut reps = Vec::new();
+    for _ in 0..200 {
+        let child = s.child();
+        let start = child.birth_date.max(d("2023-03-01"));
+        let rep = s.representative(start);
+        seed.store.register_child(&child).unwrap();
+        seed.store.register_representative(&rep).unwrap();
+        seed.store.place_child(&s.placement(&child, &rep, start)).unwrap();
+        seed.store.record_check(&s.check(&rep.id, d("2025-11-01"), None)).unwrap();
+        for v in ["2025-06-01", "2026-01-15"] {
+            seed.store.record_visit(&s.visit(&child, d(v).max(child.birth_date))).unwrap();
+        }
+        children.push(child);
+        reps.push(rep);
+    }
+    seed.sync().await.unwrap();
+
+    println!("# Qamqor sync over loopback\n");
+    println!("| scenario | time | bytes on the wire (up + down) | round trips | notes |");
+    println!("| --- | --- | --- | --- | --- |");
+
+    // 1. First sync of a 200-case caseload on a new phone.
+    let phone = server.phone("aigerim").await;
+    let t = Instant::now();
+    let r = phone.sync().await.unwrap();
+    let first = t.elapsed();
+    println!(
+        "| first sync, 200 cases (400 documents) | {:.0} ms | {} KiB ({} + {}) | {} | {} documents received |",
+        first.as_secs_f64() * 1000.0,
+        (r.bytes_sent + r.bytes_received) / 1024,
+        r.bytes_sent,
+        r.bytes_received,
+        r.rounds,
+        phone.store.document_ids().unwrap().len()
+    );
+
+    // 2. A week offline: 100 edits across 40 documents.
+    let mut touched: Vec<(DocId, Vec<automerge::ChangeHash>)> = Vec::new();
+    for i in 0..20 {
+        let id = DocId::case(&children[i].id);
+        touched.push((id.clone(), phone.store.heads(&id).unwrap()));
+        let id = DocId::representative(&reps[i].id);
+        touched.push((id.clone(), phone.store.heads(&id).unwrap()));
+    }
+    for k in 0..100 {
+        let i = k % 20;
+        let day = d("2026-11-18") + chrono::Duration::days((k % 7) as i64);
+        if k % 5 == 4 {
+            phone.store.record_check(&s.check(&reps[i].id, day, None)).unwrap();
+        } else if k % 5 == 3 {
+            let mut rep = reps[i].clone();
+            rep.address = format!("Абай к-сі, {} үй", k + 1);
+            phone.store.update_representative(&rep).unwrap();
+        } else {
+            phone.store.record_visit(&s.visit(&children[i], day)).unwrap();
+        }
+    }
+    let mut raw = 0usize;
+    for (id, before) in &touched {
+        let doc = Automerge::load(&phone.store.export_document(id).unwrap()).unwrap();
+        raw += doc.get_changes(before).iter().map(|c| c.raw_bytes().len()).sum::<usize>();
+    }
+    let t = Instant::now();
+    let r = phone.sync().await.unwrap();
+    let week = t.elapsed();
+    let wire_bytes = r.bytes_sent + r.bytes_received;
+    println!(
+        "| after a week offline: 100 edits in 40 documents | {:.0} ms | {} B ({} + {}) | {} | raw new changes {} B; wire/raw = {:.2} |",
+        week.as_secs_f64() * 1000.0,
+        wire_bytes,
+        r.bytes_sent,
+        r.bytes_received,
+        r.rounds,
+        raw,
+        wire_bytes as f64 / raw as f64
+    );
+
+    // 3. Nothing new.
+    let t = Instant::now();
+    let r = phone.sync().await.unwrap();
+    let idle = t.elapsed();
+    println!(
+        "| nothing new | {:.1} ms | {} B ({} + {}) | {} | |",
+        idle.as_secs_f64() * 1000.0,
+        r.bytes_sent + r.bytes_received,
+        r.bytes_sent,
+        r.bytes_received,
+        r.rounds
+    );
+
+    // 4. 1,500 phones at once: every phone asks for news; one in ten also
+    // uploads a new case it registered offline (three rounds).
+    const PHONES: usize = 1500;
+    let storage = server.service.storage().clone();
+    let mut tokens = Vec::new();
+    let mut actors = Vec::new();
+    for i in 0..PHONES {
+        let user = format!("load{}", i / 50);
+        if i % 50 == 0 {
+            server.user(&user, Role::Specialist, &[DISTRICT]);
+        }
+        // Devices registered directly: argon2 enrollment is measured elsewhere.
+        let token = qamqor_server::auth::new_token();
+        let actor = automerge::ActorId::random();
+        let device = Device {
+            id: format!("load-device-{i}"),
+            user_id: user.clone(),
+            actor: actor.to_hex_string(),
+            label: "load".into(),
+            created_at: 0,
+            expires_at: i64::MAX,
+            revoked_at: None,
+            wiped_at: None,
+            last_sync_at: None,
+            cursor: 0,
+        };
+        let code = format!("L{i}");
+        storage.add_enrollment_code(&code, "-", &user, i64::MAX).unwrap();
+        storage.enroll(&code, &device, &qamqor_server::auth::token_hash(&token)).unwrap();
+        tokens.push(token);
+        actors.push(actor);
+    }
+    let cursor = storage.feed_end().unwrap();
+    let http = reqwest::Client::builder().pool_max_idle_per_host(2000).build().unwrap();
+    let url = format!("{}/v1/sync", server.url());
+    let rss_before = peak_rss_mib();
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..PHONES {
+        let (http, url, token, actor) = (http.clone(), url.clone(), tokens[i].clone(), actors[i].clone());
+        let mut sample = sample(1000 + i as u64);
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0usize;
+            let post = |req: SyncRequest| {
+                let (http, url, token) = (http.clone(), url.clone(), token.clone());
+                async move {
+                    let t = Instant::now();
+                    let r = http.post(url).bearer_auth(token).body(wire::encode(&req)).send().await;
+                    let out = match r {
+                        Ok(r) if r.status().is_success() => {
+                            wire::decode_response(&r.bytes().await.unwrap_or_default(), &Default::default()).ok()
+                        }
+                        _ => None,
+                    };
+                    (t.elapsed(), out)
+                }
+            };
+            if i % 10 == 0 {
+                // A case registered offline on this phone, uploaded in full.
+                let child = sample.child();
+                let id = DocId::case(&child.id);
+                let mut doc = Automerge::new().with_actor(actor);
+                let mut tx = doc.transaction();
+                docs::init(&mut tx, DocKind::Case).unwrap();
+                docs::json::put(&mut tx, &automerge::ROOT, "child", &child).unwrap();
+                tx.commit();
+                let mut state = State::new();
+                let mut cursor = cursor;
+                for _ in 0..4 {
+                    let Some(msg) = engine::generate(&doc, &mut state) else { break };
+                    let req = SyncRequest { v: 1, cursor, docs: vec![DocMessage { id: id.to_string(), msg }] };
+                    let (lat, resp) = post(req).await;
+                    latencies.push(lat);
+                    let Some(resp) = resp else {
+                        errors += 1;
+                        break;
+                    };
+                    cursor = resp.cursor;
+                    for m in resp.docs.iter().filter(|m| m.id == id.to_string()) {
+                        engine::receive(&mut doc, &mut state, &m.msg, &engine::WritePolicy::Any).unwrap();
+                    }
+                }
+            } else {
+                let (lat, resp) = post(SyncRequest { v: 1, cursor, docs: vec![] }).await;
+                latencies.push(lat);
+                if resp.is_none() {
+                    errors += 1;
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.unwrap();
+        all.extend(l);
+        errors += e;
+    }
+    let wall = t.elapsed();
+    all.sort();
+    println!(
+        "| 1,500 phones at once (150 uploading a new case) | {:.2} s for all | | {} requests | {:.0} req/s; p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {} errors; peak RSS {:.0} MiB (server and all clients in one process; {:.0} MiB before the load) |",
+        wall.as_secs_f64(),
+        all.len(),
+        all.len() as f64 / wall.as_secs_f64(),
+        pct(&all, 0.5).as_secs_f64() * 1000.0,
+        pct(&all, 0.99).as_secs_f64() * 1000.0,
+        all[all.len() - 1].as_secs_f64() * 1000.0,
+        errors,
+        peak_rss_mib(),
+        rss_before
+    );
+    let _ = Arc::strong_count(&storage);
+}
