@@ -88,11 +88,26 @@ pub struct DeviceLine {
     pub pending_urgent: usize,
 }
 
-/// Every device with its last sync and the urgent items it has not yet received.
+/// Every device with its last sync and the urgent items it may see but
+/// has not yet received.
 pub fn devices(service: &Service) -> Result<Vec<DeviceLine>> {
+    let storage = service.storage();
     let mut out = Vec::new();
-    for device in service.storage().devices()? {
-        let pending_urgent = service.storage().urgent_since(device.cursor)?.len();
+    for device in storage.devices()? {
+        let pending_urgent = match storage.user(&device.user_id)? {
+            Some(user) => {
+                let grants = crate::access::Grants {
+                    assigned: storage.assignments(&user.id)?.into_iter().collect(),
+                    mentor_ids: storage.mentor_ids_of(&user.id)?.into_iter().collect(),
+                };
+                storage
+                    .urgent_since(device.cursor)?
+                    .iter()
+                    .filter(|m| crate::access::can_read(&user, &grants, m))
+                    .count()
+            }
+            None => 0,
+        };
         out.push(DeviceLine { device, pending_urgent });
     }
     Ok(out)

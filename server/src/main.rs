@@ -164,6 +164,7 @@ mod erased {
 fn serve(config: Config, service: std::sync::Arc<qamqor_server::service::Service>) -> qamqor_server::Result<()> {
     tracing_subscriber::fmt()
         .json()
+        .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     if let Some(code) = admin::bootstrap(&service, &config.region)? {

@@ -1,0 +1,99 @@
+//! The `qamqor-server` binary: first start, administration commands,
+//! health, and graceful shutdown on SIGTERM.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_qamqor-server");
+
+fn admin(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN).args(args).env("QAMQOR_DATA_DIR", dir).current_dir(dir).output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn first_start_administration_health_and_graceful_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Command::new(BIN)
+        .env("QAMQOR_DATA_DIR", dir.path())
+        .env("QAMQOR_LISTEN", "127.0.0.1:0")
+        .env("RUST_LOG", "info")
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let mut code = None;
+    let mut addr = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.trim().len() == 19 && line.trim().chars().filter(|c| *c == '-').count() == 3 {
+            code = Some(line.trim().to_owned());
+        }
+        if let Some(url) = line.strip_prefix("Qamqor server listening on http://") {
+            addr = Some(url.split_whitespace().next().unwrap().to_owned());
+            break;
+        }
+    }
+    let addr = addr.expect("the server says where it listens");
+    assert!(code.is_some(), "first start prints the administrator's enrollment code");
+    assert!(http_get(&addr, "/v1/health").contains("\"status\":\"ok\""));
+
+    let (ok, _, err) = admin(
+        dir.path(),
+        &["user", "add", "aigerim", "--name", "Айгерім", "--role", "specialist", "--district", "751710000"],
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) =
+        admin(dir.path(), &["user", "add", "bad", "--name", "x", "--role", "specialist", "--district", "110000000"]);
+    assert!(!ok && err.contains("not in region"), "{err}");
+    let (ok, out, _) = admin(dir.path(), &["user", "list"]);
+    assert!(ok && out.contains("aigerim") && out.contains("admin"));
+    let (ok, out, _) = admin(dir.path(), &["code", "aigerim", "--hours", "2"]);
+    assert!(ok && out.contains("enrollment code for aigerim"), "{out}");
+    let (ok, out, _) = admin(dir.path(), &["device", "list"]);
+    assert!(ok && out.trim() == "[]", "{out}");
+    let (ok, _, err) = admin(dir.path(), &["device", "revoke", "nope"]);
+    assert!(!ok && err.contains("no such device"), "{err}");
+    let (ok, _, err) = admin(dir.path(), &["assign", "aigerim", "case:zz"]);
+    assert!(!ok && err.contains("document_id"), "{err}");
+
+    // SIGTERM: the server finishes and exits cleanly.
+    Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    let status = server.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut logs = String::new();
+    server.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
+    assert!(logs.contains("shutting down"), "{logs}");
+    // Structured logs, and no enrollment code in them.
+    assert!(logs.lines().all(|l| l.starts_with('{')), "{logs}");
+    assert!(!logs.contains(code.as_deref().unwrap()));
+
+    // A second start does not create another administrator.
+    let (ok, out, _) = admin(dir.path(), &["user", "list"]);
+    assert!(ok && out.matches("\"role\": \"admin\"").count() == 1, "{out}");
+}
+
+#[test]
+fn refuses_plain_http_on_a_public_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .env("QAMQOR_DATA_DIR", dir.path())
+        .env("QAMQOR_LISTEN", "0.0.0.0:0")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
+}
