@@ -43,11 +43,11 @@ pub struct SyncApplied {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncSummary {
     /// Documents with something to exchange.
-    pub pending: usize,
+    pub pending: u64,
     /// Of those, the urgent ones.
-    pub pending_urgent: usize,
+    pub pending_urgent: u64,
     /// Documents the server refused.
-    pub failed: usize,
+    pub failed: u64,
     /// The change-feed cursor.
     pub cursor: u64,
 }
@@ -265,12 +265,7 @@ impl Store {
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?;
-            Ok(SyncSummary {
-                pending: pending as usize,
-                pending_urgent: urgent as usize,
-                failed: failed as usize,
-                cursor,
-            })
+            Ok(SyncSummary { pending: pending as u64, pending_urgent: urgent as u64, failed: failed as u64, cursor })
         })
     }
 }

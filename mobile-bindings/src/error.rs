@@ -1,0 +1,95 @@
+//! The one error type apps see.
+
+use qamqor_core::Error as Core;
+
+/// Everything that can go wrong, with a message for people. Messages never
+/// contain personal data (names, IINs).
+#[derive(Debug, Clone, thiserror::Error, uniffi::Error)]
+pub enum QamqorError {
+    /// Input failed validation: `field` names what was wrong.
+    #[error("invalid {field}: {reason}")]
+    Invalid {
+        /// The field path (`child.birth_date`).
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A domain rule refused the action (a mentor without a valid
+    /// certificate, a second active placement, …).
+    #[error("{message}")]
+    Rule {
+        /// The rule, in plain words.
+        message: String,
+    },
+    /// No such record on this phone.
+    #[error("{message}")]
+    NotFound {
+        /// What was not found.
+        message: String,
+    },
+    /// The key does not open the store.
+    #[error("the key does not open this store (wrong key, or the file is not a Qamqor store)")]
+    WrongKey,
+    /// The store is already open in this process.
+    #[error("this store is already open in this process")]
+    AlreadyOpen,
+    /// The store was closed.
+    #[error("the store is closed")]
+    Closed,
+    /// A newer app version wrote this record; update the app to change it.
+    #[error("this record was written by a newer version of the app; update the app to change it")]
+    UpdateRequired,
+    /// The server could not be reached.
+    #[error("network: {message}")]
+    Network {
+        /// What failed.
+        message: String,
+    },
+    /// The device token expired: enroll again.
+    #[error("the device token has expired; enroll this device again with a new code")]
+    TokenExpired,
+    /// The server does not accept this device (revoked or not enrolled).
+    #[error("the server does not accept this device: {message}")]
+    Unauthorized {
+        /// The server's reason.
+        message: String,
+    },
+    /// The server refused the request.
+    #[error("the server refused the request: {message}")]
+    Server {
+        /// The server's reason.
+        message: String,
+    },
+    /// The sync was cancelled.
+    #[error("the sync was cancelled")]
+    Cancelled,
+    /// Storage or another internal failure.
+    #[error("{message}")]
+    Internal {
+        /// What failed.
+        message: String,
+    },
+}
+
+impl From<Core> for QamqorError {
+    fn from(e: Core) -> Self {
+        match e {
+            Core::Invalid { field, reason } => QamqorError::Invalid { field, reason },
+            Core::UnknownCode { .. } | Core::KeyLength(_) => {
+                QamqorError::Invalid { field: "input".into(), reason: e.to_string() }
+            }
+            Core::Rule(message) => QamqorError::Rule { message },
+            Core::NotFound { .. } => QamqorError::NotFound { message: e.to_string() },
+            Core::WrongKey => QamqorError::WrongKey,
+            Core::AlreadyOpen => QamqorError::AlreadyOpen,
+            Core::Closed => QamqorError::Closed,
+            Core::UpdateRequired => QamqorError::UpdateRequired,
+            Core::Network(message) => QamqorError::Network { message },
+            Core::TokenExpired => QamqorError::TokenExpired,
+            Core::Unauthorized(message) => QamqorError::Unauthorized { message },
+            Core::Server { message, .. } => QamqorError::Server { message },
+            Core::InsecureUrl => QamqorError::Invalid { field: "server_url".into(), reason: e.to_string() },
+            other => QamqorError::Internal { message: other.to_string() },
+        }
+    }
+}

@@ -1,0 +1,418 @@
+//! The store an app holds: one per signed-in user, opened with the key
+//! from the Android Keystore or iOS Keychain.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use qamqor_core::docs::{self, DocId};
+use qamqor_core::model::*;
+use qamqor_core::store::{self as core_store, CaseSummary, DueCheck, MenteeSummary, Store, StoreOptions};
+
+use crate::QamqorError;
+use crate::sync::SyncControl;
+
+type Result<T, E = QamqorError> = std::result::Result<T, E>;
+
+/// A child's whole case, for the child's screen.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ChildFile {
+    /// The profile.
+    pub child: Child,
+    /// Whether this is an adoption record (secret by law).
+    pub adoption: bool,
+    /// The current placement, if placed.
+    pub current_placement: Option<Placement>,
+    /// The form in force today (guardianship reads as trusteeship from the 14th birthday).
+    pub current_form: Option<PlacementForm>,
+    /// Every placement, oldest first.
+    pub placements: Vec<Placement>,
+    /// Home visits not superseded by a correction, newest first.
+    pub visits: Vec<HomeVisit>,
+}
+
+/// A representative's whole file.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct RepresentativeFile {
+    /// The profile.
+    pub representative: Representative,
+    /// Whether the representative may act.
+    pub status: RepresentativeStatus,
+    /// Risk factors raised.
+    pub risk_factors: Vec<RiskFactor>,
+    /// Whether removal from duties is recommended.
+    pub removal_recommended: bool,
+    /// Whether the file holds an urgent item not yet acted on.
+    pub urgent: bool,
+    /// The annual check schedule as of today.
+    pub schedule: CheckSchedule,
+    /// Checks not superseded, newest first.
+    pub checks: Vec<AnnualCheck>,
+    /// Risk reports, newest first.
+    pub risk_reports: Vec<RiskReport>,
+}
+
+/// A mentor's profile with certificates.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct MentorFile {
+    /// The profile.
+    pub mentor: Mentor,
+    /// Every certificate.
+    pub certificates: Vec<MentorCertificate>,
+    /// The certificate valid today, if any: without one the mentor may not
+    /// log meetings.
+    pub valid_certificate: Option<MentorCertificate>,
+}
+
+/// A mentor's view of one mentee.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct MenteeFile {
+    /// The mentorship.
+    pub mentorship: Mentorship,
+    /// What mentoring needs of the child.
+    pub mentee: MenteeProfile,
+}
+
+/// Why an item is urgent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum UrgentKind {
+    /// A risk factor is raised (see `risk_factor`).
+    RiskFactor,
+    /// Removal from duties is recommended.
+    RemovalRecommended,
+    /// The latest home visit saw signs of neglect.
+    NeglectSigns,
+}
+
+/// An urgent item: shown first, synced first.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct UrgentItem {
+    /// The document holding it.
+    pub doc_id: String,
+    /// Why it is urgent.
+    pub kind: UrgentKind,
+    /// The risk factor, for `RiskFactor`.
+    pub risk_factor: Option<RiskFactor>,
+    /// Since when.
+    pub since: Option<NaiveDate>,
+    /// The person's name.
+    pub display_name: String,
+}
+
+/// A search result.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct SearchHit {
+    /// The document found (`case:…`, `rep:…`, `mentee:…`).
+    pub doc_id: String,
+    /// Name.
+    pub display_name: String,
+    /// The IIN masked, where there is one.
+    pub iin_masked: Option<String>,
+}
+
+/// What kind of conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ConflictKind {
+    /// People set the same field to different values.
+    SameField,
+    /// A merge left a child with more than one open placement.
+    TwoActivePlacements,
+}
+
+/// One competing value and who wrote it.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ConflictValue {
+    /// The value as JSON text (`"removed"`, `true`, `"2026-10-05"`); for
+    /// two open placements, the placement id.
+    pub value_json: String,
+    /// The user who wrote it, when known.
+    pub author: Option<String>,
+}
+
+/// A conflict on the review list, until a person resolves it.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Conflict {
+    /// The document.
+    pub doc_id: String,
+    /// The kind.
+    pub kind: ConflictKind,
+    /// The field path (`status`, `placements/<id>/end_reason`).
+    pub path: String,
+    /// Every competing value.
+    pub values: Vec<ConflictValue>,
+}
+
+fn child_file(c: docs::CaseDoc, today: NaiveDate) -> ChildFile {
+    let current = c.current_placement().cloned();
+    let mut placements: Vec<Placement> = c.placements.values().cloned().collect();
+    placements.sort_by_key(|p| p.start_date);
+    ChildFile {
+        adoption: c.tier == docs::AccessTier::Adoption,
+        current_form: current.as_ref().map(|p| p.form_on(c.child.birth_date, today)),
+        current_placement: current,
+        visits: c.current_visits().into_iter().cloned().collect(),
+        placements,
+        child: c.child,
+    }
+}
+
+/// A phone's casework store: encrypted, offline, durable. Open one per
+/// signed-in user; calls are safe from any thread.
+#[derive(uniffi::Object)]
+pub struct QamqorStore {
+    pub(crate) inner: Arc<Store>,
+    pub(crate) sync: SyncControl,
+}
+
+impl QamqorStore {
+    pub(crate) fn core(&self) -> &Arc<Store> {
+        &self.inner
+    }
+}
+
+#[uniffi::export]
+impl QamqorStore {
+    /// Opens (or creates) the store at `path` with the app's 256-bit `key`
+    /// (32 bytes from the Android Keystore or iOS Keychain). `user_id` is
+    /// the signed-in user, recorded as the author of this phone's changes.
+    ///
+    /// Errors: `WrongKey` when the key does not open the file,
+    /// `AlreadyOpen` when this process already holds it, `Invalid` for a
+    /// key that is not 32 bytes.
+    #[uniffi::constructor]
+    pub fn open(path: String, key: Vec<u8>, user_id: String) -> Result<Arc<Self>> {
+        let store = Store::open(path, &key, StoreOptions::new(user_id))?;
+        Ok(Arc::new(QamqorStore { inner: Arc::new(store), sync: SyncControl::default() }))
+    }
+
+    /// Closes the store; later calls fail with `Closed`. A running sync is
+    /// cancelled first.
+    pub fn close(&self) {
+        self.sync.cancel_running();
+        self.inner.close();
+    }
+
+    /// This installation's Automerge actor id (hex), registered with the
+    /// server at enrollment.
+    pub fn actor_id(&self) -> String {
+        self.inner.actor_id()
+    }
+
+    // ---- Specialist: children, representatives, placements ----
+
+    /// Registers a child and opens the child's case. Returns warnings (an
+    /// IIN that disagrees with the birth date is accepted with a warning).
+    pub fn register_child(&self, child: Child) -> Result<Vec<Warning>> {
+        Ok(self.inner.register_child(&child)?.warnings)
+    }
+
+    /// Updates a child's profile (only changed fields are written).
+    pub fn update_child(&self, child: Child) -> Result<Vec<Warning>> {
+        Ok(self.inner.update_child(&child)?.warnings)
+    }
+
+    /// Registers a legal representative.
+    pub fn register_representative(&self, representative: Representative) -> Result<Vec<Warning>> {
+        Ok(self.inner.register_representative(&representative)?.warnings)
+    }
+
+    /// Updates a representative's profile.
+    pub fn update_representative(&self, representative: Representative) -> Result<Vec<Warning>> {
+        Ok(self.inner.update_representative(&representative)?.warnings)
+    }
+
+    /// Sets whether a representative may act (removal from duties).
+    pub fn set_representative_status(
+        &self,
+        representative_id: RepresentativeId,
+        status: RepresentativeStatus,
+    ) -> Result<()> {
+        Ok(self.inner.set_representative_status(&representative_id, status)?)
+    }
+
+    /// Places a child; refused while the child has an active placement.
+    pub fn place_child(&self, placement: Placement) -> Result<()> {
+        self.inner.place_child(&placement)?;
+        Ok(())
+    }
+
+    /// Ends a placement.
+    pub fn end_placement(
+        &self,
+        child_id: ChildId,
+        placement_id: PlacementId,
+        end_date: NaiveDate,
+        reason: PlacementEndReason,
+    ) -> Result<()> {
+        Ok(self.inner.end_placement(&child_id, &placement_id, end_date, reason)?)
+    }
+
+    // ---- Specialist: visits, checks, risk ----
+
+    /// Records a home visit (written once; a correction supersedes it).
+    pub fn record_visit(&self, visit: HomeVisit) -> Result<()> {
+        self.inner.record_visit(&visit)?;
+        Ok(())
+    }
+
+    /// Records an annual check. Any risk factor raises the removal
+    /// recommendation and makes the file urgent: it syncs first.
+    pub fn record_check(&self, check: AnnualCheck) -> Result<()> {
+        self.inner.record_check(&check)?;
+        Ok(())
+    }
+
+    /// Records a risk factor reported outside a check.
+    pub fn report_risk(&self, report: RiskReport) -> Result<()> {
+        self.inner.report_risk(&report)?;
+        Ok(())
+    }
+
+    // ---- Specialist: screens ----
+
+    /// The caseload, in Kazakh alphabetical order.
+    pub fn caseload(&self) -> Result<Vec<CaseSummary>> {
+        Ok(self.inner.caseload()?)
+    }
+
+    /// Searches by IIN (digits: the IIN or its beginning) or by name (words
+    /// that begin name parts; Kazakh and Russian letters, any case).
+    pub fn search(&self, query: String, limit: u32) -> Result<Vec<SearchHit>> {
+        Ok(self
+            .inner
+            .search(&query, limit as usize)?
+            .into_iter()
+            .map(|h| SearchHit { doc_id: h.doc_id.to_string(), display_name: h.display_name, iin_masked: h.iin_masked })
+            .collect())
+    }
+
+    /// A child's whole case.
+    pub fn child_file(&self, child_id: ChildId) -> Result<ChildFile> {
+        Ok(child_file(self.inner.child_file(&child_id)?, self.inner.today()))
+    }
+
+    /// A representative's whole file.
+    pub fn representative_file(&self, representative_id: RepresentativeId) -> Result<RepresentativeFile> {
+        let r = self.inner.representative_file(&representative_id)?;
+        let mut reports: Vec<RiskReport> = r.risk_reports.values().cloned().collect();
+        reports.sort_by(|a, b| b.date.cmp(&a.date));
+        Ok(RepresentativeFile {
+            status: r.status,
+            risk_factors: r.risk.raised(),
+            removal_recommended: r.risk.removal_recommended,
+            urgent: r.is_urgent(),
+            schedule: r.schedule(self.inner.today()),
+            checks: r.current_checks().into_iter().cloned().collect(),
+            risk_reports: reports,
+            representative: r.representative,
+        })
+    }
+
+    /// Checks due within 30 days or overdue as of `as_of` (today if absent).
+    pub fn checks_due(&self, as_of: Option<NaiveDate>) -> Result<Vec<DueCheck>> {
+        Ok(self.inner.checks_due(as_of.unwrap_or_else(|| self.inner.today()))?)
+    }
+
+    /// Urgent items, oldest first.
+    pub fn urgent_items(&self) -> Result<Vec<UrgentItem>> {
+        Ok(self
+            .inner
+            .urgent_items()?
+            .into_iter()
+            .map(|u| {
+                let (kind, risk_factor) = match u.reason {
+                    core_store::UrgentReason::Risk(f) => (UrgentKind::RiskFactor, Some(f)),
+                    core_store::UrgentReason::RemovalRecommended => (UrgentKind::RemovalRecommended, None),
+                    core_store::UrgentReason::NeglectSigns => (UrgentKind::NeglectSigns, None),
+                };
+                UrgentItem {
+                    doc_id: u.doc_id.to_string(),
+                    kind,
+                    risk_factor,
+                    since: u.since,
+                    display_name: u.display_name,
+                }
+            })
+            .collect())
+    }
+
+    /// The review list of conflicts.
+    pub fn conflicts(&self) -> Result<Vec<Conflict>> {
+        Ok(self
+            .inner
+            .conflicts()?
+            .into_iter()
+            .map(|c| Conflict {
+                doc_id: c.doc_id.to_string(),
+                kind: match c.kind {
+                    docs::ConflictKind::SameField => ConflictKind::SameField,
+                    docs::ConflictKind::TwoActivePlacements => ConflictKind::TwoActivePlacements,
+                },
+                path: c.path,
+                values: c
+                    .values
+                    .into_iter()
+                    .map(|v| ConflictValue { value_json: v.value.to_string(), author: v.author })
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// Resolves a same-field conflict by choosing one of its values
+    /// (`value_json` as listed). Two open placements are resolved by ending
+    /// all but one with `end_placement`.
+    pub fn resolve_conflict(&self, doc_id: String, path: String, value_json: String) -> Result<()> {
+        let value: serde_json::Value = serde_json::from_str(&value_json)
+            .map_err(|_| QamqorError::Invalid { field: "value_json".into(), reason: "is not JSON".into() })?;
+        Ok(self.inner.resolve_conflict(&DocId::parse(&doc_id)?, &path, &value)?)
+    }
+
+    // ---- Mentors ----
+
+    /// Registers a mentor (by a specialist).
+    pub fn register_mentor(&self, mentor: Mentor) -> Result<()> {
+        self.inner.register_mentor(&mentor)?;
+        Ok(())
+    }
+
+    /// Adds a certificate to a mentor's profile.
+    pub fn add_certificate(&self, mentor_id: MentorId, certificate: MentorCertificate) -> Result<()> {
+        Ok(self.inner.add_certificate(&mentor_id, &certificate)?)
+    }
+
+    /// Starts a mentorship (by a specialist).
+    pub fn start_mentorship(&self, mentorship: Mentorship) -> Result<()> {
+        Ok(self.inner.start_mentorship(&mentorship)?)
+    }
+
+    /// A mentor's mentees.
+    pub fn mentees(&self, mentor_id: MentorId) -> Result<Vec<MenteeSummary>> {
+        Ok(self.inner.mentees(&mentor_id)?)
+    }
+
+    /// A mentor's view of one mentee.
+    pub fn mentee(&self, mentorship_id: MentorshipId) -> Result<MenteeFile> {
+        let m = self.inner.mentee(&mentorship_id)?;
+        Ok(MenteeFile { mentorship: m.mentorship, mentee: m.mentee })
+    }
+
+    /// A mentor's profile and certificates, with the one valid today.
+    pub fn mentor_file(&self, mentor_id: MentorId) -> Result<MentorFile> {
+        let m = self.inner.mentor_file(&mentor_id)?;
+        Ok(MentorFile {
+            valid_certificate: m.valid_certificate(self.inner.today()).cloned(),
+            certificates: m.certificates.into_values().collect(),
+            mentor: m.mentor,
+        })
+    }
+
+    /// Logs a meeting; refused without a valid certificate on its date.
+    pub fn log_meeting(&self, meeting: Meeting) -> Result<()> {
+        self.inner.log_meeting(&meeting)?;
+        Ok(())
+    }
+
+    /// A mentor's meetings not superseded, newest first.
+    pub fn meetings(&self, mentor_id: MentorId) -> Result<Vec<Meeting>> {
+        Ok(self.inner.meeting_log(&mentor_id)?.current_meetings().into_iter().cloned().collect())
+    }
+}

@@ -1,0 +1,364 @@
+//! Sync for apps: enrollment, a cancellable sync handle, states per
+//! document and for the whole store, and a listener told of every change.
+
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use qamqor_core::sync::client::{self, ServerConfig};
+use qamqor_core::sync::wire::Limits;
+use tokio::sync::watch;
+
+use crate::QamqorError;
+use crate::store::QamqorStore;
+
+type Result<T, E = QamqorError> = std::result::Result<T, E>;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The runtime that runs syncs, shared by every store of the process.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("qamqor-sync")
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("cannot start the sync runtime: {e}"))
+    })
+}
+
+/// The state of sync for the whole store.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum SyncState {
+    /// Not syncing; nothing known to be wrong.
+    Idle,
+    /// The app said the device has no connectivity; syncs wait for it.
+    Offline,
+    /// A sync is running.
+    Syncing,
+    /// The last sync finished; everything was exchanged.
+    Synced {
+        /// When it finished, Unix milliseconds.
+        at_ms: i64,
+    },
+    /// The last sync failed; it will be retried on the next start.
+    Failed {
+        /// Why, in plain words (no personal data).
+        reason: String,
+    },
+}
+
+/// The sync state of one document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum DocSyncKind {
+    /// Local changes wait for the server.
+    Pending,
+    /// Being exchanged now.
+    Syncing,
+    /// The server holds exactly this.
+    Synced,
+    /// The server refused it (see `reason`).
+    Failed,
+}
+
+/// The sync state of one document, urgent ones first in lists.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct DocSyncStatus {
+    /// The document id.
+    pub doc_id: String,
+    /// Its state.
+    pub kind: DocSyncKind,
+    /// The server's reason, for `Failed`.
+    pub reason: Option<String>,
+    /// Holds an urgent item (risk factor, removal recommendation, neglect).
+    pub urgent: bool,
+}
+
+/// What a finished sync did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncReport {
+    /// Request/response round trips.
+    pub rounds: u32,
+    /// Bytes sent.
+    pub bytes_sent: u64,
+    /// Bytes received.
+    pub bytes_received: u64,
+    /// Documents that received changes: refresh their screens.
+    pub changed: Vec<String>,
+    /// Documents removed from this phone (access withdrawn).
+    pub removed: Vec<String>,
+    /// Documents the server refused, with reasons.
+    pub refused: Vec<String>,
+    /// The device was revoked and the store wiped.
+    pub wiped: bool,
+}
+
+/// The server's answer to an enrollment.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Enrollment {
+    /// The device id.
+    pub device_id: String,
+    /// The bearer token: keep it in the Keystore or Keychain and pass it to
+    /// `configure_sync` at the next app start.
+    pub token: String,
+    /// Token expiry, Unix seconds.
+    pub expires_at: i64,
+    /// The user id.
+    pub user_id: String,
+    /// `specialist`, `mentor` or `admin`.
+    pub role: String,
+}
+
+/// Told of sync state changes. Called from a background thread: hop to
+/// the main thread before touching the UI.
+#[uniffi::export(with_foreign)]
+pub trait SyncListener: Send + Sync {
+    /// The store's sync state changed (called with the current state on registration).
+    fn on_state(&self, state: SyncState);
+    /// A sync changed or removed these documents: refresh their screens.
+    fn on_documents_changed(&self, doc_ids: Vec<String>);
+}
+
+#[derive(Default)]
+struct Config {
+    url: Option<String>,
+    token: Option<String>,
+    ca_pem: Option<Vec<u8>>,
+}
+
+/// Sync bookkeeping of one store.
+#[derive(Default)]
+pub(crate) struct SyncControl {
+    config: Mutex<Config>,
+    state: Arc<Mutex<Option<SyncState>>>,
+    listeners: Arc<Mutex<Vec<Arc<dyn SyncListener>>>>,
+    offline: Mutex<bool>,
+    running: Mutex<Option<Arc<SyncHandle>>>,
+}
+
+impl SyncControl {
+    fn current(&self) -> SyncState {
+        lock(&self.state).clone().unwrap_or(SyncState::Idle)
+    }
+
+    fn set(state: &Arc<Mutex<Option<SyncState>>>, listeners: &Arc<Mutex<Vec<Arc<dyn SyncListener>>>>, s: SyncState) {
+        *lock(state) = Some(s.clone());
+        let ls: Vec<_> = lock(listeners).clone();
+        for l in ls {
+            l.on_state(s.clone());
+        }
+    }
+
+    pub(crate) fn cancel_running(&self) {
+        if let Some(h) = lock(&self.running).take() {
+            h.cancel();
+        }
+    }
+}
+
+/// A running sync. Dropping the handle does not stop it; `cancel` does.
+#[derive(uniffi::Object)]
+pub struct SyncHandle {
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    result: watch::Receiver<Option<Result<SyncReport>>>,
+    state: Arc<Mutex<Option<SyncState>>>,
+    listeners: Arc<Mutex<Vec<Arc<dyn SyncListener>>>>,
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl SyncHandle {
+    /// Stops the sync. Everything acknowledged so far stays; the next sync
+    /// continues from there.
+    pub fn cancel(&self) {
+        if let Some(t) = lock(&self.task).take()
+            && !t.is_finished()
+        {
+            t.abort();
+            SyncControl::set(&self.state, &self.listeners, SyncState::Idle);
+        }
+    }
+
+    /// Whether the sync has finished (or was cancelled).
+    pub fn is_finished(&self) -> bool {
+        lock(&self.task).as_ref().is_none_or(|t| t.is_finished())
+    }
+
+    /// Waits for the sync to end. A cancelled sync ends with `Cancelled`.
+    pub async fn wait(&self) -> Result<SyncReport> {
+        let mut rx = self.result.clone();
+        loop {
+            if let Some(r) = rx.borrow().clone() {
+                return r;
+            }
+            if self.is_finished() && rx.borrow().is_none() {
+                return Err(QamqorError::Cancelled);
+            }
+            // Wake on the result, or check for cancellation now and then.
+            let _ = tokio::time::timeout(Duration::from_millis(100), rx.changed()).await;
+        }
+    }
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl QamqorStore {
+    /// Enrolls this installation with the regional server using the
+    /// one-time code from the administrator. `ca_pem` is the regional CA
+    /// certificate when the server's certificate is not publicly trusted.
+    /// Plain `http://` is accepted only for this machine (tests).
+    pub async fn enroll(
+        &self,
+        server_url: String,
+        code: String,
+        label: String,
+        ca_pem: Option<Vec<u8>>,
+    ) -> Result<Enrollment> {
+        let actor = self.actor_id();
+        let (url, ca) = (server_url.clone(), ca_pem.clone());
+        let e = runtime()
+            .spawn(async move { client::enroll(&url, ca.as_deref(), &code, &actor, &label).await })
+            .await
+            .map_err(|_| QamqorError::Cancelled)??;
+        self.configure_sync(server_url, e.token.clone(), ca_pem)?;
+        Ok(Enrollment {
+            device_id: e.device_id,
+            token: e.token,
+            expires_at: e.expires_at,
+            user_id: e.user_id,
+            role: e.role,
+        })
+    }
+
+    /// Sets the server and the device token (from the Keystore or Keychain)
+    /// at app start, after an earlier enrollment.
+    pub fn configure_sync(&self, server_url: String, token: String, ca_pem: Option<Vec<u8>>) -> Result<()> {
+        client::check_url(&server_url)?;
+        *lock(&self.sync.config) = Config { url: Some(server_url), token: Some(token), ca_pem };
+        Ok(())
+    }
+
+    /// Tells the store whether the device has connectivity. Going offline
+    /// cancels a running sync (nothing acknowledged is lost) and shows
+    /// `Offline`; coming back shows `Idle` until the next sync.
+    pub fn set_online(&self, online: bool) {
+        *lock(&self.sync.offline) = !online;
+        if online {
+            if self.sync.current() == SyncState::Offline {
+                SyncControl::set(&self.sync.state, &self.sync.listeners, SyncState::Idle);
+            }
+        } else {
+            self.sync.cancel_running();
+            SyncControl::set(&self.sync.state, &self.sync.listeners, SyncState::Offline);
+        }
+    }
+
+    /// Registers a listener; it is told the current state at once.
+    pub fn add_listener(&self, listener: Arc<dyn SyncListener>) {
+        listener.on_state(self.sync.current());
+        lock(&self.sync.listeners).push(listener);
+    }
+
+    /// Removes every listener (when the app's screens go away).
+    pub fn clear_listeners(&self) {
+        lock(&self.sync.listeners).clear();
+    }
+
+    /// The store's sync state now.
+    pub fn sync_state(&self) -> SyncState {
+        self.sync.current()
+    }
+
+    /// Starts a sync in the background, or returns the one running. Urgent
+    /// documents go first. Errors at once when not configured or offline.
+    pub fn start_sync(&self) -> Result<Arc<SyncHandle>> {
+        if *lock(&self.sync.offline) {
+            return Err(QamqorError::Network { message: "the device is offline".into() });
+        }
+        let mut running = lock(&self.sync.running);
+        if let Some(h) = running.as_ref()
+            && !h.is_finished()
+        {
+            return Ok(h.clone());
+        }
+        let config = {
+            let c = lock(&self.sync.config);
+            match (&c.url, &c.token) {
+                (Some(url), Some(token)) => ServerConfig {
+                    url: url.clone(),
+                    token: token.clone(),
+                    ca_pem: c.ca_pem.clone(),
+                    timeout: Duration::from_secs(60),
+                },
+                _ => {
+                    return Err(QamqorError::Invalid {
+                        field: "sync".into(),
+                        reason: "enroll or configure_sync first".into(),
+                    });
+                }
+            }
+        };
+        let (tx, rx) = watch::channel(None);
+        let (state, listeners) = (self.sync.state.clone(), self.sync.listeners.clone());
+        SyncControl::set(&state, &listeners, SyncState::Syncing);
+        let store = self.core().clone();
+        let (st, ls) = (state.clone(), listeners.clone());
+        let task = runtime().spawn(async move {
+            let outcome = client::sync(store, &config, Limits::default()).await;
+            let result = match outcome {
+                Ok(r) => {
+                    let changed: Vec<String> = r.changed.iter().chain(&r.removed).map(|d| d.to_string()).collect();
+                    if !changed.is_empty() {
+                        for l in lock(&ls).clone() {
+                            l.on_documents_changed(changed.clone());
+                        }
+                    }
+                    SyncControl::set(&st, &ls, SyncState::Synced { at_ms: chrono::Utc::now().timestamp_millis() });
+                    Ok(SyncReport {
+                        rounds: r.rounds as u32,
+                        bytes_sent: r.bytes_sent as u64,
+                        bytes_received: r.bytes_received as u64,
+                        changed: r.changed.iter().map(|d| d.to_string()).collect(),
+                        removed: r.removed.iter().map(|d| d.to_string()).collect(),
+                        refused: r.refused.iter().map(|x| format!("{}: {}", x.id, x.reason)).collect(),
+                        wiped: r.wiped,
+                    })
+                }
+                Err(e) => {
+                    let e = QamqorError::from(e);
+                    SyncControl::set(&st, &ls, SyncState::Failed { reason: e.to_string() });
+                    Err(e)
+                }
+            };
+            let _ = tx.send(Some(result));
+        });
+        let handle = Arc::new(SyncHandle { task: Mutex::new(Some(task)), result: rx, state, listeners });
+        *running = Some(handle.clone());
+        Ok(handle)
+    }
+
+    /// Per-document sync states: urgent first, then pending.
+    pub fn document_sync_states(&self) -> Result<Vec<DocSyncStatus>> {
+        let syncing = self.sync.current() == SyncState::Syncing;
+        Ok(self
+            .core()
+            .sync_states()?
+            .into_iter()
+            .map(|s| {
+                let kind = match s.status.as_str() {
+                    "pending" if syncing => DocSyncKind::Syncing,
+                    "pending" => DocSyncKind::Pending,
+                    "synced" => DocSyncKind::Synced,
+                    _ => DocSyncKind::Failed,
+                };
+                DocSyncStatus { doc_id: s.doc_id.to_string(), kind, reason: s.reason, urgent: s.urgent }
+            })
+            .collect())
+    }
+
+    /// Counts for the sync status screen.
+    pub fn sync_summary(&self) -> Result<qamqor_core::store::SyncSummary> {
+        Ok(self.core().sync_summary()?)
+    }
+}
