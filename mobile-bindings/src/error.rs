@@ -16,16 +16,16 @@ pub enum QamqorError {
     },
     /// A domain rule refused the action (a mentor without a valid
     /// certificate, a second active placement, …).
-    #[error("{message}")]
+    #[error("{detail}")]
     Rule {
         /// The rule, in plain words.
-        message: String,
+        detail: String,
     },
     /// No such record on this phone.
-    #[error("{message}")]
+    #[error("{detail}")]
     NotFound {
         /// What was not found.
-        message: String,
+        detail: String,
     },
     /// The key does not open the store.
     #[error("the key does not open this store (wrong key, or the file is not a Qamqor store)")]
@@ -40,34 +40,34 @@ pub enum QamqorError {
     #[error("this record was written by a newer version of the app; update the app to change it")]
     UpdateRequired,
     /// The server could not be reached.
-    #[error("network: {message}")]
+    #[error("network: {detail}")]
     Network {
         /// What failed.
-        message: String,
+        detail: String,
     },
     /// The device token expired: enroll again.
     #[error("the device token has expired; enroll this device again with a new code")]
     TokenExpired,
     /// The server does not accept this device (revoked or not enrolled).
-    #[error("the server does not accept this device: {message}")]
+    #[error("the server does not accept this device: {detail}")]
     Unauthorized {
         /// The server's reason.
-        message: String,
+        detail: String,
     },
     /// The server refused the request.
-    #[error("the server refused the request: {message}")]
+    #[error("the server refused the request: {detail}")]
     Server {
         /// The server's reason.
-        message: String,
+        detail: String,
     },
     /// The sync was cancelled.
     #[error("the sync was cancelled")]
     Cancelled,
     /// Storage or another internal failure.
-    #[error("{message}")]
+    #[error("{detail}")]
     Internal {
         /// What failed.
-        message: String,
+        detail: String,
     },
 }
 
@@ -78,18 +78,18 @@ impl From<Core> for QamqorError {
             Core::UnknownCode { .. } | Core::KeyLength(_) => {
                 QamqorError::Invalid { field: "input".into(), reason: e.to_string() }
             }
-            Core::Rule(message) => QamqorError::Rule { message },
-            Core::NotFound { .. } => QamqorError::NotFound { message: e.to_string() },
+            Core::Rule(message) => QamqorError::Rule { detail: message },
+            Core::NotFound { .. } => QamqorError::NotFound { detail: e.to_string() },
             Core::WrongKey => QamqorError::WrongKey,
             Core::AlreadyOpen => QamqorError::AlreadyOpen,
             Core::Closed => QamqorError::Closed,
             Core::UpdateRequired => QamqorError::UpdateRequired,
-            Core::Network(message) => QamqorError::Network { message },
+            Core::Network(message) => QamqorError::Network { detail: message },
             Core::TokenExpired => QamqorError::TokenExpired,
-            Core::Unauthorized(message) => QamqorError::Unauthorized { message },
-            Core::Server { message, .. } => QamqorError::Server { message },
+            Core::Unauthorized(message) => QamqorError::Unauthorized { detail: message },
+            Core::Server { message, .. } => QamqorError::Server { detail: message },
             Core::InsecureUrl => QamqorError::Invalid { field: "server_url".into(), reason: e.to_string() },
-            other => QamqorError::Internal { message: other.to_string() },
+            other => QamqorError::Internal { detail: other.to_string() },
         }
     }
 }

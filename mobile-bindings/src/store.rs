@@ -184,9 +184,10 @@ impl QamqorStore {
         Ok(Arc::new(QamqorStore { inner: Arc::new(store), sync: SyncControl::default() }))
     }
 
-    /// Closes the store; later calls fail with `Closed`. A running sync is
-    /// cancelled first.
-    pub fn close(&self) {
+    /// Closes the store; later calls fail with `Closed`, and the file may
+    /// be opened again. A running sync is cancelled first. (Named so as not
+    /// to clash with Kotlin's `AutoCloseable.close`, which frees the handle.)
+    pub fn close_store(&self) {
         self.sync.cancel_running();
         self.inner.close();
     }

@@ -274,7 +274,7 @@ impl QamqorStore {
     /// documents go first. Errors at once when not configured or offline.
     pub fn start_sync(&self) -> Result<Arc<SyncHandle>> {
         if *lock(&self.sync.offline) {
-            return Err(QamqorError::Network { message: "the device is offline".into() });
+            return Err(QamqorError::Network { detail: "the device is offline".into() });
         }
         let mut running = lock(&self.sync.running);
         if let Some(h) = running.as_ref()

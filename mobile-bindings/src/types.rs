@@ -7,31 +7,37 @@ use qamqor_core::docs::DocId;
 use qamqor_core::model::*;
 use qamqor_core::store::{CaseSummary, DueCheck, MenteeSummary, SyncSummary};
 
+/// A value that does not lift (an invalid IIN inside a record) reaches the
+/// app as the call's own `QamqorError::Invalid`, naming the field.
+fn lift_error(e: qamqor_core::Error) -> uniffi::deps::anyhow::Error {
+    crate::QamqorError::from(e).into()
+}
+
 // Dates cross the boundary as ISO 8601 text, `2026-11-25`.
 uniffi::custom_type!(NaiveDate, String, {
     remote,
-    try_lift: |s| Ok(s.parse::<NaiveDate>().map_err(|_| qamqor_core::Error::invalid("date", "expected YYYY-MM-DD"))?),
+    try_lift: |s| s.parse::<NaiveDate>().map_err(|_| lift_error(qamqor_core::Error::invalid("date", "expected YYYY-MM-DD"))),
     lower: |d| d.to_string(),
 });
 // An IIN crosses as its 12 digits and is validated on the way in.
-uniffi::custom_type!(Iin, String, { remote, try_lift: |s| Ok(Iin::parse(&s)?), lower: |i| i.as_str().to_owned() });
+uniffi::custom_type!(Iin, String, { remote, try_lift: |s| Iin::parse(&s).map_err(lift_error), lower: |i| i.as_str().to_owned() });
 // A КАТО code crosses as its 9 digits.
-uniffi::custom_type!(Kato, String, { remote, try_lift: |s| Ok(Kato::parse(&s)?), lower: |k| k.as_str().to_owned() });
-uniffi::custom_type!(ChildId, String, { remote, try_lift: |s| Ok(ChildId::parse(&s)?), lower: |i| i.as_str().to_owned() });
+uniffi::custom_type!(Kato, String, { remote, try_lift: |s| Kato::parse(&s).map_err(lift_error), lower: |k| k.as_str().to_owned() });
+uniffi::custom_type!(ChildId, String, { remote, try_lift: |s| ChildId::parse(&s).map_err(lift_error), lower: |i| i.as_str().to_owned() });
 uniffi::custom_type!(RepresentativeId, String, {
     remote,
-    try_lift: |s| Ok(RepresentativeId::parse(&s)?),
+    try_lift: |s| RepresentativeId::parse(&s).map_err(lift_error),
     lower: |i| i.as_str().to_owned(),
 });
-uniffi::custom_type!(PlacementId, String, { remote, try_lift: |s| Ok(PlacementId::parse(&s)?), lower: |i| i.as_str().to_owned() });
-uniffi::custom_type!(EventId, String, { remote, try_lift: |s| Ok(EventId::parse(&s)?), lower: |i| i.as_str().to_owned() });
-uniffi::custom_type!(MentorId, String, { remote, try_lift: |s| Ok(MentorId::parse(&s)?), lower: |i| i.as_str().to_owned() });
+uniffi::custom_type!(PlacementId, String, { remote, try_lift: |s| PlacementId::parse(&s).map_err(lift_error), lower: |i| i.as_str().to_owned() });
+uniffi::custom_type!(EventId, String, { remote, try_lift: |s| EventId::parse(&s).map_err(lift_error), lower: |i| i.as_str().to_owned() });
+uniffi::custom_type!(MentorId, String, { remote, try_lift: |s| MentorId::parse(&s).map_err(lift_error), lower: |i| i.as_str().to_owned() });
 uniffi::custom_type!(MentorshipId, String, {
     remote,
-    try_lift: |s| Ok(MentorshipId::parse(&s)?),
+    try_lift: |s| MentorshipId::parse(&s).map_err(lift_error),
     lower: |i| i.as_str().to_owned(),
 });
-uniffi::custom_type!(DocId, String, { remote, try_lift: |s| Ok(DocId::parse(&s)?), lower: |i| i.to_string() });
+uniffi::custom_type!(DocId, String, { remote, try_lift: |s| DocId::parse(&s).map_err(lift_error), lower: |i| i.to_string() });
 
 /// A fresh id for a new child, representative, placement, event, mentor
 /// or mentorship: 32 hex digits, made on this device.

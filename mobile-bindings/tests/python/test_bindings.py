@@ -1,0 +1,266 @@
+"""The generated Python bindings against a real server on loopback.
+
+Run by scripts/test-bindings.sh, which generates the `qamqor` module, starts
+`qamqor-server` and sets QAMQOR_URL, QAMQOR_SERVER_BIN and QAMQOR_DATA_DIR.
+"""
+
+import asyncio
+import datetime
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import unittest
+
+import qamqor
+
+URL = os.environ["QAMQOR_URL"]
+SERVER_BIN = os.environ["QAMQOR_SERVER_BIN"]
+DATA_DIR = os.environ["QAMQOR_DATA_DIR"]
+DISTRICT = "751710000"
+TODAY = datetime.date.today()
+
+
+def admin(*args):
+    env = dict(os.environ, QAMQOR_DATA_DIR=DATA_DIR)
+    out = subprocess.run([SERVER_BIN, *args], env=env, capture_output=True, text=True)
+    return out.returncode, out.stdout, out.stderr
+
+
+def code_for(user):
+    rc, out, err = admin("code", user)
+    assert rc == 0, err
+    return out.strip().split()[-1]
+
+
+def ensure_user(user, role, districts=(DISTRICT,)):
+    args = ["user", "add", user, "--name", user, "--role", role]
+    for d in districts:
+        args += ["--district", d]
+    admin(*args)  # already there on a second run: fine
+
+
+def iin(birth, female, rng):
+    century = {18: 1, 19: 3, 20: 5}[birth.year // 100] + (1 if female else 0)
+    while True:
+        s = f"{birth:%y%m%d}{century}{rng.randrange(10000):04d}"
+        d = [int(c) for c in s]
+        r = sum(x * w for x, w in zip(d, range(1, 12))) % 11
+        if r == 10:
+            r = sum(x * w for x, w in zip(d, [3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2])) % 11
+            if r == 10:
+                continue
+        return s + str(r)
+
+
+def iso(d):
+    return d.isoformat()
+
+
+class Phone:
+    def __init__(self, user, role="specialist"):
+        ensure_user(user, role, () if role == "mentor" else (DISTRICT,))
+        self.dir = tempfile.mkdtemp()
+        self.key = os.urandom(32)
+        self.path = os.path.join(self.dir, "phone.db")
+        self.store = qamqor.QamqorStore.open(self.path, self.key, user)
+        asyncio.run(self.store.enroll(URL, code_for(user), f"{user} phone", None))
+
+    def sync(self):
+        return asyncio.run(self.store.start_sync().wait())
+
+
+class Sample:
+    def __init__(self, seed):
+        self.rng = random.Random(seed)
+
+    def name(self, given):
+        return qamqor.FullName(family=self.rng.choice(["Қасымова", "Әбенова", "Иванова"]), given=given, patronymic=None)
+
+    def child(self):
+        birth = TODAY - datetime.timedelta(days=365 * 11 + self.rng.randrange(300))
+        return qamqor.Child(
+            id=qamqor.new_id(), iin=iin(birth, True, self.rng), name=self.name("Әлия"), birth_date=iso(birth),
+            sex=qamqor.Sex.FEMALE, status=qamqor.ChildStatus.ORPHAN, region=qamqor.Region.ALMATY_CITY,
+            district=DISTRICT, school="№12 мектеп")
+
+    def representative(self):
+        birth = datetime.date(1975, 3, 4)
+        return qamqor.Representative(
+            id=qamqor.new_id(), iin=iin(birth, True, self.rng), name=self.name("Гүлнар"), birth_date=iso(birth),
+            address="Абай к-сі, 10", phone="+7 701 123 4567", region=qamqor.Region.ALMATY_CITY, district=DISTRICT,
+            role=qamqor.RepresentativeRole.GUARDIAN, since="2023-01-10")
+
+    def mentor(self, user):
+        birth = datetime.date(1988, 4, 12)
+        return qamqor.Mentor(
+            id=qamqor.new_id(), user_id=user, iin=iin(birth, True, self.rng), name=self.name("Айгерім"), phone=None,
+            region=qamqor.Region.ALMATY_CITY, district=DISTRICT, organisation="Тәлімгерлер орталығы")
+
+
+class MentorDay(unittest.TestCase):
+    def test_a_mentors_day(self):
+        s = Sample(1)
+        spec = Phone("py.spec")
+        child = s.child()
+        spec.store.register_child(child)
+        mentor = s.mentor("py.mentor")
+        spec.store.register_mentor(mentor)
+        cert = qamqor.MentorCertificate(number="TM-1", issuer="Оқу-ағарту министрлігі",
+                                        issued_on=iso(TODAY - datetime.timedelta(days=400)),
+                                        valid_until=iso(TODAY + datetime.timedelta(days=300)))
+        spec.store.add_certificate(mentor.id, cert)
+        ship = qamqor.Mentorship(id=qamqor.new_id(), mentor_id=mentor.id, child_id=child.id, contract_ref="T-7",
+                                 start_date=iso(TODAY - datetime.timedelta(days=100)), end_date=None)
+        spec.store.start_mentorship(ship)
+        spec.sync()
+
+        m = Phone("py.mentor", role="mentor")
+        m.sync()
+        mentees = m.store.mentees(mentor.id)
+        self.assertEqual([x.child_id for x in mentees], [child.id])
+        f = m.store.mentor_file(mentor.id)
+        self.assertIsNotNone(f.valid_certificate)
+        for days in (30, 14, 2):
+            m.store.log_meeting(qamqor.Meeting(
+                id=qamqor.new_id(), mentorship_id=ship.id, date=iso(TODAY - datetime.timedelta(days=days)),
+                duration_minutes=45, mode=qamqor.MeetingMode.IN_PERSON, topics=["Сабақ", "Спорт"], notes=None,
+                supersedes=None))
+        report = m.sync()
+        self.assertEqual(report.refused, [])
+        spec.sync()
+        self.assertEqual(len(spec.store.meetings(mentor.id)), 3)
+        # The mentor never holds the child's case.
+        with self.assertRaises(qamqor.QamqorError.NotFound):
+            m.store.child_file(child.id)
+
+    def test_a_second_specialists_conflicting_edit(self):
+        s = Sample(2)
+        a = Phone("py.spec.a")
+        b = Phone("py.spec.b")
+        rep = s.representative()
+        a.store.register_representative(rep)
+        a.sync()
+        b.sync()
+        a.store.set_representative_status(rep.id, qamqor.RepresentativeStatus.SUSPENDED)
+        b.store.set_representative_status(rep.id, qamqor.RepresentativeStatus.REMOVED)
+        a.sync()
+        b.sync()
+        a.sync()
+        for phone in (a, b):
+            conflicts = [c for c in phone.store.conflicts() if c.path == "status"]
+            self.assertEqual(len(conflicts), 1)
+            authors = sorted(v.author for v in conflicts[0].values)
+            self.assertEqual(authors, ["py.spec.a", "py.spec.b"])
+        c = [c for c in a.store.conflicts() if c.path == "status"][0]
+        a.store.resolve_conflict(c.doc_id, c.path, '"removed"')
+        a.sync()
+        b.sync()
+        self.assertFalse([c for c in b.store.conflicts() if c.path == "status"])
+        self.assertEqual(b.store.representative_file(rep.id).status, qamqor.RepresentativeStatus.REMOVED)
+
+
+class BadInput(unittest.TestCase):
+    def test_invalid_iin(self):
+        with self.assertRaises(qamqor.QamqorError.Invalid) as e:
+            qamqor.validate_iin("791028302729")
+        self.assertIn("check digit", str(e.exception))
+        d = tempfile.mkdtemp()
+        store = qamqor.QamqorStore.open(os.path.join(d, "p.db"), os.urandom(32), "u")
+        child = Sample(3).child()
+        child.iin = "791028302729"
+        with self.assertRaises(qamqor.QamqorError.Invalid) as e:
+            store.register_child(child)
+        self.assertEqual(e.exception.field, "iin")
+        self.assertNotIn("791028302729", str(e.exception))
+        self.assertEqual(store.caseload(), [])
+        store.close_store()
+
+    def test_expired_certificate(self):
+        s = Sample(4)
+        d = tempfile.mkdtemp()
+        store = qamqor.QamqorStore.open(os.path.join(d, "p.db"), os.urandom(32), "u")
+        child = s.child()
+        store.register_child(child)
+        mentor = s.mentor("m")
+        store.register_mentor(mentor)
+        store.add_certificate(mentor.id, qamqor.MentorCertificate(
+            number="TM-OLD", issuer="x", issued_on="2022-01-01", valid_until="2024-01-01"))
+        ship = qamqor.Mentorship(id=qamqor.new_id(), mentor_id=mentor.id, child_id=child.id, contract_ref="T",
+                                 start_date="2023-01-01", end_date=None)
+        store.start_mentorship(ship)
+        meeting = qamqor.Meeting(id=qamqor.new_id(), mentorship_id=ship.id, date=iso(TODAY), duration_minutes=30,
+                                 mode=qamqor.MeetingMode.REMOTE, topics=[], notes=None, supersedes=None)
+        with self.assertRaises(qamqor.QamqorError.Rule) as e:
+            store.log_meeting(meeting)
+        self.assertIn("certificate", str(e.exception))
+        self.assertIsNone(store.mentor_file(mentor.id).valid_certificate)
+        store.close_store()
+
+    def test_wrong_key_and_double_open(self):
+        d = tempfile.mkdtemp()
+        path = os.path.join(d, "p.db")
+        store = qamqor.QamqorStore.open(path, b"k" * 32, "u")
+        with self.assertRaises(qamqor.QamqorError.AlreadyOpen):
+            qamqor.QamqorStore.open(path, b"k" * 32, "u")
+        store.close_store()
+        with self.assertRaises(qamqor.QamqorError.WrongKey):
+            qamqor.QamqorStore.open(path, b"x" * 32, "u")
+        with self.assertRaises(qamqor.QamqorError.Invalid):
+            qamqor.QamqorStore.open(path, b"short", "u")
+
+
+class Concurrency(unittest.TestCase):
+    def test_threads_and_coroutines(self):
+        s = Sample(5)
+        phone = Phone("py.spec.c")
+        errors = []
+
+        def worker(n):
+            try:
+                local = Sample(100 + n)
+                for _ in range(10):
+                    phone.store.register_child(local.child())
+                    phone.store.caseload()
+                    phone.store.search("әлия", 20)
+            except Exception as e:  # noqa: BLE001
+                errors.append(e)
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(len(phone.store.caseload()), 40)
+
+        async def many():
+            handles = [phone.store.start_sync() for _ in range(3)]
+            return await asyncio.gather(*(h.wait() for h in handles))
+
+        reports = asyncio.run(many())
+        self.assertEqual(len(reports), 3)
+        self.assertEqual(phone.store.sync_summary().pending, 0)
+        del s
+
+    def test_process_exits_cleanly_after_a_failed_async_call(self):
+        code = (
+            "import asyncio, os, tempfile, qamqor\n"
+            "s = qamqor.QamqorStore.open(os.path.join(tempfile.mkdtemp(), 'p.db'), os.urandom(32), 'u')\n"
+            "s.configure_sync('http://127.0.0.1:9', '00' * 32, None)\n"
+            "try:\n"
+            "    asyncio.run(s.start_sync().wait())\n"
+            "except qamqor.QamqorError.Network as e:\n"
+            "    print('network error as expected')\n"
+            "s.close_store()\n"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                             env=dict(os.environ))
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("network error as expected", out.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
