@@ -295,7 +295,7 @@ impl QamqorStore {
     pub fn representative_file(&self, representative_id: RepresentativeId) -> Result<RepresentativeFile> {
         let r = self.inner.representative_file(&representative_id)?;
         let mut reports: Vec<RiskReport> = r.risk_reports.values().cloned().collect();
-        reports.sort_by(|a, b| b.date.cmp(&a.date));
+        reports.sort_by_key(|r| std::cmp::Reverse(r.date));
         Ok(RepresentativeFile {
             status: r.status,
             risk_factors: r.risk.raised(),
