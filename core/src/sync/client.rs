@@ -104,7 +104,10 @@ fn net(e: reqwest::Error) -> Error {
 
 async fn refusal(resp: reqwest::Response) -> Error {
     let status = resp.status().as_u16();
-    let body: serde_json::Value = resp.json().await.unwrap_or_default();
+    let gzipped = is_gzip(&resp);
+    let bytes = resp.bytes().await.unwrap_or_default();
+    let bytes = if gzipped { gunzip(&bytes, 64 * 1024).unwrap_or_default() } else { bytes.to_vec() };
+    let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
     let code = body["error"].as_str().unwrap_or("unknown").to_owned();
     let message = body["message"].as_str().unwrap_or("").chars().take(300).collect::<String>();
     match (status, code.as_str()) {
@@ -173,7 +176,7 @@ pub async fn sync(store: Arc<Store>, server: &ServerConfig, limits: Limits) -> R
         if !resp.status().is_success() {
             return Err(refusal(resp).await);
         }
-        let gzipped = resp.headers().get(reqwest::header::CONTENT_ENCODING).is_some_and(|v| v.as_bytes() == b"gzip");
+        let gzipped = is_gzip(&resp);
         let bytes = resp.bytes().await.map_err(net)?;
         report.bytes_received += bytes.len();
         let body = if gzipped { gunzip(&bytes, limits.max_body_bytes)? } else { bytes.to_vec() };
@@ -191,6 +194,10 @@ pub async fn sync(store: Arc<Store>, server: &ServerConfig, limits: Limits) -> R
         }
     }
     Err(Error::TooManyRounds(limits.max_rounds))
+}
+
+fn is_gzip(resp: &reqwest::Response) -> bool {
+    resp.headers().get(reqwest::header::CONTENT_ENCODING).is_some_and(|v| v.as_bytes() == b"gzip")
 }
 
 /// Decompresses a response, refusing more than `limit` bytes.
