@@ -406,3 +406,30 @@ fn damaged_merge_input_is_refused_and_harms_nothing() {
     assert!(store.merge_document(&rep_id, &good).is_err());
     assert_eq!(store.document_ids().unwrap().len(), 2);
 }
+
+#[test]
+fn neglect_seen_on_the_latest_visit_is_urgent_until_corrected() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, "phone.db");
+    let mut s = sample(11);
+    let (child, _, _) = family(&store, &mut s);
+    let mut bad = s.visit(&child, d("2026-11-01"));
+    bad.neglect_signs = true;
+    store.record_visit(&bad).unwrap();
+    let urgent = store.urgent_items().unwrap();
+    assert_eq!(urgent.len(), 1);
+    assert_eq!(urgent[0].reason, UrgentReason::NeglectSigns);
+    assert!(store.caseload().unwrap()[0].urgent);
+    // An older visit does not hide it; a correction of the same visit does.
+    store.record_visit(&s.visit(&child, d("2026-10-01"))).unwrap();
+    assert_eq!(store.urgent_items().unwrap().len(), 1);
+    let mut fix = s.visit(&child, d("2026-11-01"));
+    fix.supersedes = Some(bad.id.clone());
+    store.record_visit(&fix).unwrap();
+    assert!(store.urgent_items().unwrap().is_empty());
+    assert_eq!(store.caseload().unwrap()[0].last_visit, Some(d("2026-11-01")));
+    // A correction must name a recorded visit.
+    let mut stray = s.visit(&child, d("2026-11-02"));
+    stray.supersedes = Some(EventId::new());
+    assert!(store.record_visit(&stray).unwrap_err().to_string().contains("visit.supersedes"));
+}

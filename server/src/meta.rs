@@ -2,7 +2,7 @@
 //! document views: the server reads the same documents the phones write.
 
 use automerge::Automerge;
-use qamqor_core::docs::{self, CaseDoc, DocId, DocKind, MeetingLogDoc, MenteeDoc, MentorDoc, RepresentativeDoc};
+use qamqor_core::docs::{self, DocId, DocKind, MeetingLogDoc, MenteeDoc, MentorDoc, RepresentativeDoc};
 use qamqor_core::model::CodeList;
 
 use crate::model::DocMeta;
@@ -19,11 +19,11 @@ pub fn derive(id: &DocId, doc: &Automerge) -> DocMeta {
     };
     match id.kind() {
         DocKind::Case => {
-            if let Ok(c) = docs::read_view::<CaseDoc, _>(doc) {
+            if let Ok(c) = docs::CaseHead::read(doc) {
                 m.region = Some(c.child.region.code().into());
                 m.district = Some(c.child.district.to_string());
                 m.tier = c.tier.code().into();
-                m.urgent = c.is_urgent();
+                m.urgent = docs::latest_visit(doc).ok().flatten().is_some_and(|v| v.neglect_signs);
             }
         }
         DocKind::Representative => {

@@ -6,7 +6,7 @@ use automerge::{ObjId, ROOT, ReadDoc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::{CaseDoc, DocId, DocKind, author_of, json, read_view};
+use super::{DocId, DocKind, author_of, json};
 use crate::error::{Error, Result};
 
 /// What kind of conflict.
@@ -96,7 +96,7 @@ pub fn find<R: ReadDoc>(doc: &R, doc_id: &DocId) -> Result<Vec<Conflict>> {
                         fields_of(doc, doc_id, &p, &format!("placements/{pid}"), &mut out)?;
                     }
                 }
-                let case: CaseDoc = read_view(doc)?;
+                let case = super::CaseHead::read(doc)?;
                 let open = case.open_placements();
                 if open.len() > 1 {
                     let mut values = Vec::new();

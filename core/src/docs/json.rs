@@ -35,6 +35,17 @@ pub fn read<R: ReadDoc>(doc: &R, obj: &ObjId) -> Result<Json> {
     })
 }
 
+/// Reads only `keys` of the map `obj` (the others may be large: events).
+pub fn read_keys<R: ReadDoc>(doc: &R, obj: &ObjId, keys: &[&str]) -> Result<Json> {
+    let mut m = Map::new();
+    for key in keys {
+        if let Some((v, id)) = doc.get(obj, *key)? {
+            m.insert((*key).to_owned(), value_to_json(doc, v, &id)?);
+        }
+    }
+    Ok(Json::Object(m))
+}
+
 /// Converts one value read from a document.
 pub fn value_to_json<R: ReadDoc>(doc: &R, v: Value<'_>, id: &ObjId) -> Result<Json> {
     match v {

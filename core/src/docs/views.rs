@@ -53,9 +53,7 @@ pub struct CaseDoc {
 impl CaseDoc {
     /// Placements not yet ended, oldest first.
     pub fn open_placements(&self) -> Vec<&Placement> {
-        let mut v: Vec<_> = self.placements.values().filter(|p| p.is_open()).collect();
-        v.sort_by_key(|p| p.start_date);
-        v
+        open_placements(&self.placements)
     }
 
     /// The current placement: the open one (the latest if a conflict left
@@ -77,6 +75,81 @@ impl CaseDoc {
     pub fn is_urgent(&self) -> bool {
         self.current_visits().first().is_some_and(|v| v.is_urgent())
     }
+}
+
+/// The head of a child's case: everything but the visits, which grow for
+/// years. Actions and list screens read this rather than the whole case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseHead {
+    /// The child's profile.
+    pub child: Child,
+    /// The access tier.
+    #[serde(default)]
+    pub tier: AccessTier,
+    /// Placements by id.
+    #[serde(default)]
+    pub placements: BTreeMap<String, Placement>,
+}
+
+impl CaseHead {
+    /// Reads the head of a case document.
+    pub fn read<R: ReadDoc>(doc: &R) -> Result<Self> {
+        read_view_keys(doc, &["schema", "child", "tier", "placements"])
+    }
+
+    /// Placements not yet ended, oldest first.
+    pub fn open_placements(&self) -> Vec<&Placement> {
+        open_placements(&self.placements)
+    }
+
+    /// The current placement (the latest open one).
+    pub fn current_placement(&self) -> Option<&Placement> {
+        self.open_placements().last().copied()
+    }
+}
+
+fn open_placements(placements: &BTreeMap<String, Placement>) -> Vec<&Placement> {
+    let mut v: Vec<_> = placements.values().filter(|p| p.is_open()).collect();
+    v.sort_by_key(|p| p.start_date);
+    v
+}
+
+/// What the list screens need of a visit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisitStub {
+    /// The event id.
+    pub id: String,
+    /// The date.
+    pub date: NaiveDate,
+    /// Signs of neglect were seen.
+    pub neglect_signs: bool,
+}
+
+/// The latest visit not superseded by a correction, reading only the three
+/// fields of each visit that decide it.
+pub fn latest_visit<R: ReadDoc>(doc: &R) -> Result<Option<VisitStub>> {
+    let Some(visits) = json::find_map(doc, &ROOT, "visits")? else { return Ok(None) };
+    let mut stubs = Vec::new();
+    let mut superseded = std::collections::HashSet::new();
+    for id in doc.keys(&visits).collect::<Vec<_>>() {
+        let Some(v) = json::find_map(doc, &visits, &id)? else { continue };
+        let f = json::read_keys(doc, &v, &["date", "supersedes", "neglect_signs"])?;
+        if let Some(s) = f.get("supersedes").and_then(|s| s.as_str()) {
+            superseded.insert(s.to_owned());
+        }
+        let date = f.get("date").and_then(|d| d.as_str()).and_then(|d| d.parse().ok());
+        if let Some(date) = date {
+            stubs.push(VisitStub {
+                id,
+                date,
+                neglect_signs: f.get("neglect_signs").and_then(|n| n.as_bool()).unwrap_or(false),
+            });
+        }
+    }
+    Ok(stubs
+        .into_iter()
+        .filter(|s| !superseded.contains(&s.id))
+        .max_by(|a, b| a.date.cmp(&b.date).then_with(|| a.id.cmp(&b.id))))
 }
 
 /// A legal representative's file.
@@ -190,6 +263,13 @@ impl MeetingLogDoc {
 /// it, [`Error::Corrupt`] otherwise.
 pub fn read_view<T: DeserializeOwned, R: ReadDoc>(doc: &R) -> Result<T> {
     let value = json::read(doc, &ROOT)?;
+    let newer = value.get("schema").and_then(serde_json::Value::as_u64).is_some_and(|s| s > SCHEMA_VERSION);
+    serde_json::from_value(value).map_err(|e| if newer { Error::UpdateRequired } else { Error::Corrupt(e.to_string()) })
+}
+
+/// Reads only `keys` of the root into a typed view (see [`read_view`]).
+pub fn read_view_keys<T: DeserializeOwned, R: ReadDoc>(doc: &R, keys: &[&str]) -> Result<T> {
+    let value = json::read_keys(doc, &ROOT, keys)?;
     let newer = value.get("schema").and_then(serde_json::Value::as_u64).is_some_and(|s| s > SCHEMA_VERSION);
     serde_json::from_value(value).map_err(|e| if newer { Error::UpdateRequired } else { Error::Corrupt(e.to_string()) })
 }

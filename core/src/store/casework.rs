@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::Store;
-use crate::docs::{self, AccessTier, CaseDoc, DocId, MenteeDoc, MentorDoc, RepresentativeDoc, json};
+use crate::docs::{self, AccessTier, DocId, MenteeDoc, MentorDoc, RepresentativeDoc, json};
 use crate::error::{Error, Result};
 use crate::model::*;
 
@@ -32,7 +32,7 @@ impl Store {
         let warnings = child.validate(self.today())?;
         let id = DocId::case(&child.id);
         self.write(|w| {
-            let old: CaseDoc = w.view(&id)?;
+            let old = w.case_head(&id)?;
             if old.child.iin != child.iin {
                 return Err(Error::invalid("child.iin", "an IIN is assigned once for life and never changed"));
             }
@@ -82,7 +82,7 @@ impl Store {
         let case_id = DocId::case(&placement.child_id);
         let today = self.today();
         self.write(|w| {
-            let case: CaseDoc = w.view(&case_id)?;
+            let case = w.case_head(&case_id)?;
             placement.validate(case.child.birth_date, today)?;
             if placement.is_open() && !case.open_placements().is_empty() {
                 return Err(Error::Rule(
@@ -133,7 +133,7 @@ impl Store {
         let case_id = DocId::case(child);
         let today = self.today();
         self.write(|w| {
-            let case: CaseDoc = w.view(&case_id)?;
+            let case = w.case_head(&case_id)?;
             let mut p = case
                 .placements
                 .get(placement.as_str())
@@ -159,9 +159,9 @@ impl Store {
         let id = DocId::case(&visit.child_id);
         let today = self.today();
         self.write(|w| {
-            let case: CaseDoc = w.view(&id)?;
+            let case = w.case_head(&id)?;
             visit.validate(case.child.birth_date, today)?;
-            check_supersedes(&case.visits, visit.supersedes.as_ref(), "visit.supersedes")?;
+            check_supersedes(w, &id, "visits", visit.supersedes.as_ref(), "visit.supersedes")?;
             w.edit(&id, |tx| docs::put_event(tx, "visits", &visit.id, visit))
         })?;
         Ok(Recorded::default())
@@ -174,8 +174,7 @@ impl Store {
         check.validate(self.today())?;
         let id = DocId::representative(&check.representative_id);
         self.write(|w| {
-            let rep: RepresentativeDoc = w.view(&id)?;
-            check_supersedes(&rep.checks, check.supersedes.as_ref(), "check.supersedes")?;
+            check_supersedes(w, &id, "checks", check.supersedes.as_ref(), "check.supersedes")?;
             w.edit(&id, |tx| {
                 docs::put_event(tx, "checks", &check.id, check)?;
                 raise_risks(tx, &check.risk_factors)
@@ -189,8 +188,7 @@ impl Store {
         report.validate(self.today())?;
         let id = DocId::representative(&report.representative_id);
         self.write(|w| {
-            let rep: RepresentativeDoc = w.view(&id)?;
-            check_supersedes(&rep.risk_reports, report.supersedes.as_ref(), "risk_report.supersedes")?;
+            check_supersedes(w, &id, "risk_reports", report.supersedes.as_ref(), "risk_report.supersedes")?;
             w.edit(&id, |tx| {
                 docs::put_event(tx, "risk_reports", &report.id, report)?;
                 raise_risks(tx, &[report.factor])
@@ -231,7 +229,7 @@ impl Store {
         check_text(&m.contract_ref, "mentorship.contract_ref", 100, true)?;
         not_in_future(m.start_date, self.today(), "mentorship.start_date")?;
         self.write(|w| {
-            let case: CaseDoc = w.view(&DocId::case(&m.child_id))?;
+            let case = w.case_head(&DocId::case(&m.child_id))?;
             let _: MentorDoc = w.view(&DocId::mentor(&m.mentor_id))?;
             let c = &case.child;
             let profile = MenteeProfile {
@@ -259,8 +257,7 @@ impl Store {
             let certs: Vec<_> = mentor.certificates.values().cloned().collect();
             meeting.validate(&certs, &mentee.mentorship, today)?;
             let log_id = DocId::meeting_log(&mentor_id);
-            let log: docs::MeetingLogDoc = w.view(&log_id)?;
-            check_supersedes(&log.meetings, meeting.supersedes.as_ref(), "meeting.supersedes")?;
+            check_supersedes(w, &log_id, "meetings", meeting.supersedes.as_ref(), "meeting.supersedes")?;
             w.edit(&log_id, |tx| docs::put_event(tx, "meetings", &meeting.id, meeting))
         })?;
         Ok(Recorded::default())
@@ -274,15 +271,17 @@ impl Store {
     }
 }
 
-fn check_supersedes<E>(
-    existing: &std::collections::BTreeMap<String, E>,
+/// A correction must name an event recorded in the same document.
+fn check_supersedes(
+    w: &mut super::WriteTx<'_>,
+    doc: &DocId,
+    container: &str,
     supersedes: Option<&EventId>,
     field: &str,
 ) -> Result<()> {
-    match supersedes {
-        Some(id) if !existing.contains_key(id.as_str()) => Err(Error::invalid(field, "names no recorded event")),
-        _ => Ok(()),
-    }
+    let Some(id) = supersedes else { return Ok(()) };
+    let d = w.doc(doc)?.ok_or_else(|| Error::not_found(super::kind_name(doc.kind()), doc.to_string()))?;
+    if docs::has_event(d, container, id)? { Ok(()) } else { Err(Error::invalid(field, "names no recorded event")) }
 }
 
 fn raise_risks(tx: &mut automerge::transaction::Transaction<'_>, factors: &[RiskFactor]) -> Result<()> {

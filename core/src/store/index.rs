@@ -4,7 +4,7 @@
 use automerge::Automerge;
 use rusqlite::{Connection, params};
 
-use crate::docs::{self, CaseDoc, DocId, DocKind, MenteeDoc, MentorDoc, RepresentativeDoc};
+use crate::docs::{self, DocId, DocKind, MenteeDoc, MentorDoc, RepresentativeDoc};
 use crate::error::{Error, Result};
 use crate::model::{CodeList, text};
 
@@ -61,7 +61,9 @@ pub(crate) fn update(conn: &Connection, id: &DocId, doc: &Automerge) -> Result<(
 fn index_doc(conn: &Connection, id: &DocId, key: &str, doc: &Automerge) -> Result<()> {
     match id.kind() {
         DocKind::Case => {
-            let case: CaseDoc = docs::read_view(doc)?;
+            let case = docs::CaseHead::read(doc)?;
+            let latest = docs::latest_visit(doc)?;
+            let neglect = latest.as_ref().is_some_and(|v| v.neglect_signs);
             let c = &case.child;
             let current = case.current_placement();
             conn.prepare_cached(
@@ -80,12 +82,12 @@ fn index_doc(conn: &Connection, id: &DocId, key: &str, doc: &Automerge) -> Resul
                 case.tier.code(),
                 current.map(|p| p.form.code()),
                 current.and_then(|p| p.representative_id.as_ref().map(|r| r.to_string())),
-                case.is_urgent(),
-                case.current_visits().first().map(|v| v.date.to_string()),
+                neglect,
+                latest.as_ref().map(|v| v.date.to_string()),
             ])?;
             names(conn, key, &[&c.name.family, &c.name.given, c.name.patronymic.as_deref().unwrap_or("")])?;
-            if case.is_urgent() {
-                urgent(conn, key, "neglect_signs", case.current_visits().first().map(|v| v.date.to_string()))?;
+            if neglect {
+                urgent(conn, key, "neglect_signs", latest.as_ref().map(|v| v.date.to_string()))?;
             }
         }
         DocKind::Representative => {

@@ -401,6 +401,12 @@ impl WriteTx<'_> {
         docs::read_view(doc)
     }
 
+    /// The head of an existing child's case (everything but the visits).
+    pub(crate) fn case_head(&mut self, id: &DocId) -> Result<docs::CaseHead> {
+        let doc = self.doc(id)?.ok_or_else(|| Error::not_found(kind_name(id.kind()), id.to_string()))?;
+        docs::CaseHead::read(doc)
+    }
+
     /// Creates a new document and writes its first change with `f`.
     pub(crate) fn create(&mut self, id: &DocId, f: impl FnOnce(&mut Transaction<'_>) -> Result<()>) -> Result<()> {
         if self.doc(id)?.is_some() {
