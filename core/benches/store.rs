@@ -20,7 +20,7 @@ const KEY: [u8; 32] = [9; 32];
 const CHILDREN: usize = 2_000;
 const MENTORS: usize = 20;
 const MENTEES_PER_MENTOR: usize = 5;
-const FIXTURE: &str = "district-2000-v1.db";
+const FIXTURE: &str = "district-2000-v2.db";
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
