@@ -222,7 +222,12 @@ impl Service {
 
         // The change feed: what changed since the phone's cursor.
         let end = self.storage.feed_end()?;
-        let cursor = if req.cursor > end { 0 } else { req.cursor };
+        // After a change of the user's access (or a server restored from a
+        // backup older than the phone's cursor) the phone rescans the feed;
+        // documents it already holds exactly cost nothing.
+        let epoch = self.storage.access_epoch(&user.id)?;
+        let rescan = self.storage.device_access_seen(&device.id)? < epoch;
+        let cursor = if req.cursor > end || rescan { 0 } else { req.cursor };
         let mut new_cursor = end;
         let mut more = false;
         let mut removed = Vec::new();
@@ -326,6 +331,9 @@ impl Service {
                 Ok(out)
             };
         let outs = self.storage.exchange(&device.id, &ids, &mut per_doc, &meta::derive)?;
+        if rescan {
+            self.storage.set_device_access_seen(&device.id, epoch)?;
+        }
         let docs = ids
             .iter()
             .zip(outs)

@@ -255,3 +255,64 @@ async fn urgent_documents_go_up_first() {
     a.sync().await.unwrap();
     assert_same(&server, &a);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adoption_records_reach_only_users_granted_the_tier() {
+    let server = TestServer::start().await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    server.user("daniyar", Role::Specialist, &[DISTRICT]);
+    qamqor_server::admin::set_adoption_access(&server.service, "aigerim", true).unwrap();
+    let a = server.phone("aigerim").await;
+    let b = server.phone("daniyar").await;
+    let mut s = sample(8);
+    let child = s.child();
+    let start = child.birth_date.max(d("2024-01-10"));
+    let mut parent = s.representative(start);
+    parent.role = RepresentativeRole::AdoptiveParent;
+    a.store.register_child(&child).unwrap();
+    a.store.register_representative(&parent).unwrap();
+    let mut p = s.placement(&child, &parent, start);
+    p.form = PlacementForm::Adoption;
+    p.kin = None;
+    a.store.place_child(&p).unwrap();
+    let ordinary = s.child();
+    a.store.register_child(&ordinary).unwrap();
+    assert!(a.store.caseload().unwrap().iter().any(|c| c.adoption));
+    let report = a.sync().await.unwrap();
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+
+    b.sync().await.unwrap();
+    let ids = b.store.document_ids().unwrap();
+    assert_eq!(ids, vec![DocId::case(&ordinary.id)], "only the ordinary case reaches a user without the tier");
+    // Even by exact id.
+    let id = DocId::case(&child.id);
+    let mut state = automerge::sync::State::new();
+    let msg = qamqor_core::sync::engine::generate(&automerge::Automerge::new(), &mut state).unwrap();
+    let req = qamqor_core::sync::wire::SyncRequest {
+        v: 1,
+        cursor: 0,
+        docs: vec![qamqor_core::sync::wire::DocMessage { id: id.to_string(), msg }],
+    };
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/sync", server.url()))
+        .bearer_auth(&b.config.token)
+        .body(qamqor_core::sync::wire::encode(&req))
+        .send()
+        .await
+        .unwrap();
+    let resp = qamqor_core::sync::wire::decode_response(&resp.bytes().await.unwrap(), &Default::default()).unwrap();
+    assert!(
+        resp.results.iter().any(|r| r.id == id.to_string() && r.status == qamqor_core::sync::wire::DocStatus::Denied)
+    );
+    assert!(resp.docs.iter().all(|m| m.id != id.to_string() && m.id != DocId::representative(&parent.id).to_string()));
+
+    // Granted the tier, the adoption records arrive at the next sync.
+    qamqor_server::admin::set_adoption_access(&server.service, "daniyar", true).unwrap();
+    b.sync().await.unwrap();
+    assert_eq!(b.store.document_ids().unwrap().len(), 3);
+    // Withdrawn again: they leave the phone.
+    qamqor_server::admin::set_adoption_access(&server.service, "daniyar", false).unwrap();
+    let report = b.sync().await.unwrap();
+    assert_eq!(report.removed.len(), 2);
+    assert_eq!(b.store.document_ids().unwrap(), vec![DocId::case(&ordinary.id)]);
+}

@@ -29,7 +29,8 @@ pub struct DocExchange {
 pub trait Storage: Send + Sync + 'static {
     /// Creates a user.
     fn create_user(&self, user: &User) -> Result<()>;
-    /// Replaces a user's record (districts, adoption grant).
+    /// Replaces a user's record (districts, adoption grant) and moves the
+    /// user's access epoch.
     fn update_user(&self, user: &User) -> Result<()>;
     /// A user by id.
     fn user(&self, id: &str) -> Result<Option<User>>;
@@ -57,6 +58,13 @@ pub trait Storage: Send + Sync + 'static {
     /// Assigns a document to a user (or withdraws it); the document's
     /// feed sequence moves so that phones learn of it at their next sync.
     fn assign(&self, user_id: &str, doc_id: &str, assigned: bool) -> Result<()>;
+    /// The user's access epoch: it moves whenever [`Storage::update_user`]
+    /// changes what the user may see.
+    fn access_epoch(&self, user_id: &str) -> Result<u64>;
+    /// The access epoch a device last synced under.
+    fn device_access_seen(&self, device_id: &str) -> Result<u64>;
+    /// Records that a device rescanned the feed under `epoch`.
+    fn set_device_access_seen(&self, device_id: &str, epoch: u64) -> Result<()>;
     /// The documents assigned to a user.
     fn assignments(&self, user_id: &str) -> Result<Vec<String>>;
     /// Mentor ids whose profile names this user as the mentor.

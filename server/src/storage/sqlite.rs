@@ -16,7 +16,8 @@ use super::{DocExchange, Storage};
 use crate::error::{Result, ServerError};
 use crate::model::{AuditEntry, Device, DocMeta, Role, User};
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
     INSERT INTO meta(key, value) VALUES ('feed_seq', 0);
 
@@ -98,7 +99,18 @@ const MIGRATIONS: &[&str] = &[r#"
     ) STRICT;
     CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-"#];
+"#,
+    // 2: access epochs. A user's epoch moves when their access changes
+    // (districts, adoption tier); a device that has not seen the current
+    // epoch rescans the change feed from the start at its next sync.
+    r#"
+    ALTER TABLE users ADD COLUMN access_epoch INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE device_access (
+        device_id TEXT PRIMARY KEY REFERENCES devices(id),
+        epoch     INTEGER NOT NULL
+    ) STRICT;
+"#,
+];
 
 /// Compacts a document's change rows into its snapshot past this many.
 const COMPACT_AFTER: i64 = 64;
@@ -303,8 +315,16 @@ impl Storage for SqliteStorage {
     fn update_user(&self, u: &User) -> Result<()> {
         self.write(|tx| {
             let n = tx.execute(
-                "UPDATE users SET name = ?2, role = ?3, region = ?4, districts = ?5, adoption_access = ?6 WHERE id = ?1",
-                params![u.id, u.name, u.role.code(), u.region, serde_json::to_string(&u.districts).unwrap_or_default(), u.adoption_access],
+                "UPDATE users SET name = ?2, role = ?3, region = ?4, districts = ?5, adoption_access = ?6,
+                 access_epoch = access_epoch + 1 WHERE id = ?1",
+                params![
+                    u.id,
+                    u.name,
+                    u.role.code(),
+                    u.region,
+                    serde_json::to_string(&u.districts).unwrap_or_default(),
+                    u.adoption_access
+                ],
             )?;
             if n == 0 {
                 return Err(ServerError::NotFound("no such user".into()));
@@ -436,6 +456,34 @@ impl Storage for SqliteStorage {
             }
             let seq = next_seq(tx)?;
             tx.execute("UPDATE documents SET seq = ?2 WHERE doc_id = ?1", params![doc_id, seq])?;
+            Ok(())
+        })
+    }
+
+    fn access_epoch(&self, user_id: &str) -> Result<u64> {
+        self.read(|c| {
+            let e: Option<i64> =
+                c.query_row("SELECT access_epoch FROM users WHERE id = ?1", [user_id], |r| r.get(0)).optional()?;
+            Ok(e.unwrap_or(0) as u64)
+        })
+    }
+
+    fn device_access_seen(&self, device_id: &str) -> Result<u64> {
+        self.read(|c| {
+            let e: Option<i64> = c
+                .query_row("SELECT epoch FROM device_access WHERE device_id = ?1", [device_id], |r| r.get(0))
+                .optional()?;
+            Ok(e.unwrap_or(0) as u64)
+        })
+    }
+
+    fn set_device_access_seen(&self, device_id: &str, epoch: u64) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO device_access(device_id, epoch) VALUES (?1, ?2)
+                 ON CONFLICT(device_id) DO UPDATE SET epoch = ?2",
+                params![device_id, epoch as i64],
+            )?;
             Ok(())
         })
     }
