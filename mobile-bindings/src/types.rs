@@ -49,457 +49,704 @@ pub fn new_id() -> String {
 /// Regions (ISO 3166-2:KZ numbers).
 #[uniffi::remote(Enum)]
 pub enum Region {
+    /// Astana (city).
     Astana,
+    /// Almaty (city).
     AlmatyCity,
+    /// Shymkent (city).
     Shymkent,
+    /// Abai Region.
     Abai,
+    /// Akmola Region.
     Akmola,
+    /// Aktobe Region.
     Aktobe,
+    /// Almaty Region.
     AlmatyRegion,
+    /// Atyrau Region.
     Atyrau,
+    /// West Kazakhstan Region.
     WestKazakhstan,
+    /// Zhambyl Region.
     Zhambyl,
+    /// Zhetisu Region.
     Zhetisu,
+    /// Karaganda Region.
     Karaganda,
+    /// Kostanay Region.
     Kostanay,
+    /// Kyzylorda Region.
     Kyzylorda,
+    /// Mangystau Region.
     Mangystau,
+    /// Pavlodar Region.
     Pavlodar,
+    /// North Kazakhstan Region.
     NorthKazakhstan,
+    /// Turkistan Region.
     Turkistan,
+    /// Ulytau Region.
     Ulytau,
+    /// East Kazakhstan Region.
     EastKazakhstan,
 }
 
 /// Forms of placement.
 #[uniffi::remote(Enum)]
 pub enum PlacementForm {
+    /// Adoption: permanent, by court, secret by law (own access tier).
     Adoption,
+    /// Guardianship of a child under 14.
     Guardianship,
+    /// Trusteeship of a child aged 14 to 18.
     Trusteeship,
+    /// Patronat upbringing, by contract, the educator is paid.
     Patronat,
+    /// Foster family, by contract.
     FosterFamily,
+    /// Family-type children's village or youth home.
     ChildrensVillage,
+    /// Institution for orphans, only when no family form is possible.
     Institution,
 }
 
 /// Orphan or left without parental care.
 #[uniffi::remote(Enum)]
 pub enum ChildStatus {
+    /// An orphan.
     Orphan,
+    /// A child left without parental care.
     LeftWithoutCare,
 }
 
 /// Sex.
 #[uniffi::remote(Enum)]
 pub enum Sex {
+    /// Male.
     Male,
+    /// Female.
     Female,
 }
 
 /// A legal representative's role.
 #[uniffi::remote(Enum)]
 pub enum RepresentativeRole {
+    /// Guardian (child under 14).
     Guardian,
+    /// Trustee (child 14–18).
     Trustee,
+    /// Foster parent.
     FosterParent,
+    /// Patronat educator.
     PatronatEducator,
+    /// Adoptive parent.
     AdoptiveParent,
 }
 
 /// Whether a representative may act.
 #[uniffi::remote(Enum)]
 pub enum RepresentativeStatus {
+    /// Active.
     Active,
+    /// Temporarily suspended.
     Suspended,
+    /// Removed from guardianship duties.
     Removed,
 }
 
 /// Kin relation to the child.
 #[uniffi::remote(Enum)]
 pub enum KinRelation {
+    /// Grandparent.
     Grandparent,
+    /// Aunt or uncle.
     AuntUncle,
+    /// Adult sibling.
     AdultSibling,
+    /// Step-parent.
     StepParent,
+    /// Another relative.
     OtherRelative,
 }
 
 /// Why a placement ended.
 #[uniffi::remote(Enum)]
 pub enum PlacementEndReason {
+    /// The child turned 18.
     CameOfAge,
+    /// Returned to the birth parents.
     ReturnedToParents,
+    /// Adopted.
     Adopted,
+    /// Moved to another placement.
     Replaced,
+    /// The representative was removed from duties.
     RepresentativeRemoved,
+    /// The representative asked to be released.
     RepresentativeRequest,
+    /// Another reason.
     Other,
 }
 
 /// Risk factors: each is ground for immediate removal from duties.
 #[uniffi::remote(Enum)]
 pub enum RiskFactor {
+    /// Under criminal prosecution.
     CriminalProsecution,
+    /// Registered at a psychoneurological dispensary.
     PsychoneurologicalRegistration,
+    /// Registered at a narcological dispensary.
     NarcologicalRegistration,
 }
 
 /// Outcome of one part of the annual check.
 #[uniffi::remote(Enum)]
 pub enum CheckOutcome {
+    /// Requirement met.
     Satisfactory,
+    /// Requirement not met.
     Unsatisfactory,
+    /// Evidence not provided.
     NotProvided,
 }
 
 /// Conclusion of an annual check.
 #[uniffi::remote(Enum)]
 pub enum CheckConclusion {
+    /// The representative remains suitable.
     Suitable,
+    /// Suitable with a support plan.
     SupportPlan,
+    /// Removal from duties recommended.
     RemovalRecommended,
 }
 
 /// A source of income.
 #[uniffi::remote(Enum)]
 pub enum IncomeSourceKind {
+    /// Wages from employment.
     Employment,
+    /// Pension.
     Pension,
+    /// State benefits.
     Benefits,
+    /// Alimony.
     Alimony,
+    /// The monthly allowance for the child's maintenance.
     GuardianshipAllowance,
+    /// Another source.
     Other,
 }
 
 /// Right of use of the home.
 #[uniffi::remote(Enum)]
 pub enum HousingRight {
+    /// Owned.
     Owned,
+    /// Rented.
     Rented,
+    /// Other right of use.
     Other,
 }
 
 /// Kind of home.
 #[uniffi::remote(Enum)]
 pub enum HousingType {
+    /// A flat in a building.
     Apartment,
+    /// A house.
     House,
+    /// A dormitory.
     Dormitory,
+    /// Other.
     Other,
 }
 
 /// Ground of a home visit.
 #[uniffi::remote(Enum)]
 pub enum VisitGround {
+    /// The initial examination.
     Initial,
+    /// A scheduled monitoring visit.
     Monitoring,
+    /// As part of the annual check.
     AnnualCheck,
+    /// Unscheduled, after a signal.
     Signal,
 }
 
 /// In person or remote.
 #[uniffi::remote(Enum)]
 pub enum MeetingMode {
+    /// In person.
     InPerson,
+    /// Remote (call, video).
     Remote,
 }
 
 /// Where an annual check stands.
 #[uniffi::remote(Enum)]
 pub enum ScheduleState {
+    /// Not yet due.
     Scheduled,
+    /// Due within 30 days.
     Due,
+    /// Past the due date.
     Overdue,
+    /// This year's check is done.
     Done,
 }
 
 /// A user interface language.
 #[uniffi::remote(Enum)]
 pub enum Lang {
+    /// Kazakh (қазақша), Cyrillic.
     Kk,
+    /// Russian (русский).
     Ru,
+    /// English, for developers.
     En,
 }
 
 /// Something accepted but worth a person's attention.
 #[uniffi::remote(Enum)]
 pub enum Warning {
+    /// The birth date entered disagrees with the one in the IIN. The IIN is
+    /// never changed, even when formed wrongly, so both are kept.
     IinBirthDateMismatch { field: String },
+    /// The sex entered disagrees with the IIN's 7th digit.
     IinSexMismatch { field: String },
 }
 
 /// A person's name.
 #[uniffi::remote(Record)]
 pub struct FullName {
+    /// Family name (тегі / фамилия).
     pub family: String,
+    /// Given name (аты / имя).
     pub given: String,
+    /// Patronymic (әкесінің аты / отчество), if any.
     pub patronymic: Option<String>,
 }
 
 /// A child's profile.
 #[uniffi::remote(Record)]
 pub struct Child {
+    /// The child's id, made on the device that registered the child.
     pub id: ChildId,
+    /// The child's IIN.
     pub iin: Iin,
+    /// The child's name.
     pub name: FullName,
+    /// The birth date as documented (kept even when the IIN disagrees).
     pub birth_date: NaiveDate,
+    /// Sex.
     pub sex: Sex,
+    /// Orphan or left without parental care.
     pub status: ChildStatus,
+    /// The region of the case.
     pub region: Region,
+    /// The district (КАТО) of the case.
     pub district: Kato,
+    /// The child's school, if any (shared with the mentor).
     pub school: Option<String>,
 }
 
 /// A legal representative's profile.
 #[uniffi::remote(Record)]
 pub struct Representative {
+    /// The representative's id.
     pub id: RepresentativeId,
+    /// IIN.
     pub iin: Iin,
+    /// Name.
     pub name: FullName,
+    /// Birth date, if documented separately from the IIN.
     pub birth_date: Option<NaiveDate>,
+    /// Home address.
     pub address: String,
+    /// Phone number.
     pub phone: Option<String>,
+    /// Region.
     pub region: Region,
+    /// District (КАТО).
     pub district: Kato,
+    /// The role held.
     pub role: RepresentativeRole,
+    /// The date duties began; the first annual check falls due a year later.
     pub since: NaiveDate,
 }
 
 /// A placement.
 #[uniffi::remote(Record)]
 pub struct Placement {
+    /// The placement's id.
     pub id: PlacementId,
+    /// The child placed.
     pub child_id: ChildId,
+    /// The legal representative; `None` for an institution.
     pub representative_id: Option<RepresentativeId>,
+    /// The institution's name, for institutional placements.
     pub institution: Option<String>,
+    /// The form of placement as decided. Guardianship reads as trusteeship
+    /// from the 14th birthday: see [`Placement::form_on`].
     pub form: PlacementForm,
+    /// The representative's relation to the child when kin.
     pub kin: Option<KinRelation>,
+    /// Whether relatives were considered first.
     pub kin_considered: bool,
+    /// Start date.
     pub start_date: NaiveDate,
+    /// End date, when ended.
     pub end_date: Option<NaiveDate>,
+    /// Why it ended.
     pub end_reason: Option<PlacementEndReason>,
 }
 
 /// A document presented as evidence.
 #[uniffi::remote(Record)]
 pub struct Evidence {
+    /// The document's number.
     pub document_number: String,
+    /// The date of issue.
     pub issued_on: NaiveDate,
+    /// Who issued it.
     pub issuer: String,
+    /// The last day it is valid, if it expires.
     pub valid_until: Option<NaiveDate>,
 }
 
 /// A source of household income.
 #[uniffi::remote(Record)]
 pub struct IncomeSource {
+    /// The kind of income.
     pub kind: IncomeSourceKind,
+    /// Monthly amount in tenge.
     pub monthly_amount_kzt: i64,
 }
 
 /// Part 1 of the check: income.
 #[uniffi::remote(Record)]
 pub struct IncomePart {
+    /// The household's sources of income.
     pub sources: Vec<IncomeSource>,
+    /// People living in the household, the child included.
     pub household_members: u32,
+    /// The subsistence minimum per person in force, in tenge.
     pub subsistence_minimum_kzt: i64,
+    /// The outcome.
     pub outcome: CheckOutcome,
+    /// The supporting document.
     pub evidence: Option<Evidence>,
 }
 
 /// A certificate part of the check (health, criminal record).
 #[uniffi::remote(Record)]
 pub struct CertificatePart {
+    /// The outcome.
     pub outcome: CheckOutcome,
+    /// The certificate.
     pub evidence: Option<Evidence>,
 }
 
 /// Utilities in the home.
 #[uniffi::remote(Record)]
 pub struct Utilities {
+    /// Heating.
     pub heating: bool,
+    /// Running water.
     pub water: bool,
+    /// Sewerage.
     pub sewerage: bool,
+    /// Gas.
     pub gas: bool,
+    /// Electricity.
     pub electricity: bool,
 }
 
 /// The child's own space.
 #[uniffi::remote(Record)]
 pub struct ChildSpace {
+    /// Own bed.
     pub bed: bool,
+    /// A desk for schoolwork.
     pub desk: bool,
+    /// Clothes for the season.
     pub clothes: bool,
+    /// Books and school supplies.
     pub books: bool,
 }
 
 /// Part 3 of the check: housing.
 #[uniffi::remote(Record)]
 pub struct HousingPart {
+    /// Right of use.
     pub right: HousingRight,
+    /// Type of home.
     pub kind: HousingType,
+    /// Living area in m².
     pub area_m2: f64,
+    /// Number of rooms.
     pub rooms: u32,
+    /// Utilities.
     pub utilities: Utilities,
+    /// Whether the sanitary state is acceptable.
     pub sanitary_ok: bool,
+    /// Hazards found, if any.
     pub hazards: Option<String>,
+    /// The child's own space.
     pub child_space: ChildSpace,
+    /// The outcome.
     pub outcome: CheckOutcome,
+    /// The supporting document (title deed, lease).
     pub evidence: Option<Evidence>,
 }
 
 /// An annual comprehensive check (an event, written once).
 #[uniffi::remote(Record)]
 pub struct AnnualCheck {
+    /// The event id, made on the device.
     pub id: EventId,
+    /// The representative checked.
     pub representative_id: RepresentativeId,
+    /// The date of the check.
     pub date: NaiveDate,
+    /// The examiner (user id of the specialist).
     pub examiner: String,
+    /// Income sources.
     pub income: IncomePart,
+    /// Health certificate.
     pub health: CertificatePart,
+    /// Housing conditions.
     pub housing: HousingPart,
+    /// Criminal record certificate.
     pub criminal_record: CertificatePart,
+    /// Risk factors found.
     pub risk_factors: Vec<RiskFactor>,
+    /// The conclusion.
     pub conclusion: CheckConclusion,
+    /// Notes.
     pub notes: Option<String>,
+    /// The earlier check this one corrects, if any.
     pub supersedes: Option<EventId>,
 }
 
 /// A risk factor reported outside a check.
 #[uniffi::remote(Record)]
 pub struct RiskReport {
+    /// The event id.
     pub id: EventId,
+    /// The representative concerned.
     pub representative_id: RepresentativeId,
+    /// The date the factor became known.
     pub date: NaiveDate,
+    /// Who recorded it.
     pub reported_by: String,
+    /// The factor.
     pub factor: RiskFactor,
+    /// The source (letter number, authority).
     pub source: String,
+    /// The earlier report this one corrects.
     pub supersedes: Option<EventId>,
 }
 
 /// A home visit (an event, written once).
 #[uniffi::remote(Record)]
 pub struct HomeVisit {
+    /// The event id, made on the device.
     pub id: EventId,
+    /// The child visited.
     pub child_id: ChildId,
+    /// The date of the visit.
     pub date: NaiveDate,
+    /// The examiner (user id of the specialist).
     pub examiner: String,
+    /// The ground of the visit.
     pub ground: VisitGround,
+    /// The child's health.
     pub health: String,
+    /// School attendance and progress.
     pub school: String,
+    /// Nutrition.
     pub nutrition: String,
+    /// Relations in the household.
     pub relations: String,
+    /// The child's own opinion (to be taken into account from age 10).
     pub child_opinion: Option<String>,
+    /// Signs of neglect or violence were seen: makes the visit urgent.
     pub neglect_signs: bool,
+    /// Recommendations.
     pub recommendations: String,
+    /// The next visit planned.
     pub next_visit: Option<NaiveDate>,
+    /// The earlier visit record this one corrects.
     pub supersedes: Option<EventId>,
 }
 
 /// A mentor's profile.
 #[uniffi::remote(Record)]
 pub struct Mentor {
+    /// The mentor's id.
     pub id: MentorId,
+    /// The mentor's user id on the regional server, which links the
+    /// mentor's phone to this profile.
     pub user_id: String,
+    /// IIN.
     pub iin: Iin,
+    /// Name.
     pub name: FullName,
+    /// Phone.
     pub phone: Option<String>,
+    /// Region.
     pub region: Region,
+    /// District (КАТО).
     pub district: Kato,
+    /// The mentoring organisation, if any.
     pub organisation: Option<String>,
 }
 
 /// A mentor's certificate.
 #[uniffi::remote(Record)]
 pub struct MentorCertificate {
+    /// Certificate number.
     pub number: String,
+    /// Issuing body.
     pub issuer: String,
+    /// Date of issue.
     pub issued_on: NaiveDate,
+    /// Last day of validity.
     pub valid_until: NaiveDate,
 }
 
 /// A mentorship contract.
 #[uniffi::remote(Record)]
 pub struct Mentorship {
+    /// The mentorship's id.
     pub id: MentorshipId,
+    /// The mentor.
     pub mentor_id: MentorId,
+    /// The child.
     pub child_id: ChildId,
+    /// The contract's reference.
     pub contract_ref: String,
+    /// Start date.
     pub start_date: NaiveDate,
+    /// End date, when ended.
     pub end_date: Option<NaiveDate>,
 }
 
 /// What a mentor may know of a mentee.
 #[uniffi::remote(Record)]
 pub struct MenteeProfile {
+    /// Given name.
     pub given_name: String,
+    /// Family name.
     pub family_name: String,
+    /// Birth date (for age-appropriate mentoring).
     pub birth_date: NaiveDate,
+    /// School.
     pub school: Option<String>,
+    /// District (КАТО).
     pub district: Kato,
 }
 
 /// A mentor–child meeting (an event, written once).
 #[uniffi::remote(Record)]
 pub struct Meeting {
+    /// The event id.
     pub id: EventId,
+    /// The mentorship.
     pub mentorship_id: MentorshipId,
+    /// The date.
     pub date: NaiveDate,
+    /// Duration in minutes.
     pub duration_minutes: u32,
+    /// In person or remote.
     pub mode: MeetingMode,
+    /// Topics discussed.
     pub topics: Vec<String>,
+    /// Notes.
     pub notes: Option<String>,
+    /// The earlier entry this one corrects.
     pub supersedes: Option<EventId>,
 }
 
 /// The annual check schedule of a representative.
 #[uniffi::remote(Record)]
 pub struct CheckSchedule {
+    /// The last completed check, if any.
     pub last_check: Option<NaiveDate>,
+    /// When the next check falls due.
     pub due_date: NaiveDate,
+    /// The state as of the date asked.
     pub state: ScheduleState,
 }
 
 /// A line of the caseload screen.
 #[uniffi::remote(Record)]
 pub struct CaseSummary {
+    /// The child.
     pub child_id: ChildId,
+    /// Name as "Family Given Patronymic".
     pub display_name: String,
+    /// The IIN masked for the screen.
     pub iin_masked: String,
+    /// Birth date.
     pub birth_date: NaiveDate,
+    /// District (КАТО).
     pub district: String,
+    /// The current form of placement today (guardianship reads as
+    /// trusteeship from the 14th birthday), if placed.
     pub placement_form: Option<PlacementForm>,
+    /// Whether the case holds an urgent item.
     pub urgent: bool,
+    /// Whether the case is an adoption record.
     pub adoption: bool,
+    /// The last home visit.
     pub last_visit: Option<NaiveDate>,
 }
 
 /// A representative whose check is due or overdue.
 #[uniffi::remote(Record)]
 pub struct DueCheck {
+    /// The representative.
     pub representative_id: RepresentativeId,
+    /// Name.
     pub display_name: String,
+    /// The last completed check.
     pub last_check: Option<NaiveDate>,
+    /// The due date.
     pub due_date: NaiveDate,
+    /// Due or overdue.
     pub state: ScheduleState,
 }
 
 /// A mentee on a mentor's list.
 #[uniffi::remote(Record)]
 pub struct MenteeSummary {
+    /// The mentorship.
     pub mentorship_id: MentorshipId,
+    /// The child.
     pub child_id: ChildId,
+    /// Name.
     pub display_name: String,
+    /// Birth date.
     pub birth_date: NaiveDate,
+    /// Start of the mentorship.
     pub start_date: NaiveDate,
+    /// End, when ended.
     pub end_date: Option<NaiveDate>,
 }
 
 /// Counts for the sync status screen.
 #[uniffi::remote(Record)]
 pub struct SyncSummary {
+    /// Documents with something to exchange.
     pub pending: u64,
+    /// Of those, the urgent ones.
     pub pending_urgent: u64,
+    /// Documents the server refused.
     pub failed: u64,
+    /// The change-feed cursor.
     pub cursor: u64,
 }
