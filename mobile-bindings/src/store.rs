@@ -47,7 +47,7 @@ pub struct RepresentativeFile {
     pub schedule: CheckSchedule,
     /// Checks not superseded, newest first.
     pub checks: Vec<AnnualCheck>,
-    /// Risk reports, newest first.
+    /// Risk reports not superseded, newest first.
     pub risk_reports: Vec<RiskReport>,
 }
 
@@ -294,8 +294,7 @@ impl QamqorStore {
     /// A representative's whole file.
     pub fn representative_file(&self, representative_id: RepresentativeId) -> Result<RepresentativeFile> {
         let r = self.inner.representative_file(&representative_id)?;
-        let mut reports: Vec<RiskReport> = r.risk_reports.values().cloned().collect();
-        reports.sort_by_key(|r| std::cmp::Reverse(r.date));
+        let reports = docs::current_events(&r.risk_reports).into_iter().cloned().collect();
         Ok(RepresentativeFile {
             status: r.status,
             risk_factors: r.risk.raised(),

@@ -154,27 +154,7 @@ pub fn run(seed: u64, phones: usize, steps: usize, faults: Faults) -> Result<Out
         options.today = Some(today());
         let store =
             Store::open(dir.path().join(format!("phone{i}.db")), &[7; 32], options).map_err(|e| e.to_string())?;
-        // Enrollment itself is tested over HTTP; here the device is
-        // registered directly (argon2 would dominate the run time).
-        let token = qamqor_server::auth::new_token();
-        let device = qamqor_server::model::Device {
-            id: format!("device{i}"),
-            user_id: user.clone(),
-            actor: store.actor_id(),
-            label: format!("phone {i}"),
-            created_at: 0,
-            expires_at: i64::MAX,
-            revoked_at: None,
-            wiped_at: None,
-            last_sync_at: None,
-            cursor: 0,
-        };
-        let code_id = format!("C{i:03}");
-        service.storage().add_enrollment_code(&code_id, "-", &user, i64::MAX).map_err(|e| e.to_string())?;
-        service
-            .storage()
-            .enroll(&code_id, &device, &qamqor_server::auth::token_hash(&token))
-            .map_err(|e| e.to_string())?;
+        let token = crate::register_device(&service, &user, &store.actor_id(), &format!("device{i}"));
         let caller = service.authenticate(&token).map_err(|e| e.to_string())?;
         let sample = Sample::new(
             seed.wrapping_mul(31).wrapping_add(i as u64),

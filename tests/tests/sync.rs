@@ -124,22 +124,7 @@ async fn a_mentor_logs_meetings_and_cannot_fetch_a_representatives_file() {
 
     // The mentor asks for the representative's file by its exact id.
     let rep_doc = DocId::representative(&rep.id);
-    let mut state = automerge::sync::State::new();
-    let msg = qamqor_core::sync::engine::generate(&automerge::Automerge::new(), &mut state).unwrap();
-    let req = qamqor_core::sync::wire::SyncRequest {
-        v: 1,
-        cursor: 0,
-        docs: vec![qamqor_core::sync::wire::DocMessage { id: rep_doc.to_string(), msg }],
-    };
-    let resp = reqwest::Client::new()
-        .post(format!("{}/v1/sync", server.url()))
-        .bearer_auth(&m.config.token)
-        .body(qamqor_core::sync::wire::encode(&req))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let resp = qamqor_core::sync::wire::decode_response(&resp.bytes().await.unwrap(), &Default::default()).unwrap();
+    let resp = ask_by_id(&server, &m.config.token, &rep_doc).await;
     assert!(resp.docs.iter().all(|d| d.id != rep_doc.to_string()), "nothing of the file is sent");
     assert!(
         resp.results
@@ -171,6 +156,27 @@ async fn a_mentor_logs_meetings_and_cannot_fetch_a_representatives_file() {
     );
     let on_server = server.service.storage().load_doc(&id).unwrap().unwrap();
     assert_ne!(content(&on_server.save())["mentee"]["school"], "changed");
+}
+
+/// Asks the server for a document by its exact id, as a client that knows
+/// the id but holds nothing of it would.
+async fn ask_by_id(server: &TestServer, token: &str, id: &DocId) -> qamqor_core::sync::wire::SyncResponse {
+    let mut state = automerge::sync::State::new();
+    let msg = qamqor_core::sync::engine::generate(&automerge::Automerge::new(), &mut state).unwrap();
+    let req = qamqor_core::sync::wire::SyncRequest {
+        v: 1,
+        cursor: 0,
+        docs: vec![qamqor_core::sync::wire::DocMessage { id: id.to_string(), msg }],
+    };
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/sync", server.url()))
+        .bearer_auth(token)
+        .body(qamqor_core::sync::wire::encode(&req))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    qamqor_core::sync::wire::decode_response(&resp.bytes().await.unwrap(), &Default::default()).unwrap()
 }
 
 fn hex_actor(s: &str) -> Vec<u8> {
@@ -286,21 +292,7 @@ async fn adoption_records_reach_only_users_granted_the_tier() {
     assert_eq!(ids, vec![DocId::case(&ordinary.id)], "only the ordinary case reaches a user without the tier");
     // Even by exact id.
     let id = DocId::case(&child.id);
-    let mut state = automerge::sync::State::new();
-    let msg = qamqor_core::sync::engine::generate(&automerge::Automerge::new(), &mut state).unwrap();
-    let req = qamqor_core::sync::wire::SyncRequest {
-        v: 1,
-        cursor: 0,
-        docs: vec![qamqor_core::sync::wire::DocMessage { id: id.to_string(), msg }],
-    };
-    let resp = reqwest::Client::new()
-        .post(format!("{}/v1/sync", server.url()))
-        .bearer_auth(&b.config.token)
-        .body(qamqor_core::sync::wire::encode(&req))
-        .send()
-        .await
-        .unwrap();
-    let resp = qamqor_core::sync::wire::decode_response(&resp.bytes().await.unwrap(), &Default::default()).unwrap();
+    let resp = ask_by_id(&server, &b.config.token, &id).await;
     assert!(
         resp.results.iter().any(|r| r.id == id.to_string() && r.status == qamqor_core::sync::wire::DocStatus::Denied)
     );

@@ -64,11 +64,7 @@ impl CaseDoc {
 
     /// Visits not superseded by a correction, newest first.
     pub fn current_visits(&self) -> Vec<&HomeVisit> {
-        let superseded: std::collections::HashSet<_> =
-            self.visits.values().filter_map(|v| v.supersedes.as_ref()).collect();
-        let mut v: Vec<_> = self.visits.values().filter(|v| !superseded.contains(&v.id)).collect();
-        v.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| b.id.cmp(&a.id)));
-        v
+        current_events(&self.visits)
     }
 
     /// The latest current visit shows signs of neglect.
@@ -176,11 +172,7 @@ pub struct RepresentativeDoc {
 impl RepresentativeDoc {
     /// Checks not superseded by a correction, newest first.
     pub fn current_checks(&self) -> Vec<&AnnualCheck> {
-        let superseded: std::collections::HashSet<_> =
-            self.checks.values().filter_map(|c| c.supersedes.as_ref()).collect();
-        let mut v: Vec<_> = self.checks.values().filter(|c| !superseded.contains(&c.id)).collect();
-        v.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| b.id.cmp(&a.id)));
-        v
+        current_events(&self.checks)
     }
 
     /// The date of the last completed check.
@@ -250,12 +242,16 @@ pub struct MeetingLogDoc {
 impl MeetingLogDoc {
     /// Meetings not superseded, newest first.
     pub fn current_meetings(&self) -> Vec<&Meeting> {
-        let superseded: std::collections::HashSet<_> =
-            self.meetings.values().filter_map(|m| m.supersedes.as_ref()).collect();
-        let mut v: Vec<_> = self.meetings.values().filter(|m| !superseded.contains(&m.id)).collect();
-        v.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| b.id.cmp(&a.id)));
-        v
+        current_events(&self.meetings)
     }
+}
+
+/// Events not superseded by a correction, newest first.
+pub fn current_events<E: Event>(events: &BTreeMap<String, E>) -> Vec<&E> {
+    let superseded: std::collections::HashSet<&EventId> = events.values().filter_map(Event::supersedes).collect();
+    let mut v: Vec<&E> = events.values().filter(|e| !superseded.contains(e.id())).collect();
+    v.sort_by(|a, b| b.date().cmp(&a.date()).then_with(|| b.id().cmp(a.id())));
+    v
 }
 
 /// Reads a whole document into its typed view. A document this version

@@ -170,6 +170,34 @@ impl std::fmt::Display for Warning {
     }
 }
 
+/// A record written once and corrected only by a new event that
+/// supersedes it: checks, visits, meetings, risk reports.
+pub trait Event {
+    /// The event id.
+    fn id(&self) -> &EventId;
+    /// The date it happened.
+    fn date(&self) -> NaiveDate;
+    /// The event this one corrects.
+    fn supersedes(&self) -> Option<&EventId>;
+}
+
+macro_rules! event {
+    ($($t:ty),*) => {$(
+        impl Event for $t {
+            fn id(&self) -> &EventId {
+                &self.id
+            }
+            fn date(&self) -> NaiveDate {
+                self.date
+            }
+            fn supersedes(&self) -> Option<&EventId> {
+                self.supersedes.as_ref()
+            }
+        }
+    )*};
+}
+event!(AnnualCheck, HomeVisit, Meeting, RiskReport);
+
 /// Rejects a date after `today`.
 pub fn not_in_future(date: NaiveDate, today: NaiveDate, field: &str) -> Result<()> {
     if date > today { Err(Error::invalid(field, "is in the future")) } else { Ok(()) }

@@ -14,7 +14,7 @@ use automerge::sync::State;
 use qamqor_core::docs::{self, DocId, DocKind};
 use qamqor_core::sync::engine;
 use qamqor_core::sync::wire::{self, DocMessage, SyncRequest};
-use qamqor_server::model::{Device, Role};
+use qamqor_server::model::Role;
 use qamqor_tests::*;
 
 fn d(s: &str) -> chrono::NaiveDate {
@@ -146,24 +146,8 @@ async fn main() {
         if i % 50 == 0 {
             server.user(&user, Role::Specialist, &[DISTRICT]);
         }
-        // Devices registered directly: argon2 enrollment is measured elsewhere.
-        let token = qamqor_server::auth::new_token();
         let actor = automerge::ActorId::random();
-        let device = Device {
-            id: format!("load-device-{i}"),
-            user_id: user.clone(),
-            actor: actor.to_hex_string(),
-            label: "load".into(),
-            created_at: 0,
-            expires_at: i64::MAX,
-            revoked_at: None,
-            wiped_at: None,
-            last_sync_at: None,
-            cursor: 0,
-        };
-        let code = format!("L{i}");
-        storage.add_enrollment_code(&code, "-", &user, i64::MAX).unwrap();
-        storage.enroll(&code, &device, &qamqor_server::auth::token_hash(&token)).unwrap();
+        let token = register_device(&server.service, &user, &actor.to_hex_string(), &format!("load-device-{i}"));
         tokens.push(token);
         actors.push(actor);
     }
