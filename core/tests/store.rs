@@ -225,6 +225,11 @@ fn mentor_meetings_need_a_valid_certificate() {
     // The mentee view holds only what mentoring needs.
     let view = serde_json::to_string(&store.mentee(&ship.id).unwrap()).unwrap();
     assert!(!view.contains(child.iin.as_str()));
+    // And follows the child's profile.
+    let mut moved = child.clone();
+    moved.school = Some("№40 лицей".into());
+    store.update_child(&moved).unwrap();
+    assert_eq!(store.mentee(&ship.id).unwrap().mentee.school.as_deref(), Some("№40 лицей"));
 }
 
 fn copy_all(from: &Store, to: &Store) {

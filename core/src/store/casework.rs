@@ -36,7 +36,17 @@ impl Store {
             if old.child.iin != child.iin {
                 return Err(Error::invalid("child.iin", "an IIN is assigned once for life and never changed"));
             }
-            w.edit(&id, |tx| json::put(tx, &ROOT, "child", child))
+            w.edit(&id, |tx| json::put(tx, &ROOT, "child", child))?;
+            // The mentors' views of this child follow the profile.
+            let mentees: Vec<String> = {
+                let mut st = w.tx.prepare_cached("SELECT doc_id FROM q_mentees WHERE child_id = ?1")?;
+                st.query_map([child.id.as_str()], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+            };
+            let profile = mentee_profile(child);
+            for doc in mentees {
+                w.edit(&DocId::parse(&doc)?, |tx| json::put(tx, &ROOT, "mentee", &profile))?;
+            }
+            Ok(())
         })?;
         Ok(Recorded { warnings })
     }
@@ -231,14 +241,7 @@ impl Store {
         self.write(|w| {
             let case = w.case_head(&DocId::case(&m.child_id))?;
             let _: MentorDoc = w.view(&DocId::mentor(&m.mentor_id))?;
-            let c = &case.child;
-            let profile = MenteeProfile {
-                given_name: c.name.given.clone(),
-                family_name: c.name.family.clone(),
-                birth_date: c.birth_date,
-                school: c.school.clone(),
-                district: c.district.clone(),
-            };
+            let profile = mentee_profile(&case.child);
             w.create(&DocId::mentee(&m.id), |tx| {
                 json::put(tx, &ROOT, "mentorship", m)?;
                 json::put(tx, &ROOT, "mentee", &profile)
@@ -268,6 +271,17 @@ impl Store {
     /// resolved by ending all but one with [`Store::end_placement`].
     pub fn resolve_conflict(&self, doc_id: &DocId, path: &str, chosen: &serde_json::Value) -> Result<()> {
         self.write(|w| w.edit(doc_id, |tx| docs::conflicts::resolve_field(tx, doc_id, path, chosen)))
+    }
+}
+
+/// What a mentor may know of a child: only what mentoring needs.
+fn mentee_profile(c: &Child) -> MenteeProfile {
+    MenteeProfile {
+        given_name: c.name.given.clone(),
+        family_name: c.name.family.clone(),
+        birth_date: c.birth_date,
+        school: c.school.clone(),
+        district: c.district.clone(),
     }
 }
 
