@@ -18,6 +18,9 @@ use crate::meta;
 use crate::model::{AuditEntry, Device, Role, User};
 use crate::storage::{DocExchange, Storage};
 
+/// Wrong secrets after which an enrollment code is spent.
+pub const MAX_CODE_FAILURES: u32 = 5;
+
 /// What a phone sends to enroll.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EnrollRequest {
@@ -127,7 +130,12 @@ impl Service {
         }
         let bad = || ServerError::Unauthorized("the enrollment code is unknown, used or expired".into());
         let (hash, user_id, expires) = self.storage.enrollment_code(&id)?.ok_or_else(bad)?;
-        if expires < self.now() || !auth::verify_secret(&secret, &hash) {
+        if expires < self.now() {
+            return Err(bad());
+        }
+        if !auth::verify_secret(&secret, &hash) {
+            self.storage.code_failed(&id, self.now(), MAX_CODE_FAILURES)?;
+            tracing::warn!(code = %id, "wrong enrollment secret");
             return Err(bad());
         }
         let user = self.storage.user(&user_id)?.ok_or_else(bad)?;

@@ -212,6 +212,26 @@ async fn bad_input_to_every_endpoint_gets_a_clear_error_and_harms_nothing() {
         .await
         .unwrap();
     assert_eq!(status_and_code(r).await.0, 401, "a code is single-use");
+    // Guessing: five wrong secrets for a code's id spend the code.
+    let code = server.service.issue_code("aigerim", 1).unwrap();
+    let code_id = &code[..4];
+    for i in 0..5 {
+        let guess = format!("{code_id}-AAAA-BBBB-CC{:02}", i + 20);
+        let r = http
+            .post(&enroll)
+            .json(&serde_json::json!({"code": guess, "actor": "00aa", "label": "x"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(status_and_code(r).await.0, 401);
+    }
+    let r = http
+        .post(&enroll)
+        .json(&serde_json::json!({"code": code, "actor": "00ab", "label": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status_and_code(r).await.0, 401, "the code was spent by the guesses");
     let r = http.get(format!("{base}/v1/nothing")).send().await.unwrap();
     assert_eq!(r.status(), 404);
 

@@ -110,6 +110,10 @@ const MIGRATIONS: &[&str] = &[
         epoch     INTEGER NOT NULL
     ) STRICT;
 "#,
+    // 3: failed attempts per enrollment code.
+    r#"
+    ALTER TABLE enrollment_codes ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// Compacts a document's change rows into its snapshot past this many.
@@ -389,6 +393,18 @@ impl Storage for SqliteStorage {
             tx.execute(
                 "INSERT INTO devices(id, user_id, actor, token_hash, label, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![d.id, d.user_id, d.actor, token_hash, d.label, d.created_at, d.expires_at],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn code_failed(&self, code_id: &str, at: i64, max_failures: u32) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE enrollment_codes SET failures = failures + 1,
+                 used_at = CASE WHEN failures + 1 >= ?3 THEN ?2 ELSE used_at END
+                 WHERE code_id = ?1 AND used_at IS NULL",
+                params![code_id, at, max_failures],
             )?;
             Ok(())
         })
