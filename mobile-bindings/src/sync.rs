@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
-use qamqor_core::sync::client::{self, ServerConfig};
+use qamqor_core::sync::client::{self, Enrollment, ServerConfig};
 use qamqor_core::sync::wire::Limits;
 use tokio::sync::watch;
 
@@ -94,22 +94,6 @@ pub struct SyncReport {
     pub refused: Vec<String>,
     /// The device was revoked and the store wiped.
     pub wiped: bool,
-}
-
-/// The server's answer to an enrollment.
-#[derive(Debug, Clone, uniffi::Record)]
-pub struct Enrollment {
-    /// The device id.
-    pub device_id: String,
-    /// The bearer token: keep it in the Keystore or Keychain and pass it to
-    /// `configure_sync` at the next app start.
-    pub token: String,
-    /// Token expiry, Unix seconds.
-    pub expires_at: i64,
-    /// The user id.
-    pub user_id: String,
-    /// `specialist`, `mentor` or `admin`.
-    pub role: String,
 }
 
 /// Told of sync state changes. Called from a background thread: hop to
@@ -222,13 +206,7 @@ impl QamqorStore {
             .await
             .map_err(|_| QamqorError::Cancelled)??;
         self.configure_sync(server_url, e.token.clone(), ca_pem)?;
-        Ok(Enrollment {
-            device_id: e.device_id,
-            token: e.token,
-            expires_at: e.expires_at,
-            user_id: e.user_id,
-            role: e.role,
-        })
+        Ok(e)
     }
 
     /// Sets the server and the device token (from the Keystore or Keychain)

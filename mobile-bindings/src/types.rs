@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use qamqor_core::docs::DocId;
 use qamqor_core::model::*;
 use qamqor_core::store::{CaseSummary, DueCheck, MenteeSummary, SyncSummary};
+use qamqor_core::sync::client::Enrollment;
 
 /// A value that does not lift (an invalid IIN inside a record) reaches the
 /// app as the call's own `QamqorError::Invalid`, naming the field.
@@ -749,4 +750,22 @@ pub struct SyncSummary {
     pub failed: u64,
     /// The change-feed cursor.
     pub cursor: u64,
+}
+
+/// The server's answer to an enrollment.
+#[uniffi::remote(Record)]
+pub struct Enrollment {
+    /// The device id.
+    pub device_id: String,
+    /// The bearer token: keep it in the Keystore or Keychain and pass it to
+    /// `configure_sync` at the next app start.
+    pub token: String,
+    /// Token expiry, Unix seconds.
+    pub expires_at: i64,
+    /// The user id.
+    pub user_id: String,
+    /// `specialist`, `mentor` or `admin`.
+    pub role: String,
+    /// The region code.
+    pub region: String,
 }
