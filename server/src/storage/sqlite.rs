@@ -655,3 +655,39 @@ impl Storage for SqliteStorage {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema_of(conn: &Connection) -> Vec<(String, String)> {
+        let mut st = conn
+            .prepare(
+                "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY name",
+            )
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<rusqlite::Result<_>>().unwrap()
+    }
+
+    #[test]
+    fn every_older_database_migrates_to_the_fresh_schema() {
+        let mut fresh = Connection::open_in_memory().unwrap();
+        migrate(&mut fresh).unwrap();
+        for start in 1..MIGRATIONS.len() {
+            let mut old = Connection::open_in_memory().unwrap();
+            for (i, sql) in MIGRATIONS.iter().enumerate().take(start) {
+                old.execute_batch(sql).unwrap();
+                old.pragma_update(None, "user_version", i as u32 + 1).unwrap();
+            }
+            migrate(&mut old).unwrap();
+            assert_eq!(schema_of(&old), schema_of(&fresh), "from version {start}");
+        }
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.pragma_update(None, "user_version", MIGRATIONS.len() as u32 + 1).unwrap();
+        assert!(migrate(&mut c).is_err());
+    }
+}
