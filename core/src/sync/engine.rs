@@ -180,3 +180,54 @@ mod tests {
         assert_eq!(receive(&mut server, &mut st, b"junk", &WritePolicy::Any), Err(Refusal::Invalid));
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use automerge::transaction::Transactable;
+    use proptest::prelude::*;
+
+    fn message() -> (Automerge, Vec<u8>) {
+        let mut src = Automerge::new();
+        let mut tx = src.transaction();
+        for i in 0..5 {
+            tx.put(automerge::ROOT, format!("k{i}"), i).unwrap();
+        }
+        tx.commit();
+        let mut dst = Automerge::new();
+        let (mut s1, mut s2) = (State::new(), State::new());
+        // Two rounds so that the message carries changes.
+        let first = generate(&dst, &mut s2).unwrap();
+        receive(&mut src, &mut s1, &first, &WritePolicy::Any).unwrap();
+        let msg = generate(&src, &mut s1).unwrap();
+        dst = Automerge::new();
+        (dst, msg)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn damaged_messages_never_panic_and_never_harm(flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8), cut in any::<usize>()) {
+            let (mut doc, mut msg) = message();
+            for (at, byte) in flips {
+                let n = msg.len();
+                msg[at % n] ^= byte | 1;
+            }
+            msg.truncate(cut % (msg.len() + 1));
+            let before = doc.get_heads();
+            let mut state = State::new();
+            if receive(&mut doc, &mut state, &msg, &WritePolicy::Any).is_err() {
+                prop_assert_eq!(doc.get_heads(), before);
+            }
+        }
+
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let mut doc = Automerge::new();
+            let mut state = State::new();
+            let _ = receive(&mut doc, &mut state, &bytes, &WritePolicy::OnlyActor(ActorId::random()));
+            let _ = crate::sync::wire::decode_request(&bytes, &crate::sync::wire::Limits::default());
+        }
+    }
+}
