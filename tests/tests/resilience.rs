@@ -252,3 +252,26 @@ async fn bad_input_to_every_endpoint_gets_a_clear_error_and_harms_nothing() {
     let r = http.get(format!("{base}/v1/health")).send().await.unwrap();
     assert_eq!(r.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_shutdown_while_a_phone_syncs_loses_nothing() {
+    let mut server = TestServer::start().await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    let mut a = server.phone("aigerim").await;
+    let mut s = sample(13);
+    for _ in 0..300 {
+        a.store.register_child(&s.child()).unwrap();
+    }
+    let store = a.store.clone();
+    let config = a.config.clone();
+    let syncing = tokio::spawn(async move { qamqor_core::sync::client::sync(store, &config, Limits::default()).await });
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // Stop accepting connections; requests in flight are finished first.
+    server.running.take().unwrap().shutdown().await.unwrap();
+    let first = syncing.await.unwrap();
+    assert!(first.is_ok() || matches!(first, Err(Error::Network(_))), "{first:?}");
+    a.config.url = server.restart().await;
+    a.sync().await.unwrap();
+    assert_converged(&server, &a);
+    assert_eq!(a.store.sync_summary().unwrap().pending, 0);
+}
