@@ -308,10 +308,7 @@ impl Service {
                         };
                         if !received.new_changes.is_empty() {
                             let m = meta::derive(id, doc);
-                            let kind_ok = docs::json::read(doc, &automerge::ROOT)
-                                .ok()
-                                .and_then(|v| v.get("kind").and_then(|k| k.as_str().map(str::to_owned)))
-                                .is_some_and(|k| k == id.kind().prefix());
+                            let kind_ok = docs::has_kind(doc, id);
                             if !kind_ok || !access::can_write(user, &grants, &m) {
                                 out.audit.push(audit(now * 1000, caller, &id.to_string(), "denied", Vec::new()));
                                 results.push(denied(&id.to_string()));

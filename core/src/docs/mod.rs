@@ -204,9 +204,10 @@ pub fn prepare_edit<T: Transactable + ReadDoc>(tx: &mut T, author_actor: &str, a
     Ok(())
 }
 
-/// Whether this core may edit the document.
-pub fn can_edit<R: ReadDoc>(doc: &R) -> Result<bool> {
-    Ok(header_u64(doc, "min_editor")? <= EDITOR_VERSION)
+/// Whether the document's header says it is of the kind its id names.
+/// Reads only the `kind` key.
+pub fn has_kind<R: ReadDoc>(doc: &R, id: &DocId) -> bool {
+    matches!(doc.get(ROOT, "kind"), Ok(Some((automerge::Value::Scalar(s), _))) if s.as_str() == Some(id.kind().prefix()))
 }
 
 /// The author recorded for an actor in a document's `authors` map.

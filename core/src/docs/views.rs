@@ -66,11 +66,6 @@ impl CaseDoc {
     pub fn current_visits(&self) -> Vec<&HomeVisit> {
         current_events(&self.visits)
     }
-
-    /// The latest current visit shows signs of neglect.
-    pub fn is_urgent(&self) -> bool {
-        self.current_visits().first().is_some_and(|v| v.is_urgent())
-    }
 }
 
 /// The head of a child's case: everything but the visits, which grow for

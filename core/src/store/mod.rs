@@ -418,13 +418,7 @@ impl WriteTx<'_> {
         docs::prepare_edit(&mut tx, &self.actor.to_hex_string(), self.author)?;
         f(&mut tx)?;
         tx.commit_with(commit_options());
-        self.tx.execute(
-            "INSERT INTO documents(doc_id, kind, snapshot, updated_at) VALUES (?1, ?2, ?3, ?4)",
-            params![id.to_string(), id.kind().prefix(), doc.save(), now_ms()],
-        )?;
-        self.cache.insert(id.clone(), doc);
-        self.touch(id);
-        self.mark_pending(id)
+        self.adopt(id, doc)
     }
 
     /// Edits an existing document with `f` and appends the change.
@@ -463,26 +457,30 @@ impl WriteTx<'_> {
                 Ok(changed)
             }
             None => {
-                let kind = docs::json::read(&incoming, &automerge::ROOT)?
-                    .get("kind")
-                    .and_then(|k| k.as_str().map(str::to_owned));
-                if kind.as_deref() != Some(id.kind().prefix()) {
-                    return Err(Error::Corrupt("the document's kind does not match its id".into()));
-                }
-                incoming.set_actor(self.actor.clone());
-                self.tx.execute(
-                    "INSERT INTO documents(doc_id, kind, snapshot, updated_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![id.to_string(), id.kind().prefix(), incoming.save(), now_ms()],
-                )?;
-                self.cache.insert(id.clone(), incoming);
-                self.touch(id);
-                self.mark_pending(id)?;
+                self.adopt(id, incoming)?;
                 Ok(true)
             }
         }
     }
 
-    fn append(&mut self, id: &DocId, bytes: &[u8]) -> Result<()> {
+    /// Stores a document that arrived whole (from another copy or the
+    /// server) and was not here before. Its header must name the kind its
+    /// id says.
+    pub(crate) fn adopt(&mut self, id: &DocId, mut doc: Automerge) -> Result<()> {
+        if !docs::has_kind(&doc, id) {
+            return Err(Error::Corrupt("the document's kind does not match its id".into()));
+        }
+        doc.set_actor(self.actor.clone());
+        self.tx.execute(
+            "INSERT INTO documents(doc_id, kind, snapshot, updated_at) VALUES (?1, ?2, ?3, ?4)",
+            params![id.to_string(), id.kind().prefix(), doc.save(), now_ms()],
+        )?;
+        self.cache.insert(id.clone(), doc);
+        self.touch(id);
+        self.mark_pending(id)
+    }
+
+    pub(crate) fn append(&mut self, id: &DocId, bytes: &[u8]) -> Result<()> {
         if bytes.is_empty() {
             return Ok(());
         }

@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use super::{Store, index, lock, now_ms};
-use crate::docs::{self, DocId};
+use crate::docs::DocId;
 use crate::error::{Error, Result};
 use crate::sync::engine::{self, WritePolicy};
 use crate::sync::wire::{DocMessage, DocResult, DocStatus, Limits, PROTOCOL_VERSION, SyncRequest, SyncResponse};
@@ -140,37 +140,23 @@ impl Store {
                     states.insert(id.clone(), blob.map_or_else(State::new, |b| engine::load_state(&b)));
                 }
                 let state = states.get_mut(&id).ok_or_else(|| Error::Corrupt("sync state vanished".into()))?;
+                let damaged = |_| Error::Corrupt("the server sent a damaged sync message".into());
                 let changed = match super::load_cached(&w.tx, w.cache, &id, w.actor)? {
                     Some(doc) => {
                         let before = doc.get_heads();
-                        let received = engine::receive(doc, state, &m.msg, &WritePolicy::Any)
-                            .map_err(|_| Error::Corrupt("the server sent a damaged sync message".into()))?;
+                        let received = engine::receive(doc, state, &m.msg, &WritePolicy::Any).map_err(damaged)?;
                         let bytes = doc.save_after(&before);
-                        if !received.new_changes.is_empty() {
-                            w.tx.execute("INSERT INTO changes(doc_id, data) VALUES (?1, ?2)", params![m.id, bytes])?;
-                            w.touch(&id);
-                        }
+                        w.append(&id, &bytes)?;
                         !received.new_changes.is_empty()
                     }
                     None => {
-                        let mut doc = Automerge::new().with_actor(w.actor.clone());
-                        let received = engine::receive(&mut doc, state, &m.msg, &WritePolicy::Any)
-                            .map_err(|_| Error::Corrupt("the server sent a damaged sync message".into()))?;
-                        if received.new_changes.is_empty() {
-                            false
-                        } else {
-                            let kind = docs::json::read(&doc, &automerge::ROOT)?.get("kind").and_then(|k| k.as_str().map(str::to_owned));
-                            if kind.as_deref() != Some(id.kind().prefix()) {
-                                return Err(Error::Corrupt("a document's kind does not match its id".into()));
-                            }
-                            w.tx.execute(
-                                "INSERT INTO documents(doc_id, kind, snapshot, updated_at) VALUES (?1, ?2, ?3, ?4)",
-                                params![m.id, id.kind().prefix(), doc.save(), now_ms()],
-                            )?;
-                            w.cache.insert(id.clone(), doc);
-                            w.touch(&id);
-                            true
+                        let mut doc = Automerge::new();
+                        let received = engine::receive(&mut doc, state, &m.msg, &WritePolicy::Any).map_err(damaged)?;
+                        let new = !received.new_changes.is_empty();
+                        if new {
+                            w.adopt(&id, doc)?;
                         }
+                        new
                     }
                 };
                 if changed {
