@@ -12,6 +12,17 @@ pub const TRUSTEESHIP_AGE: u32 = 14;
 /// The age of majority, when every placement ends.
 pub const MAJORITY_AGE: u32 = 18;
 
+impl PlacementForm {
+    /// The form in force on `on` for a child born `birth`, when this form
+    /// was decided: guardianship becomes trusteeship at the 14th birthday.
+    pub fn in_force(self, birth: NaiveDate, on: NaiveDate) -> PlacementForm {
+        match self {
+            PlacementForm::Guardianship if age_on(birth, on) >= TRUSTEESHIP_AGE => PlacementForm::Trusteeship,
+            f => f,
+        }
+    }
+}
+
 /// A child who is an orphan or left without parental care.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Child {
@@ -183,10 +194,7 @@ impl Placement {
     /// The form in force on `on` for a child born `birth`: guardianship
     /// becomes trusteeship at the 14th birthday.
     pub fn form_on(&self, birth: NaiveDate, on: NaiveDate) -> PlacementForm {
-        match self.form {
-            PlacementForm::Guardianship if age_on(birth, on) >= TRUSTEESHIP_AGE => PlacementForm::Trusteeship,
-            f => f,
-        }
+        self.form.in_force(birth, on)
     }
 
     /// Whether this record needs the adoption access tier.

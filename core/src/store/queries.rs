@@ -368,10 +368,7 @@ impl CaseRow {
     fn into_summary(self, today: NaiveDate) -> Result<CaseSummary> {
         let birth_date = date(&self.birth)?;
         let form = self.form.as_deref().map(str::parse::<PlacementForm>).transpose()?;
-        let form = form.map(|f| match f {
-            PlacementForm::Guardianship if age_on(birth_date, today) >= TRUSTEESHIP_AGE => PlacementForm::Trusteeship,
-            f => f,
-        });
+        let form = form.map(|f| f.in_force(birth_date, today));
         Ok(CaseSummary {
             child_id: ChildId::parse(DocId::parse(&self.doc)?.key())?,
             display_name: self.name,
