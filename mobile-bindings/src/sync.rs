@@ -174,14 +174,13 @@ impl SyncHandle {
     pub async fn wait(&self) -> Result<SyncReport> {
         let mut rx = self.result.clone();
         loop {
-            if let Some(r) = rx.borrow().clone() {
+            if let Some(r) = rx.borrow_and_update().clone() {
                 return r;
             }
-            if self.is_finished() && rx.borrow().is_none() {
-                return Err(QamqorError::Cancelled);
+            // The task holds the sender: cancelling drops it without a result.
+            if rx.changed().await.is_err() {
+                return rx.borrow().clone().unwrap_or(Err(QamqorError::Cancelled));
             }
-            // Wake on the result, or check for cancellation now and then.
-            let _ = tokio::time::timeout(Duration::from_millis(100), rx.changed()).await;
         }
     }
 }
