@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use qamqor_core::sync::client::{self, Enrollment, ServerConfig};
+use qamqor_core::sync::session::SyncStatus;
 use qamqor_core::sync::wire::Limits;
 use tokio::sync::watch;
 
@@ -62,6 +63,9 @@ pub enum DocSyncKind {
     Synced,
     /// The server refused it (see `reason`).
     Failed,
+    /// Access was withdrawn from this user; the record stays, read-only,
+    /// until the server has this phone's changes, then leaves the phone.
+    Withdrawn,
 }
 
 /// The sync state of one document, urgent ones first in lists.
@@ -323,11 +327,14 @@ impl QamqorStore {
             .sync_states()?
             .into_iter()
             .map(|s| {
-                let kind = match s.status.as_str() {
-                    "pending" if syncing => DocSyncKind::Syncing,
-                    "pending" => DocSyncKind::Pending,
-                    "synced" => DocSyncKind::Synced,
-                    _ => DocSyncKind::Failed,
+                let kind = match s.status {
+                    SyncStatus::Pending if syncing => DocSyncKind::Syncing,
+                    SyncStatus::Pending => DocSyncKind::Pending,
+                    SyncStatus::Synced | SyncStatus::Removed => DocSyncKind::Synced,
+                    SyncStatus::Withdrawn => DocSyncKind::Withdrawn,
+                    SyncStatus::Denied | SyncStatus::ReadOnly | SyncStatus::ForeignActor | SyncStatus::Invalid => {
+                        DocSyncKind::Failed
+                    }
                 };
                 DocSyncStatus { doc_id: s.doc_id.to_string(), kind, reason: s.reason, urgent: s.urgent }
             })

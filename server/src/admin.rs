@@ -71,11 +71,11 @@ pub fn set_adoption_access(service: &Service, user_id: &str, granted: bool) -> R
 
 /// Assigns a case (or any document) to a user, or withdraws it.
 pub fn assign(service: &Service, user_id: &str, doc_id: &str, assigned: bool) -> Result<()> {
-    DocId::parse(doc_id)?;
+    let id = DocId::parse(doc_id)?;
     if service.storage().user(user_id)?.is_none() {
         return Err(ServerError::NotFound("no such user".into()));
     }
-    service.storage().assign(user_id, doc_id, assigned)
+    service.storage().assign(user_id, &id, assigned)
 }
 
 /// A device line for the administrator.
@@ -96,10 +96,7 @@ pub fn devices(service: &Service) -> Result<Vec<DeviceLine>> {
     for device in storage.devices()? {
         let pending_urgent = match storage.user(&device.user_id)? {
             Some(user) => {
-                let grants = crate::access::Grants {
-                    assigned: storage.assignments(&user.id)?.into_iter().collect(),
-                    mentor_ids: storage.mentor_ids_of(&user.id)?.into_iter().collect(),
-                };
+                let grants = storage.grants(&user.id)?;
                 storage
                     .urgent_since(device.cursor)?
                     .iter()

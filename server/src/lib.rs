@@ -5,6 +5,7 @@
 //! and wrote what. It reuses the core's documents and sync engine.
 //!
 //! - [`service`]: enrollment, authentication and sync, without HTTP.
+//! - [`sync`]: one sync request, planned and executed in one transaction.
 //! - [`http`]: the axum routes that move bytes to and from the service.
 //! - [`storage`]: the storage trait and its embedded SQLite backend.
 //! - [`access`]: who may read and write which document.
@@ -16,10 +17,10 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod http;
-pub mod meta;
 pub mod model;
 pub mod run;
 pub mod service;
 pub mod storage;
+pub mod sync;
 
 pub use error::{Result, ServerError};

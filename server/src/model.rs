@@ -1,5 +1,6 @@
 //! Users, devices, document metadata and audit entries.
 
+use qamqor_core::docs::{DocId, Projection};
 use serde::{Deserialize, Serialize};
 
 /// A user's role.
@@ -24,7 +25,7 @@ impl Role {
         }
     }
 
-    /// Parses a stored code.
+    /// Parses a stored code; `None` for anything else (callers deny).
     pub fn parse(s: &str) -> Option<Role> {
         [Role::Specialist, Role::Mentor, Role::Admin].into_iter().find(|r| r.code() == s)
     }
@@ -72,26 +73,15 @@ pub struct Device {
     pub cursor: u64,
 }
 
-/// What access control needs to know of a document.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What access control needs to know of a document: its projection (the
+/// core's, the same the phones compute) and its place in the change feed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocMeta {
     /// The document id.
-    pub doc_id: String,
-    /// Kind prefix (`case`, `rep`, …).
-    pub kind: String,
-    /// Region code.
-    pub region: Option<String>,
-    /// District (КАТО).
-    pub district: Option<String>,
-    /// `standard` or `adoption`.
-    pub tier: String,
-    /// The mentor concerned (mentor, mentee and meeting-log documents).
-    pub mentor_id: Option<String>,
-    /// The mentor's user id (mentor documents).
-    pub owner_user: Option<String>,
-    /// Holds an urgent item.
-    pub urgent: bool,
-    /// Change-feed sequence of its last change.
+    pub id: DocId,
+    /// Kind, region, district, tier, mentor, owner, urgency.
+    pub projection: Projection,
+    /// Change-feed sequence of its last change (or change of who may see it).
     pub seq: u64,
 }
 

@@ -31,8 +31,6 @@ pub struct Running {
     pub tls: bool,
     handle: Handle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
-    service: Arc<Service>,
-    flusher: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -50,9 +48,7 @@ impl Running {
     /// Waits until the server stops (after [`Running::shutdown`] from a signal).
     pub async fn stopped(self) -> Result<()> {
         self.task.await.map_err(|_| ServerError::Config("the server task failed".into()))??;
-        self.flusher.abort();
-        let s = self.service;
-        tokio::task::spawn_blocking(move || s.flush()).await.map_err(|_| ServerError::Config("flush failed".into()))?
+        Ok(())
     }
 
     /// A handle to shut the server down from elsewhere.
@@ -65,20 +61,7 @@ impl Running {
 pub async fn start(config: &Config, service: Arc<Service>) -> Result<Running> {
     config.validate()?;
     let addr = config.addr()?;
-    let flusher = {
-        let service = service.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(5));
-            loop {
-                tick.tick().await;
-                let s = service.clone();
-                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.flush()).await {
-                    tracing::warn!(error = %e, "could not record devices' last sync");
-                }
-            }
-        })
-    };
-    let app = http::router(service.clone()).into_make_service();
+    let app = http::router(service).into_make_service();
     let handle = Handle::new();
     let (task, tls) = match config.tls() {
         Some((cert, key)) => {
@@ -91,5 +74,5 @@ pub async fn start(config: &Config, service: Arc<Service>) -> Result<Running> {
         None => (tokio::spawn(axum_server::bind(addr).handle(handle.clone()).serve(app)), false),
     };
     let addr = handle.listening().await.ok_or_else(|| ServerError::Config(format!("cannot listen on {addr}")))?;
-    Ok(Running { addr, tls, handle, task, service, flusher })
+    Ok(Running { addr, tls, handle, task })
 }

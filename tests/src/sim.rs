@@ -1,6 +1,7 @@
 //! A deterministic simulation of phones and the server: seeded random
 //! edits, offline periods, dropped and repeated messages, through the
-//! same store, engine and service as production, without HTTP. Every run
+//! same store, session machine, engine and service as production, without
+//! HTTP. Every run
 //! must end with every copy identical and no acknowledged change lost.
 //! A failing seed replays exactly: `QAMQOR_SIM_SEED=<seed> cargo test -p qamqor-tests --test simulation`.
 
@@ -11,6 +12,7 @@ use qamqor_core::docs::DocId;
 use qamqor_core::model::*;
 use qamqor_core::sample::Sample;
 use qamqor_core::store::{Store, StoreOptions};
+use qamqor_core::sync::session::Session;
 use qamqor_core::sync::wire::Limits;
 use qamqor_server::model::{Role, User};
 use qamqor_server::service::{Caller, Service};
@@ -60,44 +62,64 @@ fn scratch_dir() -> tempfile::TempDir {
     if shm.is_dir() { tempfile::tempdir_in(shm) } else { tempfile::tempdir() }.expect("a temporary folder")
 }
 
-/// One sync session of a phone over a faulty network. Returns whether it
-/// completed.
+/// One sync session of a phone over a faulty network, driving the shipped
+/// session machine; each request goes to one of the server instances.
+/// Returns whether it completed.
 fn session(
     phone: &SimPhone,
-    service: &Service,
+    servers: &[Service],
     rng: &mut StdRng,
     faults: Faults,
     outcome: &mut Outcome,
 ) -> Result<bool, String> {
-    let limits = Limits { max_docs: 8, ..Limits::default() };
-    phone.store.begin_sync();
-    let mut more = false;
-    for round in 0..40 {
-        let req = phone.store.sync_request(&limits).map_err(|e| e.to_string())?;
-        if round > 0 && req.docs.is_empty() && !more {
-            return Ok(true);
-        }
+    let limits = Limits { max_docs: 8, max_rounds: 40, ..Limits::default() };
+    let mut session = Session::new(limits);
+    loop {
+        let req = match session.next_request(&phone.store) {
+            Ok(Some(req)) => req,
+            Ok(None) => return Ok(true),
+            Err(e) => {
+                if std::env::var("QAMQOR_SIM_TRACE").is_ok() {
+                    eprintln!("session failed: {e}");
+                }
+                return Err(format!("phone: {e}"));
+            }
+        };
         if rng.random_range(0..1000) < faults.drop_request {
             outcome.faults += 1;
             return Ok(false);
         }
-        let mut resp = service.sync(&phone.caller, &req).map_err(|e| format!("server: {e}"))?;
+        let server = &servers[rng.random_range(0..servers.len())];
+        let mut resp = server.sync(&phone.caller, &req).map_err(|e| format!("server: {e}"))?;
         if rng.random_range(0..1000) < faults.duplicate {
             outcome.faults += 1;
-            resp = service.sync(&phone.caller, &req).map_err(|e| format!("server (repeat): {e}"))?;
+            let again = &servers[rng.random_range(0..servers.len())];
+            resp = again.sync(&phone.caller, &req).map_err(|e| format!("server (repeat): {e}"))?;
         }
         if rng.random_range(0..1000) < faults.drop_response {
             outcome.faults += 1;
             return Ok(false);
         }
         outcome.rounds += 1;
-        more = resp.more;
-        let applied = phone.store.sync_apply(&resp).map_err(|e| e.to_string())?;
-        if !applied.refused.is_empty() {
-            return Err(format!("the server refused a legitimate change: {:?}", applied.refused));
+        if std::env::var("QAMQOR_SIM_TRACE").is_ok() {
+            eprintln!(
+                "req cursor {} wiped {} docs {:?} acks {:?} -> resp cursor {} more {} docs {:?} results {:?} removed {:?}",
+                req.cursor,
+                req.wiped,
+                req.docs.iter().map(|d| (&d.id[..12], describe(&d.msg))).collect::<Vec<_>>(),
+                req.acks,
+                resp.cursor,
+                resp.more,
+                resp.docs.iter().map(|d| (&d.id[..12], describe(&d.msg))).collect::<Vec<_>>(),
+                resp.results,
+                resp.removed
+            );
+        }
+        session.apply(&phone.store, &resp).map_err(|e| e.to_string())?;
+        if let Some(r) = session.report().refused.first() {
+            return Err(format!("the server refused a legitimate change: {r:?}"));
         }
     }
-    Err("a sync session did not finish in 40 rounds".into())
 }
 
 fn edit(phone: &mut SimPhone, children: &[ChildId], reps: &[RepresentativeId], rng: &mut StdRng) -> Result<(), String> {
@@ -133,11 +155,19 @@ fn edit(phone: &mut SimPhone, children: &[ChildId], reps: &[RepresentativeId], r
 }
 
 /// Runs one seeded simulation; `Err` describes the first broken promise.
-pub fn run(seed: u64, phones: usize, steps: usize, faults: Faults) -> Result<Outcome, String> {
+///
+/// With `instances` above one, that many server instances share one
+/// database file (as several processes would), and every request goes to
+/// one of them at random.
+pub fn run(seed: u64, phones: usize, steps: usize, faults: Faults, instances: usize) -> Result<Outcome, String> {
     let mut rng = StdRng::seed_from_u64(seed);
     let dir = scratch_dir();
-    let storage = Arc::new(SqliteStorage::open(&dir.path().join("server.db")).map_err(|e| e.to_string())?);
-    let service = Service::new(storage, Limits::default(), 86_400);
+    let mut servers = Vec::new();
+    for _ in 0..instances.max(1) {
+        let storage = Arc::new(SqliteStorage::open(&dir.path().join("server.db")).map_err(|e| e.to_string())?);
+        servers.push(Service::new(storage, Limits::default(), 86_400));
+    }
+    let service = &servers[0];
     let mut sims = Vec::new();
     for i in 0..phones {
         let user = format!("specialist{i}");
@@ -154,7 +184,7 @@ pub fn run(seed: u64, phones: usize, steps: usize, faults: Faults) -> Result<Out
         options.today = Some(today());
         let store =
             Store::open(dir.path().join(format!("phone{i}.db")), &[7; 32], options).map_err(|e| e.to_string())?;
-        let token = crate::register_device(&service, &user, &store.actor_id(), &format!("device{i}"));
+        let token = crate::register_device(service, &user, &store.actor_id(), &format!("device{i}"));
         let caller = service.authenticate(&token).map_err(|e| e.to_string())?;
         let sample = Sample::new(
             seed.wrapping_mul(31).wrapping_add(i as u64),
@@ -180,12 +210,12 @@ pub fn run(seed: u64, phones: usize, steps: usize, faults: Faults) -> Result<Out
     let mut outcome = Outcome::default();
     let clean = Faults { drop_request: 0, drop_response: 0, duplicate: 0 };
     for p in &sims {
-        if !session(p, &service, &mut rng, clean, &mut outcome)? {
+        if !session(p, &servers, &mut rng, clean, &mut outcome)? {
             return Err("a clean session failed".into());
         }
     }
     for p in &sims[1..] {
-        session(p, &service, &mut rng, clean, &mut outcome)?;
+        session(p, &servers, &mut rng, clean, &mut outcome)?;
     }
 
     let mut online: Vec<bool> = vec![true; phones];
@@ -198,7 +228,7 @@ pub fn run(seed: u64, phones: usize, steps: usize, faults: Faults) -> Result<Out
             }
             5 => online[i] = !online[i], // goes offline for a while, or comes back
             _ if online[i] => {
-                session(&sims[i], &service, &mut rng, faults, &mut outcome)?;
+                session(&sims[i], &servers, &mut rng, faults, &mut outcome)?;
             }
             _ => {}
         }
@@ -207,12 +237,12 @@ pub fn run(seed: u64, phones: usize, steps: usize, faults: Faults) -> Result<Out
     // Connectivity returns everywhere: sync until nobody has anything new.
     for _ in 0..4 {
         for p in &sims {
-            if !session(p, &service, &mut rng, clean, &mut outcome)? {
+            if !session(p, &servers, &mut rng, clean, &mut outcome)? {
                 return Err("a clean session failed".into());
             }
         }
     }
-    check_converged(&sims, &service)?;
+    check_converged(&sims, service)?;
     Ok(outcome)
 }
 
@@ -243,4 +273,17 @@ fn check_converged(sims: &[SimPhone], service: &Service) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+fn describe(msg: &[u8]) -> String {
+    match automerge::sync::Message::decode(msg) {
+        Ok(m) => format!(
+            "heads {:?} need {:?} have {} changes {}",
+            m.heads.iter().map(|h| h.to_string()[..6].to_owned()).collect::<Vec<_>>(),
+            m.need.iter().map(|h| h.to_string()[..6].to_owned()).collect::<Vec<_>>(),
+            m.have.len(),
+            m.changes.len()
+        ),
+        Err(_) => "?".into(),
+    }
 }

@@ -5,6 +5,7 @@
 
 use qamqor_core::Error;
 use qamqor_core::docs::DocId;
+use qamqor_core::sync::session::Session;
 use qamqor_core::sync::wire::{self, DocMessage, DocStatus, Limits, SyncRequest};
 use qamqor_server::model::Role;
 use qamqor_tests::*;
@@ -60,8 +61,8 @@ async fn dropped_responses_restarts_and_repeats_lose_and_duplicate_nothing() {
 
     // 3. The same request is sent twice.
     a.store.record_visit(&s.visit(&child, d(dates[4]))).unwrap();
-    a.store.begin_sync();
-    let req = a.store.sync_request(&Limits::default()).unwrap();
+    let mut session = Session::new(Limits::default());
+    let req = session.next_request(&*a.store).unwrap().unwrap();
     let body = wire::encode(&req);
     let http = reqwest::Client::new();
     for _ in 0..2 {
@@ -74,7 +75,7 @@ async fn dropped_responses_restarts_and_repeats_lose_and_duplicate_nothing() {
             .unwrap();
         assert_eq!(r.status(), 200);
         let resp = wire::decode_response(&r.bytes().await.unwrap(), &Limits::default()).unwrap();
-        a.store.sync_apply(&resp).unwrap();
+        session.apply(&*a.store, &resp).unwrap();
     }
     a.sync().await.unwrap();
     assert_converged(&server, &a);
@@ -123,9 +124,11 @@ async fn bad_input_to_every_endpoint_gets_a_clear_error_and_harms_nothing() {
 
     // Garbage, truncated and oversized bodies.
     let tok = &a.config.token;
-    for body in
-        [b"garbage".to_vec(), wire::encode(&SyncRequest { v: 1, cursor: 0, docs: vec![] })[..3].to_vec(), vec![]]
-    {
+    for body in [
+        b"garbage".to_vec(),
+        wire::encode(&SyncRequest { v: wire::PROTOCOL_VERSION, ..Default::default() })[..3].to_vec(),
+        vec![],
+    ] {
         let r = http.post(&sync_url).bearer_auth(tok).body(body).send().await.unwrap();
         let (status, code, _) = status_and_code(r).await;
         assert_eq!((status, code.as_str()), (400, "bad_request"));
@@ -141,7 +144,7 @@ async fn bad_input_to_every_endpoint_gets_a_clear_error_and_harms_nothing() {
         .await
         .unwrap();
     assert_eq!(status_and_code(r).await.0, 400);
-    let old = SyncRequest { v: 99, cursor: 0, docs: vec![] };
+    let old = SyncRequest { v: 99, ..Default::default() };
     let r = http.post(&sync_url).bearer_auth(tok).body(wire::encode(&old)).send().await.unwrap();
     let (status, _, message) = status_and_code(r).await;
     assert_eq!(status, 400);
@@ -154,8 +157,7 @@ async fn bad_input_to_every_endpoint_gets_a_clear_error_and_harms_nothing() {
     let _ = &mut donor;
     let msg = qamqor_core::sync::engine::generate(&donor, &mut state).unwrap();
     let req = SyncRequest {
-        v: 1,
-        cursor: 0,
+        v: wire::PROTOCOL_VERSION,
         docs: vec![
             DocMessage { id: id.to_string(), msg: msg[..msg.len() / 2].to_vec() },
             DocMessage { id: "case:nothex".into(), msg: msg.clone() },
@@ -165,6 +167,7 @@ async fn bad_input_to_every_endpoint_gets_a_clear_error_and_harms_nothing() {
                 msg: vec![0x42; 10],
             },
         ],
+        ..Default::default()
     };
     let r = http.post(&sync_url).bearer_auth(tok).body(wire::encode(&req)).send().await.unwrap();
     assert_eq!(r.status(), 200);
@@ -179,7 +182,11 @@ async fn bad_input_to_every_endpoint_gets_a_clear_error_and_harms_nothing() {
     assert!(resp.results.iter().all(|r| r.id.len() <= 80));
 
     // Too many documents in one request.
-    let many = SyncRequest { v: 1, cursor: 0, docs: vec![DocMessage { id: id.to_string(), msg: vec![] }; 300] };
+    let many = SyncRequest {
+        v: wire::PROTOCOL_VERSION,
+        docs: vec![DocMessage { id: id.to_string(), msg: vec![] }; 300],
+        ..Default::default()
+    };
     let r = http.post(&sync_url).bearer_auth(tok).body(wire::encode(&many)).send().await.unwrap();
     assert_eq!(status_and_code(r).await.0, 400);
 
@@ -240,7 +247,7 @@ async fn bad_input_to_every_endpoint_gets_a_clear_error_and_harms_nothing() {
     let r = http
         .post(&sync_url)
         .bearer_auth(tok)
-        .body(wire::encode(&SyncRequest { v: 1, cursor: 0, docs: vec![] }))
+        .body(wire::encode(&SyncRequest { v: wire::PROTOCOL_VERSION, ..Default::default() }))
         .send()
         .await
         .unwrap();

@@ -14,11 +14,11 @@ fn seeds(block: u64) -> Vec<u64> {
     (0..n).map(|i| block * 1_000_000 + i).collect()
 }
 
-fn run_block(block: u64, phones: usize, steps: usize, faults: Faults) {
+fn run_block(block: u64, phones: usize, steps: usize, faults: Faults, instances: usize) {
     let mut failures = Vec::new();
     let mut totals = (0, 0, 0);
     for seed in seeds(block) {
-        match run(seed, phones, steps, faults) {
+        match run(seed, phones, steps, faults, instances) {
             Ok(o) => {
                 totals.0 += o.edits;
                 totals.1 += o.rounds;
@@ -38,20 +38,25 @@ fn run_block(block: u64, phones: usize, steps: usize, faults: Faults) {
 
 #[test]
 fn two_phones_with_a_lossy_network() {
-    run_block(1, 2, 30, Faults::default());
+    run_block(1, 2, 30, Faults::default(), 1);
 }
 
 #[test]
 fn three_phones_with_a_very_lossy_network() {
-    run_block(2, 3, 40, Faults { drop_request: 250, drop_response: 300, duplicate: 200 });
+    run_block(2, 3, 40, Faults { drop_request: 250, drop_response: 300, duplicate: 200 }, 1);
 }
 
 #[test]
 fn four_phones_with_occasional_faults() {
-    run_block(3, 4, 40, Faults { drop_request: 30, drop_response: 50, duplicate: 50 });
+    run_block(3, 4, 40, Faults { drop_request: 30, drop_response: 50, duplicate: 50 }, 1);
 }
 
 #[test]
 fn two_phones_that_mostly_work_offline() {
-    run_block(4, 2, 60, Faults { drop_request: 100, drop_response: 100, duplicate: 0 });
+    run_block(4, 2, 60, Faults { drop_request: 100, drop_response: 100, duplicate: 0 }, 1);
+}
+
+#[test]
+fn three_phones_against_two_server_instances_on_one_database() {
+    run_block(5, 3, 40, Faults::default(), 2);
 }

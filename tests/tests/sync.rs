@@ -164,9 +164,9 @@ async fn ask_by_id(server: &TestServer, token: &str, id: &DocId) -> qamqor_core:
     let mut state = automerge::sync::State::new();
     let msg = qamqor_core::sync::engine::generate(&automerge::Automerge::new(), &mut state).unwrap();
     let req = qamqor_core::sync::wire::SyncRequest {
-        v: 1,
-        cursor: 0,
+        v: qamqor_core::sync::wire::PROTOCOL_VERSION,
         docs: vec![qamqor_core::sync::wire::DocMessage { id: id.to_string(), msg }],
+        ..Default::default()
     };
     let resp = reqwest::Client::new()
         .post(format!("{}/v1/sync", server.url()))
@@ -250,11 +250,11 @@ async fn urgent_documents_go_up_first() {
         reps.push(r);
     }
     a.store.record_check(&s.check(&reps[17].id, d("2026-11-20"), Some(RiskFactor::CriminalProsecution))).unwrap();
-    let req = a.store.sync_request(&qamqor_core::sync::wire::Limits::default()).unwrap();
+    let mut session = qamqor_core::sync::session::Session::new(Default::default());
+    let req = session.next_request(&*a.store).unwrap().unwrap();
     assert_eq!(req.docs[0].id, DocId::representative(&reps[17].id).to_string());
     // With room for only one document per request, the urgent one is acknowledged first.
     let limits = qamqor_core::sync::wire::Limits { max_docs: 1, max_rounds: 3, ..Default::default() };
-    a.store.begin_sync();
     let _ = qamqor_core::sync::client::sync(a.store.clone(), &a.config, limits).await;
     assert!(server.service.storage().load_doc(&DocId::representative(&reps[17].id)).unwrap().is_some());
     assert!(server.service.storage().load_doc(&DocId::representative(&reps[0].id)).unwrap().is_none());

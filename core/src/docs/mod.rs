@@ -8,6 +8,7 @@
 
 pub mod conflicts;
 pub mod json;
+pub mod projection;
 pub mod views;
 
 use std::fmt;
@@ -17,6 +18,7 @@ use automerge::{ObjType, ROOT, ReadDoc};
 use serde::{Deserialize, Serialize};
 
 pub use conflicts::{Conflict, ConflictKind, ConflictValue};
+pub use projection::{PROJECTION_VERSION, Projection};
 pub use views::*;
 
 use crate::error::{Error, Result};
@@ -57,10 +59,13 @@ impl DocKind {
         }
     }
 
-    fn from_prefix(p: &str) -> Option<Self> {
-        [DocKind::Case, DocKind::Representative, DocKind::Mentor, DocKind::Mentee, DocKind::MeetingLog]
-            .into_iter()
-            .find(|k| k.prefix() == p)
+    /// Every kind.
+    pub const ALL: [DocKind; 5] =
+        [DocKind::Case, DocKind::Representative, DocKind::Mentor, DocKind::Mentee, DocKind::MeetingLog];
+
+    /// The kind of an id prefix (`case`, `rep`, …); `None` for anything else.
+    pub fn from_prefix(p: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.prefix() == p)
     }
 }
 

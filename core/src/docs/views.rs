@@ -32,6 +32,11 @@ impl AccessTier {
             AccessTier::Adoption => "adoption",
         }
     }
+
+    /// Parses a stored code; `None` for anything else (callers deny).
+    pub fn parse(code: &str) -> Option<Self> {
+        [AccessTier::Standard, AccessTier::Adoption].into_iter().find(|t| t.code() == code)
+    }
 }
 
 /// A child's case document.

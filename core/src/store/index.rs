@@ -59,11 +59,13 @@ pub(crate) fn update(conn: &Connection, id: &DocId, doc: &Automerge) -> Result<(
 }
 
 fn index_doc(conn: &Connection, id: &DocId, key: &str, doc: &Automerge) -> Result<()> {
+    // Urgency is the shared projection's rule, the same the server orders its feed by.
+    let urgent_doc = docs::Projection::of(id, doc).urgent;
     match id.kind() {
         DocKind::Case => {
             let case = docs::CaseHead::read(doc)?;
             let latest = docs::latest_visit(doc)?;
-            let neglect = latest.as_ref().is_some_and(|v| v.neglect_signs);
+            let neglect = urgent_doc;
             let c = &case.child;
             let current = case.current_placement();
             conn.prepare_cached(
@@ -111,11 +113,11 @@ fn index_doc(conn: &Connection, id: &DocId, key: &str, doc: &Automerge) -> Resul
                 r.since.to_string(),
                 sched.last_check.map(|d| d.to_string()),
                 sched.due_date.to_string(),
-                rep.is_urgent(),
+                urgent_doc,
                 rep.risk.removal_recommended,
             ])?;
             names(conn, key, &[&r.name.family, &r.name.given, r.name.patronymic.as_deref().unwrap_or("")])?;
-            if rep.is_urgent() {
+            if urgent_doc {
                 let first_urgent = rep.current_checks().iter().filter(|c| c.is_urgent()).map(|c| c.date).min();
                 let first_report = rep.risk_reports.values().map(|r| r.date).min();
                 let since = first_urgent.into_iter().chain(first_report).min().map(|d| d.to_string());

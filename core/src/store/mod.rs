@@ -22,7 +22,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 pub use casework::Recorded;
 pub use queries::*;
-pub use sync::{DocSyncState, SyncApplied, SyncSummary};
+pub use sync::{DocSyncState, SyncSummary};
 
 use crate::docs::{self, DocId, DocKind};
 use crate::error::{Error, Result};
@@ -67,8 +67,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct Store {
     path: PathBuf,
     checkpointer: Mutex<Option<Checkpointer>>,
-    /// Live per-document sync states of the current sync with the server.
-    sync_states: Mutex<HashMap<DocId, automerge::sync::State>>,
     writer: Mutex<Option<Writer>>,
     reader: Mutex<Option<Connection>>,
     actor: ActorId,
@@ -192,14 +190,38 @@ impl Store {
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let checkpointer = Checkpointer::start(open_connection(path, key)?);
         let reader = open_connection(path, key)?;
-        Ok(Store {
+        let store = Store {
             path: path.to_owned(),
             checkpointer: Mutex::new(Some(checkpointer)),
-            sync_states: Mutex::new(HashMap::new()),
             writer: Mutex::new(Some(Writer { conn, cache: DocCache::new(options.cache_documents) })),
             reader: Mutex::new(Some(reader)),
             actor,
             options,
+        };
+        store.check_derived_version()?;
+        Ok(store)
+    }
+
+    /// Rebuilds the query tables when they were derived under other rules
+    /// (another [`docs::PROJECTION_VERSION`]) than this version's.
+    fn check_derived_version(&self) -> Result<()> {
+        let stored: Option<Vec<u8>> = self.read(|c| {
+            Ok(c.query_row("SELECT value FROM meta WHERE key = 'derived_version'", [], |r| r.get(0)).optional()?)
+        })?;
+        let current = docs::PROJECTION_VERSION.to_be_bytes().to_vec();
+        if stored.as_ref() == Some(&current) {
+            return Ok(());
+        }
+        if stored.is_some() || !self.document_ids()?.is_empty() {
+            tracing::info!("query tables derived under other rules; rebuilding them");
+            self.rebuild_indexes()?;
+        }
+        self.write(|w| {
+            w.tx.execute(
+                "INSERT INTO meta(key, value) VALUES ('derived_version', ?1) ON CONFLICT(key) DO UPDATE SET value = ?1",
+                [current],
+            )?;
+            Ok(())
         })
     }
 
@@ -243,6 +265,7 @@ impl Store {
             author: &self.options.author,
             touched: Vec::new(),
             compact_after: self.options.compact_after,
+            wiped: false,
         };
         let result = f(&mut w).and_then(|r| w.finish().map(|()| r));
         let WriteTx { tx, cache, touched, .. } = w;
@@ -387,6 +410,8 @@ pub(crate) struct WriteTx<'a> {
     author: &'a str,
     touched: Vec<DocId>,
     compact_after: usize,
+    /// The transaction wiped the store (the file is vacuumed after commit).
+    wiped: bool,
 }
 
 impl WriteTx<'_> {
@@ -423,6 +448,16 @@ impl WriteTx<'_> {
 
     /// Edits an existing document with `f` and appends the change.
     pub(crate) fn edit<R>(&mut self, id: &DocId, f: impl FnOnce(&mut Transaction<'_>) -> Result<R>) -> Result<R> {
+        let withdrawn: bool = self
+            .tx
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM sync_docs WHERE doc_id = ?1 AND status = 'withdrawn')")?
+            .query_row([id.to_string()], |r| r.get(0))?;
+        if withdrawn {
+            return Err(Error::Rule(format!(
+                "access to this {} was withdrawn; it leaves this phone once its changes reach the server",
+                kind_name(id.kind())
+            )));
+        }
         let actor_hex = self.actor.to_hex_string();
         let author = self.author;
         let doc = load_cached(&self.tx, self.cache, id, self.actor)?

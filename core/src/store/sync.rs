@@ -1,42 +1,28 @@
-//! The phone's side of sync: which documents to offer, and applying what
-//! the server sent, each round in one transaction.
+//! The store's side of sync: the narrow [`SyncTx`] the session machine
+//! (`crate::sync::session`) works through, and the sync status screens.
+//! The protocol's decisions live in the session; this only reads and
+//! writes rows.
 
-use automerge::Automerge;
-use automerge::sync::State;
+use automerge::{ActorId, Automerge};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, index, lock, now_ms};
+use super::{Store, WriteTx, index, load_cached, lock, now_ms};
 use crate::docs::DocId;
-use crate::error::{Error, Result};
-use crate::sync::engine::{self, WritePolicy};
-use crate::sync::wire::{DocMessage, DocResult, DocStatus, Limits, PROTOCOL_VERSION, SyncRequest, SyncResponse};
+use crate::error::Result;
+use crate::sync::session::{PendingDoc, SyncStatus, SyncStore, SyncTx};
 
 /// The sync state of one document as the phone sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocSyncState {
     /// The document.
     pub doc_id: DocId,
-    /// `pending` (changes to exchange), `synced`, or a refusal from the
-    /// server (`denied`, `read_only`, `foreign_actor`, `invalid`).
-    pub status: String,
+    /// Its status.
+    pub status: SyncStatus,
     /// The server's reason for a refusal.
     pub reason: Option<String>,
     /// Whether the document holds an urgent item.
     pub urgent: bool,
-}
-
-/// What one applied response did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SyncApplied {
-    /// Documents that received new changes.
-    pub changed: Vec<DocId>,
-    /// Documents deleted because access was withdrawn.
-    pub removed: Vec<DocId>,
-    /// Documents the server refused, with its reasons.
-    pub refused: Vec<DocResult>,
-    /// The store was wiped because the device was revoked.
-    pub wiped: bool,
 }
 
 /// Counts for a status screen.
@@ -52,188 +38,193 @@ pub struct SyncSummary {
     pub cursor: u64,
 }
 
-fn status_code(s: DocStatus) -> &'static str {
-    match s {
-        DocStatus::Ok => "synced",
-        DocStatus::Denied => "denied",
-        DocStatus::ReadOnly => "read_only",
-        DocStatus::ForeignActor => "foreign_actor",
-        DocStatus::Invalid => "invalid",
+fn read_cursor(c: &rusqlite::Connection) -> Result<u64> {
+    let v: Option<Vec<u8>> =
+        c.query_row("SELECT value FROM meta WHERE key = 'sync_cursor'", [], |r| r.get(0)).optional()?;
+    Ok(v.and_then(|b| b.try_into().ok()).map(u64::from_be_bytes).unwrap_or(0))
+}
+
+impl SyncStore for Store {
+    fn transact<R>(&self, f: impl FnOnce(&mut dyn SyncTx) -> Result<R>) -> Result<R> {
+        let mut wiped = false;
+        let out = self.write(|w| {
+            let r = f(w)?;
+            wiped = w.wiped;
+            Ok(r)
+        })?;
+        if wiped {
+            // Rewrite the file so that freed pages keep nothing.
+            if let Some(wr) = lock(&self.writer).as_ref() {
+                wr.conn.execute_batch("VACUUM")?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl SyncTx for WriteTx<'_> {
+    fn actor(&self) -> ActorId {
+        self.actor.clone()
+    }
+
+    fn cursor(&mut self) -> Result<u64> {
+        read_cursor(&self.tx)
+    }
+
+    fn set_cursor(&mut self, cursor: u64) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO meta(key, value) VALUES ('sync_cursor', ?1) ON CONFLICT(key) DO UPDATE SET value = ?1",
+            )?
+            .execute([cursor.to_be_bytes().to_vec()])?;
+        Ok(())
+    }
+
+    fn pending(&mut self) -> Result<Vec<PendingDoc>> {
+        let mut st = self.tx.prepare_cached(
+            "SELECT s.doc_id, s.state, s.status FROM sync_docs s WHERE s.pending = 1
+             ORDER BY EXISTS (SELECT 1 FROM q_urgent u WHERE u.doc_id = s.doc_id) DESC, s.doc_id",
+        )?;
+        let rows =
+            st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, String>(2)?)))?;
+        rows.map(|row| {
+            let (id, state, status) = row?;
+            Ok(PendingDoc { id: DocId::parse(&id)?, state, status: SyncStatus::parse(&status)? })
+        })
+        .collect()
+    }
+
+    fn sync_row(&mut self, id: &DocId) -> Result<Option<(SyncStatus, Vec<u8>)>> {
+        let row: Option<(String, Vec<u8>)> = self
+            .tx
+            .prepare_cached("SELECT status, state FROM sync_docs WHERE doc_id = ?1")?
+            .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        row.map(|(s, b)| Ok((SyncStatus::parse(&s)?, b))).transpose()
+    }
+
+    fn document(&mut self, id: &DocId) -> Result<Option<&Automerge>> {
+        self.doc(id)
+    }
+
+    fn update(&mut self, id: &DocId, f: &mut dyn FnMut(&mut Automerge) -> Result<()>) -> Result<bool> {
+        match load_cached(&self.tx, self.cache, id, self.actor)? {
+            Some(doc) => {
+                let before = doc.get_heads();
+                if let Err(e) = f(doc) {
+                    // The cached copy may be half-changed: reload it next time.
+                    self.cache.evict(id);
+                    return Err(e);
+                }
+                if doc.get_heads() == before {
+                    return Ok(false);
+                }
+                let bytes = doc.save_after(&before);
+                self.append(id, &bytes)?;
+                Ok(true)
+            }
+            None => {
+                let mut doc = Automerge::new();
+                f(&mut doc)?;
+                if doc.get_heads().is_empty() {
+                    return Ok(false);
+                }
+                self.adopt(id, doc)?;
+                Ok(true)
+            }
+        }
+    }
+
+    fn set_status(&mut self, id: &DocId, status: SyncStatus, state: Option<&[u8]>, reason: Option<&str>) -> Result<()> {
+        let pending = matches!(status, SyncStatus::Pending | SyncStatus::Withdrawn);
+        self.tx
+            .prepare_cached(
+                "INSERT INTO sync_docs(doc_id, state, pending, status, reason, updated_at)
+                 VALUES (?1, coalesce(?2, x''), ?3, ?4, ?5, ?6)
+                 ON CONFLICT(doc_id) DO UPDATE SET state = coalesce(?2, state), pending = ?3, status = ?4,
+                 reason = ?5, updated_at = ?6",
+            )?
+            .execute(params![id.to_string(), state, pending, status.code(), reason, now_ms()])?;
+        Ok(())
+    }
+
+    fn remove(&mut self, id: &DocId) -> Result<()> {
+        let key = id.to_string();
+        self.tx.execute("DELETE FROM changes WHERE doc_id = ?1", [&key])?;
+        self.tx.execute("DELETE FROM documents WHERE doc_id = ?1", [&key])?;
+        index::clear_doc(&self.tx, &key)?;
+        self.cache.evict(id);
+        self.touched.retain(|t| t != id);
+        self.tx
+            .prepare_cached(
+                "INSERT INTO sync_docs(doc_id, state, pending, status, updated_at) VALUES (?1, x'', 0, 'removed', ?2)
+                 ON CONFLICT(doc_id) DO UPDATE SET state = x'', pending = 0, status = 'removed', reason = NULL,
+                 updated_at = ?2",
+            )?
+            .execute(params![key, now_ms()])?;
+        Ok(())
+    }
+
+    fn removed(&mut self) -> Result<Vec<String>> {
+        let mut st = self.tx.prepare_cached("SELECT doc_id FROM sync_docs WHERE status = 'removed' ORDER BY doc_id")?;
+        Ok(st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn forget(&mut self, id: &str) -> Result<()> {
+        self.tx.execute("DELETE FROM sync_docs WHERE doc_id = ?1 AND status = 'removed'", [id])?;
+        Ok(())
+    }
+
+    fn wipe(&mut self) -> Result<()> {
+        for t in ["changes", "documents", "sync_docs"] {
+            self.tx.execute(&format!("DELETE FROM {t}"), [])?;
+        }
+        self.tx.execute("DELETE FROM meta WHERE key NOT IN ('actor', 'derived_version')", [])?;
+        index::clear_all(&self.tx)?;
+        self.cache.clear();
+        self.touched.clear();
+        self.wiped = true;
+        Ok(())
+    }
+
+    fn wipe_owed(&mut self) -> Result<bool> {
+        Ok(self.tx.query_row("SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'wipe_owed')", [], |r| r.get(0))?)
+    }
+
+    fn set_wipe_owed(&mut self, owed: bool) -> Result<()> {
+        if owed {
+            self.tx.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('wipe_owed', x'01')", [])?;
+        } else {
+            self.tx.execute("DELETE FROM meta WHERE key = 'wipe_owed'", [])?;
+        }
+        Ok(())
     }
 }
 
 impl Store {
-    /// Starts a sync session: forgets in-flight exchanges of an earlier,
-    /// interrupted session (they restart from the persisted shared heads).
-    pub fn begin_sync(&self) {
-        lock(&self.sync_states).clear();
-    }
-
     /// The change-feed cursor received from the server.
     pub fn sync_cursor(&self) -> Result<u64> {
-        self.read(|c| {
-            let v: Option<Vec<u8>> =
-                c.query_row("SELECT value FROM meta WHERE key = 'sync_cursor'", [], |r| r.get(0)).optional()?;
-            Ok(v.and_then(|b| b.try_into().ok()).map(u64::from_be_bytes).unwrap_or(0))
-        })
-    }
-
-    /// The next request to the server: a message for each document with
-    /// something to exchange, urgent documents first, at most
-    /// `limits.max_docs`. Documents with nothing to say are marked synced.
-    pub fn sync_request(&self, limits: &Limits) -> Result<SyncRequest> {
-        let cursor = self.sync_cursor()?;
-        let mut states = lock(&self.sync_states);
-        let docs = self.write(|w| {
-            let rows: Vec<(String, Vec<u8>)> = {
-                let mut st = w.tx.prepare_cached(
-                    "SELECT s.doc_id, s.state FROM sync_docs s WHERE s.pending = 1
-                     ORDER BY EXISTS (SELECT 1 FROM q_urgent u WHERE u.doc_id = s.doc_id) DESC, s.doc_id",
-                )?;
-                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?
-            };
-            let mut out = Vec::new();
-            for (key, blob) in rows {
-                if out.len() >= limits.max_docs {
-                    break;
-                }
-                let id = DocId::parse(&key)?;
-                let state = states.entry(id.clone()).or_insert_with(|| engine::load_state(&blob));
-                let empty = Automerge::new();
-                let doc = match w.doc(&id)? {
-                    Some(d) => d,
-                    None => &empty,
-                };
-                match engine::generate(doc, state) {
-                    Some(msg) => out.push(DocMessage { id: key, msg }),
-                    None if !state.in_flight => {
-                        w.tx.prepare_cached("UPDATE sync_docs SET pending = 0, status = 'synced', state = ?2, updated_at = ?3 WHERE doc_id = ?1")?
-                            .execute(params![key, engine::save_state(state), now_ms()])?;
-                    }
-                    None => {}
-                }
-            }
-            Ok(out)
-        })?;
-        Ok(SyncRequest { v: PROTOCOL_VERSION, cursor, docs })
-    }
-
-    /// Applies the server's response in one transaction: merges the
-    /// changes, records refusals, deletes withdrawn documents, advances the
-    /// cursor, and wipes the store if the device was revoked.
-    pub fn sync_apply(&self, resp: &SyncResponse) -> Result<SyncApplied> {
-        if resp.wipe {
-            self.wipe()?;
-            return Ok(SyncApplied { wiped: true, ..SyncApplied::default() });
-        }
-        let mut states = lock(&self.sync_states);
-        let applied = self.write(|w| {
-            let mut applied = SyncApplied::default();
-            for m in &resp.docs {
-                let Ok(id) = DocId::parse(&m.id) else {
-                    tracing::warn!("the server sent a message for an unknown kind of document; skipped");
-                    continue;
-                };
-                if !states.contains_key(&id) {
-                    let blob: Option<Vec<u8>> =
-                        w.tx.query_row("SELECT state FROM sync_docs WHERE doc_id = ?1", [&m.id], |r| r.get(0)).optional()?;
-                    states.insert(id.clone(), blob.map_or_else(State::new, |b| engine::load_state(&b)));
-                }
-                let state = states.get_mut(&id).ok_or_else(|| Error::Corrupt("sync state vanished".into()))?;
-                let damaged = |_| Error::Corrupt("the server sent a damaged sync message".into());
-                let changed = match super::load_cached(&w.tx, w.cache, &id, w.actor)? {
-                    Some(doc) => {
-                        let before = doc.get_heads();
-                        let received = engine::receive(doc, state, &m.msg, &WritePolicy::Any).map_err(damaged)?;
-                        let bytes = doc.save_after(&before);
-                        w.append(&id, &bytes)?;
-                        !received.new_changes.is_empty()
-                    }
-                    None => {
-                        let mut doc = Automerge::new();
-                        let received = engine::receive(&mut doc, state, &m.msg, &WritePolicy::Any).map_err(damaged)?;
-                        let new = !received.new_changes.is_empty();
-                        if new {
-                            w.adopt(&id, doc)?;
-                        }
-                        new
-                    }
-                };
-                if changed {
-                    applied.changed.push(id.clone());
-                }
-                // A reply may be due.
-                w.tx.prepare_cached(
-                    "INSERT INTO sync_docs(doc_id, state, pending, status, updated_at) VALUES (?1, ?2, 1, 'pending', ?3)
-                     ON CONFLICT(doc_id) DO UPDATE SET state = ?2, pending = 1, status = 'pending', reason = NULL, updated_at = ?3",
-                )?
-                .execute(params![m.id, engine::save_state(state), now_ms()])?;
-            }
-            for r in &resp.results {
-                if r.status == DocStatus::Ok {
-                    continue;
-                }
-                w.tx.execute(
-                    "UPDATE sync_docs SET pending = 0, status = ?2, reason = ?3, updated_at = ?4 WHERE doc_id = ?1",
-                    params![r.id, status_code(r.status), r.reason, now_ms()],
-                )?;
-                if let Ok(id) = DocId::parse(&r.id) {
-                    states.remove(&id);
-                }
-                applied.refused.push(r.clone());
-            }
-            for key in &resp.removed {
-                let Ok(id) = DocId::parse(key) else { continue };
-                w.tx.execute("DELETE FROM documents WHERE doc_id = ?1", [key])?;
-                w.tx.execute("DELETE FROM changes WHERE doc_id = ?1", [key])?;
-                w.tx.execute("DELETE FROM sync_docs WHERE doc_id = ?1", [key])?;
-                index::clear_doc(&w.tx, key)?;
-                w.cache.evict(&id);
-                w.touched.retain(|t| t != &id);
-                states.remove(&id);
-                applied.removed.push(id);
-            }
-            w.tx.execute(
-                "INSERT INTO meta(key, value) VALUES ('sync_cursor', ?1) ON CONFLICT(key) DO UPDATE SET value = ?1",
-                [resp.cursor.to_be_bytes().to_vec()],
-            )?;
-            Ok(applied)
-        })?;
-        Ok(applied)
+        self.read(read_cursor)
     }
 
     /// Deletes every document and all sync state, as a revoked device must.
     /// The actor id is kept: this installation's past changes stay its own.
     pub fn wipe(&self) -> Result<()> {
-        lock(&self.sync_states).clear();
-        self.write(|w| {
-            for t in ["changes", "documents", "sync_docs"] {
-                w.tx.execute(&format!("DELETE FROM {t}"), [])?;
-            }
-            w.tx.execute("DELETE FROM meta WHERE key <> 'actor'", [])?;
-            index::clear_all(&w.tx)?;
-            w.cache.clear();
-            Ok(())
-        })?;
-        // Rewrite the file so that freed pages keep nothing.
-        let guard = lock(&self.writer);
-        if let Some(wr) = guard.as_ref() {
-            wr.conn.execute_batch("VACUUM")?;
-        }
-        Ok(())
+        self.transact(|tx| tx.wipe())
     }
 
-    /// Per-document sync state, urgent and pending first.
+    /// Per-document sync state, urgent and pending first. Documents removed
+    /// from this phone are not listed.
     pub fn sync_states(&self) -> Result<Vec<DocSyncState>> {
         self.read(|c| {
             let mut st = c.prepare_cached(
                 "SELECT s.doc_id, s.status, s.reason, EXISTS (SELECT 1 FROM q_urgent u WHERE u.doc_id = s.doc_id) AS urgent
-                 FROM sync_docs s ORDER BY urgent DESC, s.pending DESC, s.doc_id",
+                 FROM sync_docs s WHERE s.status <> 'removed' ORDER BY urgent DESC, s.pending DESC, s.doc_id",
             )?;
-            let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?)))?;
             rows.map(|row| {
                 let (id, status, reason, urgent) = row?;
-                Ok(DocSyncState { doc_id: DocId::parse(&id)?, status, reason, urgent })
+                Ok(DocSyncState { doc_id: DocId::parse(&id)?, status: SyncStatus::parse(&status)?, reason, urgent })
             })
             .collect()
         })
@@ -246,7 +237,7 @@ impl Store {
             let (pending, urgent, failed): (i64, i64, i64) = c.query_row(
                 "SELECT coalesce(sum(pending), 0),
                         coalesce(sum(pending AND EXISTS (SELECT 1 FROM q_urgent u WHERE u.doc_id = s.doc_id)), 0),
-                        coalesce(sum(status NOT IN ('pending', 'synced')), 0)
+                        coalesce(sum(status IN ('denied', 'read_only', 'foreign_actor', 'invalid')), 0)
                  FROM sync_docs s",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),

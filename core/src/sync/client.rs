@@ -1,6 +1,6 @@
-//! The phone's sync client: moves the engine's messages over HTTPS with
-//! reqwest. All decisions are in the store and the engine; this only
-//! carries bytes and maps HTTP failures to errors.
+//! The phone's sync client: carries the session machine's requests over
+//! HTTPS with reqwest. All decisions are in [`super::session`] and the
+//! engine; this only moves bytes and maps HTTP failures to errors.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -8,10 +8,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::wire::{self, DocResult, Limits};
-use crate::docs::DocId;
+use super::session::{Session, SyncStore};
+use super::wire::{self, Limits};
 use crate::error::{Error, Result};
-use crate::store::Store;
 
 /// Where and as whom this phone syncs.
 #[derive(Debug, Clone)]
@@ -43,26 +42,7 @@ pub struct Enrollment {
     pub region: String,
 }
 
-/// What a sync did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SyncReport {
-    /// Request/response rounds.
-    pub rounds: usize,
-    /// Bytes sent (compressed bodies).
-    pub bytes_sent: usize,
-    /// Bytes received (compressed bodies, as on the wire).
-    pub bytes_received: usize,
-    /// Document messages sent.
-    pub messages_sent: usize,
-    /// Documents that received changes.
-    pub changed: Vec<DocId>,
-    /// Documents deleted (access withdrawn).
-    pub removed: Vec<DocId>,
-    /// Documents the server refused.
-    pub refused: Vec<DocResult>,
-    /// The store was wiped (device revoked).
-    pub wiped: bool,
-}
+pub use super::session::SyncReport;
 
 /// Checks that `url` is HTTPS, or plain HTTP to this machine only.
 pub fn check_url(url: &str) -> Result<reqwest::Url> {
@@ -138,32 +118,26 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
     tokio::task::spawn_blocking(f).await.map_err(|_| Error::Network("a worker thread failed".into()))?
 }
 
-/// Syncs the store with its server until both sides have nothing more to
-/// say. Urgent documents go first. A dropped connection leaves everything
-/// acknowledged so far stored; the next sync resumes.
-pub async fn sync(store: Arc<Store>, server: &ServerConfig, limits: Limits) -> Result<SyncReport> {
+/// Syncs `store` with its server until both sides have nothing more to
+/// say, driving the [`Session`] machine over HTTPS. Urgent documents go
+/// first. A dropped connection leaves everything acknowledged so far
+/// stored; the next sync resumes.
+pub async fn sync<S: SyncStore + Send + Sync + 'static>(
+    store: Arc<S>,
+    server: &ServerConfig,
+    limits: Limits,
+) -> Result<SyncReport> {
     let base = check_url(&server.url)?;
     let endpoint = base.join("v1/sync").map_err(|_| Error::invalid("server_url", "is not a base URL"))?;
     let client = http_client(server.ca_pem.as_deref(), server.timeout, true)?;
-    let mut report = SyncReport::default();
-    {
-        let s = store.clone();
-        blocking(move || {
-            s.begin_sync();
-            Ok(())
-        })
-        .await?;
-    }
-    let mut more = false;
-    for round in 0..limits.max_rounds {
-        let s = store.clone();
-        let req = blocking(move || s.sync_request(&limits)).await?;
-        if round > 0 && req.docs.is_empty() && !more {
-            return Ok(report);
-        }
-        report.messages_sent += req.docs.len();
+    let session = Arc::new(std::sync::Mutex::new(Session::new(limits)));
+    loop {
+        let (st, s) = (store.clone(), session.clone());
+        let Some(req) = blocking(move || lock(&s).next_request(&*st)).await? else {
+            break;
+        };
         let body = gzip(&wire::encode(&req))?;
-        report.bytes_sent += body.len();
+        let sent = body.len();
         let resp = client
             .post(endpoint.clone())
             .bearer_auth(&server.token)
@@ -178,22 +152,22 @@ pub async fn sync(store: Arc<Store>, server: &ServerConfig, limits: Limits) -> R
         }
         let gzipped = is_gzip(&resp);
         let bytes = resp.bytes().await.map_err(net)?;
-        report.bytes_received += bytes.len();
+        let received = bytes.len();
         let body = if gzipped { gunzip(&bytes, limits.max_body_bytes)? } else { bytes.to_vec() };
         let decoded = wire::decode_response(&body, &limits)?;
-        report.rounds += 1;
-        more = decoded.more;
-        let s = store.clone();
-        let applied = blocking(move || s.sync_apply(&decoded)).await?;
-        report.changed.extend(applied.changed);
-        report.removed.extend(applied.removed);
-        report.refused.extend(applied.refused);
-        if applied.wiped {
-            report.wiped = true;
-            return Ok(report);
-        }
+        let (st, s) = (store.clone(), session.clone());
+        blocking(move || {
+            let mut s = lock(&s);
+            s.count_bytes(sent, received);
+            s.apply(&*st, &decoded)
+        })
+        .await?;
     }
-    Err(Error::TooManyRounds(limits.max_rounds))
+    Ok(lock(&session).report().clone())
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn is_gzip(resp: &reqwest::Response) -> bool {

@@ -21,8 +21,39 @@ pub fn save_state(state: &State) -> Vec<u8> {
 }
 
 /// The next message for the peer, if there is anything to say.
+///
+/// When the peer asked for particular changes (a Bloom filter false
+/// positive hid them), the message carries every change the peer lacks
+/// relative to its heads, not only those asked for: a server keeps no
+/// session state between requests, so a change whose dependencies arrive
+/// in a later request would be asked for forever.
 pub fn generate(doc: &Automerge, state: &mut State) -> Option<Vec<u8>> {
-    doc.generate_sync_message(state).map(Message::encode)
+    let asked: Vec<ChangeHash> = state.their_need.clone().unwrap_or_default();
+    let asked_here = !asked.is_empty() && asked.iter().all(|h| doc.get_change_meta_by_hash(h).is_some());
+    let message = doc.generate_sync_message(state);
+    if !asked_here {
+        return message.map(Message::encode);
+    }
+    let base: Vec<ChangeHash> = state
+        .their_heads
+        .clone()
+        .unwrap_or_else(|| state.shared_heads.clone())
+        .into_iter()
+        .filter(|h| doc.get_change_meta_by_hash(h).is_some())
+        .collect();
+    let mut m = message.unwrap_or_else(|| Message {
+        heads: doc.get_heads(),
+        need: Vec::new(),
+        have: Vec::new(),
+        changes: automerge::sync::ChunkList::empty(),
+        flags: None,
+        version: automerge::sync::MessageVersion::V1,
+    });
+    m.changes = automerge::sync::ChunkList::from(doc.save_after(&base));
+    m.heads = doc.get_heads();
+    // Answered: ask again only if the peer does.
+    state.their_need = None;
+    Some(m.encode())
 }
 
 /// Decodes a message, refusing damaged bytes.
@@ -62,7 +93,26 @@ pub enum Refusal {
 
 /// Applies a message under `policy`. On refusal the document and the state
 /// are left exactly as they were.
+///
+/// A change the peer explicitly asks for is sent again even if it was sent
+/// earlier in this session: a server keeps no session state between
+/// requests (any of several processes may answer the next one), so a
+/// change it could not yet apply (its dependencies arrived later) is asked
+/// for again rather than waited for.
 pub fn receive(
+    doc: &mut Automerge,
+    state: &mut State,
+    msg: &[u8],
+    policy: &WritePolicy,
+) -> std::result::Result<Received, Refusal> {
+    let received = receive_inner(doc, state, msg, policy)?;
+    if let Some(need) = &state.their_need {
+        state.sent_hashes.retain(|h| !need.contains(h));
+    }
+    Ok(received)
+}
+
+fn receive_inner(
     doc: &mut Automerge,
     state: &mut State,
     msg: &[u8],
@@ -101,6 +151,45 @@ pub fn receive(
     *doc = trial;
     *state = trial_state;
     Ok(Received { new_changes })
+}
+
+/// A message that carries every change of `doc` not covered by
+/// `shared_heads`, with nothing asked in return. A phone sends it for a
+/// document whose access was withdrawn, so that its unsynced work reaches
+/// the server in one message without the server sending anything back.
+pub fn push(doc: &Automerge, shared_heads: &[ChangeHash]) -> Vec<u8> {
+    let known: Vec<ChangeHash> =
+        shared_heads.iter().filter(|h| doc.get_change_meta_by_hash(h).is_some()).copied().collect();
+    Message {
+        heads: doc.get_heads(),
+        need: Vec::new(),
+        have: Vec::new(),
+        changes: automerge::sync::ChunkList::from(doc.save_after(&known)),
+        flags: None,
+        version: automerge::sync::MessageVersion::V1,
+    }
+    .encode()
+}
+
+/// The same message without its changes (heads, needs and summary only):
+/// what the server answers for a document the device may no longer read.
+pub fn without_changes(msg: &[u8]) -> Option<Vec<u8>> {
+    let mut m = Message::decode(msg).ok()?;
+    m.changes = automerge::sync::ChunkList::empty();
+    Some(m.encode())
+}
+
+/// The heads a message says its sender has.
+pub fn heads_of(msg: &[u8]) -> Option<Vec<ChangeHash>> {
+    Message::decode(msg).ok().map(|m| m.heads)
+}
+
+/// Whether `doc` holds changes by `actor` that the peer is not known to
+/// have (not covered by the state's shared heads).
+pub fn has_unacknowledged(doc: &Automerge, state: &State, actor: &ActorId) -> bool {
+    let known: Vec<ChangeHash> =
+        state.shared_heads.iter().filter(|h| doc.get_change_meta_by_hash(h).is_some()).copied().collect();
+    doc.get_changes(&known).iter().any(|c| c.actor_id() == actor)
 }
 
 /// Whether the peer is known to hold exactly this document.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// The protocol version this core speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Limits both sides enforce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +48,14 @@ pub struct SyncRequest {
     pub cursor: u64,
     /// Sync messages, urgent documents first.
     pub docs: Vec<DocMessage>,
+    /// Documents of earlier `removed` lists that the phone has deleted: the
+    /// server stops repeating them.
+    #[serde(default)]
+    pub acks: Vec<String>,
+    /// The phone has wiped its data after a `wipe`: the server records it
+    /// and refuses the device from then on.
+    #[serde(default)]
+    pub wiped: bool,
 }
 
 /// The fate of one document of a request.
@@ -64,6 +72,9 @@ pub enum DocStatus {
     ForeignActor,
     /// The message could not be decoded or applied.
     Invalid,
+    /// Access to the document was withdrawn; every change in the message
+    /// is stored on the server. The phone deletes its copy.
+    Withdrawn,
 }
 
 /// A per-document result.
@@ -88,11 +99,13 @@ pub struct SyncResponse {
     pub docs: Vec<DocMessage>,
     /// Results for documents of the request that were not simply `ok`.
     pub results: Vec<DocResult>,
-    /// Documents the phone must delete (access withdrawn, case reassigned).
+    /// Documents the phone must delete (access withdrawn, case reassigned),
+    /// repeated in every response until the phone lists them in `acks`.
     pub removed: Vec<String>,
     /// The server has more changed documents than fit in this response.
     pub more: bool,
-    /// The device was revoked: the phone must wipe its local data.
+    /// The device was revoked: the phone must wipe its local data and say
+    /// so with `wiped` in its next request. Repeated until it has.
     pub wipe: bool,
 }
 
@@ -147,7 +160,12 @@ mod tests {
 
     #[test]
     fn roundtrip_and_limits() {
-        let req = SyncRequest { v: 1, cursor: 7, docs: vec![DocMessage { id: "case:x".into(), msg: vec![1, 2, 3] }] };
+        let req = SyncRequest {
+            v: PROTOCOL_VERSION,
+            cursor: 7,
+            docs: vec![DocMessage { id: "case:x".into(), msg: vec![1, 2, 3] }],
+            ..SyncRequest::default()
+        };
         let bytes = encode(&req);
         assert_eq!(decode_request(&bytes, &Limits::default()).unwrap(), req);
         assert!(decode_request(b"\xff\x00garbage", &Limits::default()).is_err());

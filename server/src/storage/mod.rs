@@ -1,26 +1,124 @@
-//! The server's storage, behind a trait so that a PostgreSQL backend can
-//! later serve several server processes at once. The SQLite backend is the
-//! embedded default.
+//! The server's storage contract. [`Storage`] is its signature; the
+//! conformance suite in [`conformance`] is the contract itself: every
+//! backend must pass it, including two instances sharing one database.
+//!
+//! The contract, in short:
+//! - **Several processes may share one database.** Nothing needed for
+//!   correctness lives only in one process's memory; a process may cache a
+//!   document only as long as its feed sequence says it is current.
+//! - **One request, one transaction.** [`Storage::sync_tx`] runs the
+//!   service's plan in one write transaction; the backend may run it again
+//!   (after a serialization failure or a busy database), so the closure
+//!   must compute everything from what it reads in that transaction.
+//! - **A gap-free change feed.** Every stored document change and every
+//!   change of who may see a document gets a sequence number; a reader
+//!   that has seen the feed up to `n` never later finds a commit numbered
+//!   below `n`. SQLite gets this from its single writer: numbers are taken
+//!   inside the write transaction, so commit order is number order.
+//! - **Typed and failing closed.** Kinds, tiers and roles are read into
+//!   enums; a value the server does not know is an error (and so a denial),
+//!   never a default.
 
+pub mod conformance;
 pub mod sqlite;
 
-use automerge::Automerge;
-use automerge::sync::State;
-use qamqor_core::docs::DocId;
+use std::collections::HashMap;
 
+use automerge::Automerge;
+use qamqor_core::docs::{DocId, Projection};
+use qamqor_core::sync::wire::SyncResponse;
+
+use crate::access::Grants;
 use crate::error::Result;
 use crate::model::{AuditEntry, Device, DocMeta, User};
 
-/// The result of one document's exchange, decided by the sync handler
-/// while the storage holds the document.
-#[derive(Debug, Default)]
-pub struct DocExchange {
-    /// The reply for the device.
-    pub reply: Option<Vec<u8>>,
-    /// Audit lines to append in the same transaction.
-    pub audit: Vec<AuditEntry>,
-    /// Keep the document's changes (false: roll everything back).
-    pub commit: bool,
+/// The caller of a sync request as of the request's transaction.
+#[derive(Debug, Clone)]
+pub struct SyncCaller {
+    /// The device.
+    pub device: Device,
+    /// Its user.
+    pub user: User,
+    /// Assignments and mentor profiles.
+    pub grants: Grants,
+    /// The user's access epoch.
+    pub epoch: u64,
+    /// The epoch the device last rescanned the feed under.
+    pub seen_epoch: u64,
+}
+
+/// A document the device holds (or held) according to the server.
+#[derive(Debug, Clone)]
+pub struct Held {
+    /// The document id.
+    pub id: DocId,
+    /// Its metadata (`None`: not yet stored on the server).
+    pub meta: Option<DocMeta>,
+    /// The device has been told to delete it and has not acknowledged.
+    pub removal: bool,
+}
+
+/// A document and the device's sync state for it, as loaded in a sync
+/// transaction.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The document (empty when not stored yet).
+    pub doc: Automerge,
+    /// The device's persisted sync state (empty: none).
+    pub state: Vec<u8>,
+}
+
+/// One document's outcome to store.
+#[derive(Debug)]
+pub struct DocWrite {
+    /// The document.
+    pub id: DocId,
+    /// New content: the whole document after the exchange, the heads it
+    /// had before, and its projection.
+    pub content: Option<(Automerge, Vec<automerge::ChangeHash>, Projection)>,
+    /// The device's sync state to persist.
+    pub state: Vec<u8>,
+}
+
+/// The operations of one sync transaction. Reads are batched: each takes
+/// every id it needs at once, so a request costs a fixed number of
+/// storage round trips whatever its size.
+pub trait SyncTx {
+    /// The device, its user and their grants; `None` for an unknown device.
+    fn caller(&mut self, device_id: &str) -> Result<Option<SyncCaller>>;
+    /// Metadata of the documents stored among `ids`; `None` for a stored
+    /// document whose metadata holds a value this server does not know
+    /// (never served, never written).
+    fn metas(&mut self, ids: &[DocId]) -> Result<HashMap<DocId, Option<DocMeta>>>;
+    /// The documents the device holds according to the server; all of them
+    /// with `all`, otherwise only those awaiting removal.
+    fn held(&mut self, device_id: &str, all: bool) -> Result<Vec<Held>>;
+    /// The feed's end (the highest sequence committed).
+    fn feed_end(&mut self) -> Result<u64>;
+    /// Documents changed after `after`, in feed order, at most `limit`.
+    fn feed(&mut self, after: u64, limit: usize) -> Result<Vec<DocMeta>>;
+    /// Urgent documents changed after `after`, in feed order, at most `limit`.
+    fn urgent_feed(&mut self, after: u64, limit: usize) -> Result<Vec<DocMeta>>;
+    /// The documents (with the sequence the caller's metadata says they are
+    /// at, `None` if new) and the device's sync states, in order.
+    fn load(&mut self, device_id: &str, docs: &[(DocId, Option<u64>)]) -> Result<Vec<Loaded>>;
+    /// Stores documents' new changes (with new sequence numbers and
+    /// projections; compacting and verifying as needed) and the device's
+    /// sync states.
+    fn store(&mut self, device_id: &str, writes: Vec<DocWrite>) -> Result<()>;
+    /// Marks documents as to be deleted by the device.
+    fn set_removals(&mut self, device_id: &str, ids: &[DocId]) -> Result<()>;
+    /// The device acknowledged deleting these (only rows awaiting removal
+    /// are forgotten).
+    fn ack_removals(&mut self, device_id: &str, ids: &[DocId]) -> Result<()>;
+    /// Records that the device rescanned the feed under `epoch`.
+    fn set_seen_epoch(&mut self, device_id: &str, epoch: u64) -> Result<()>;
+    /// Records the device's last sync and cursor.
+    fn touch_device(&mut self, device_id: &str, at: i64, cursor: u64) -> Result<()>;
+    /// Records that a revoked device has wiped its data.
+    fn mark_wiped(&mut self, device_id: &str, at: i64) -> Result<()>;
+    /// Appends audit lines.
+    fn audit(&mut self, entries: &[AuditEntry]) -> Result<()>;
 }
 
 /// Storage for users, devices, documents, sync state and audit.
@@ -32,7 +130,7 @@ pub trait Storage: Send + Sync + 'static {
     /// Replaces a user's record (districts, adoption grant) and moves the
     /// user's access epoch.
     fn update_user(&self, user: &User) -> Result<()>;
-    /// A user by id.
+    /// A user by id. A stored user with an unknown role is an error.
     fn user(&self, id: &str) -> Result<Option<User>>;
     /// Every user.
     fn users(&self) -> Result<Vec<User>>;
@@ -53,55 +151,32 @@ pub trait Storage: Send + Sync + 'static {
     fn devices(&self) -> Result<Vec<Device>>;
     /// Revokes a device.
     fn revoke_device(&self, device_id: &str, at: i64) -> Result<()>;
-    /// Records that a revoked device was told to wipe.
-    fn mark_wiped(&self, device_id: &str, at: i64) -> Result<()>;
-    /// Records devices' last sync time and cursor, in one transaction.
-    fn touch_devices(&self, touches: &[(String, i64, u64)]) -> Result<()>;
 
     /// Assigns a document to a user (or withdraws it); the document's
     /// feed sequence moves so that phones learn of it at their next sync.
-    fn assign(&self, user_id: &str, doc_id: &str, assigned: bool) -> Result<()>;
-    /// The user's access epoch: it moves whenever [`Storage::update_user`]
-    /// changes what the user may see.
-    fn access_epoch(&self, user_id: &str) -> Result<u64>;
-    /// The access epoch a device last synced under.
-    fn device_access_seen(&self, device_id: &str) -> Result<u64>;
-    /// Records that a device rescanned the feed under `epoch`.
-    fn set_device_access_seen(&self, device_id: &str, epoch: u64) -> Result<()>;
-    /// The documents assigned to a user.
-    fn assignments(&self, user_id: &str) -> Result<Vec<String>>;
-    /// Mentor ids whose profile names this user as the mentor.
-    fn mentor_ids_of(&self, user_id: &str) -> Result<Vec<String>>;
+    fn assign(&self, user_id: &str, doc_id: &DocId, assigned: bool) -> Result<()>;
+    /// The user's assignments and mentor profiles.
+    fn grants(&self, user_id: &str) -> Result<Grants>;
 
     /// A document's metadata.
-    fn doc_meta(&self, doc_id: &str) -> Result<Option<DocMeta>>;
-    /// The whole document.
-    fn load_doc(&self, doc_id: &DocId) -> Result<Option<Automerge>>;
-    /// Runs the exchanges of one request under the storage's write lock,
-    /// in one transaction: for each id, `f` gets the document (empty if
-    /// new) and the device's sync state. For each exchange that commits,
-    /// the document's new changes, its metadata (from `meta`), the sync
-    /// state and the audit lines are stored; the transaction is committed
-    /// before this returns, so every reply acknowledges only what is on
-    /// disk.
-    fn exchange(
-        &self,
-        device_id: &str,
-        ids: &[DocId],
-        f: &mut dyn FnMut(&DocId, &mut Automerge, &mut State) -> Result<DocExchange>,
-        meta: &dyn Fn(&DocId, &Automerge) -> DocMeta,
-    ) -> Result<Vec<DocExchange>>;
-    /// Documents changed after `cursor`, in feed order, at most `limit`;
-    /// and the feed's current end.
-    fn changed_since(&self, cursor: u64, limit: usize) -> Result<(Vec<DocMeta>, u64)>;
-    /// The feed's current end.
-    fn feed_end(&self) -> Result<u64>;
-    /// Documents a device has exchanged.
-    fn delivered(&self, device_id: &str) -> Result<Vec<String>>;
-    /// Forgets a device's copy (after telling it to delete the document).
-    fn forget_delivered(&self, device_id: &str, doc_id: &str) -> Result<()>;
+    fn doc_meta(&self, id: &DocId) -> Result<Option<DocMeta>>;
+    /// The whole document, as stored.
+    fn load_doc(&self, id: &DocId) -> Result<Option<Automerge>>;
     /// Urgent documents changed after `cursor`.
     fn urgent_since(&self, cursor: u64) -> Result<Vec<DocMeta>>;
+    /// The change feed's end (the highest sequence committed).
+    fn feed_end(&self) -> Result<u64>;
+
+    /// Runs `f` in one write transaction and commits it before returning:
+    /// every reply acknowledges only what is on disk. `f` may be run again
+    /// (a retried transaction) and must then give the same result from
+    /// what it reads.
+    fn sync_tx(&self, f: &mut dyn FnMut(&mut dyn SyncTx) -> Result<SyncResponse>) -> Result<SyncResponse>;
+
+    /// Recomputes every document's projection when it was derived under
+    /// another [`qamqor_core::docs::PROJECTION_VERSION`]. Returns how many
+    /// documents were projected again (0 when already current).
+    fn reproject(&self) -> Result<usize>;
 
     /// Appends audit lines.
     fn audit(&self, entries: &[AuditEntry]) -> Result<()>;

@@ -1,5 +1,8 @@
-//! The embedded SQLite backend: one writer connection that owns the
-//! document cache, and a few reader connections.
+//! The embedded SQLite backend: a writer connection and a few readers per
+//! process. Several processes (or several instances in one process) may
+//! open the same file: writes are serialized by SQLite's own lock (every
+//! write transaction begins `IMMEDIATE`), and a process's document cache is
+//! trusted only while the document's feed sequence is unchanged.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -7,12 +10,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use automerge::Automerge;
-use automerge::sync::State;
-use qamqor_core::docs::DocId;
-use qamqor_core::sync::engine;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use qamqor_core::docs::{AccessTier, DocId, DocKind, PROJECTION_VERSION, Projection};
+use qamqor_core::sync::wire::SyncResponse;
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
-use super::{DocExchange, Storage};
+use super::{DocWrite, Held, Loaded, Storage, SyncCaller, SyncTx};
+use crate::access::Grants;
 use crate::error::{Result, ServerError};
 use crate::model::{AuditEntry, Device, DocMeta, Role, User};
 
@@ -114,23 +117,31 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE enrollment_codes ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 4: removals repeated until the device acknowledges them; the urgent
+    // feed; the projection version the document metadata was derived
+    // under (0: before versions, so the first start reprojects).
+    r#"
+    ALTER TABLE device_docs ADD COLUMN removal INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX device_docs_removal ON device_docs(device_id, removal);
+    CREATE INDEX documents_urgent ON documents(urgent, seq);
+    INSERT INTO meta(key, value) VALUES ('projection_version', 0);
+"#,
 ];
 
 /// Compacts a document's change rows into its snapshot past this many.
 const COMPACT_AFTER: i64 = 64;
 const READERS: usize = 4;
 const CACHE_DOCS: usize = 4096;
-
-struct Writer {
-    conn: Connection,
-    cache: HashMap<String, Automerge>,
-}
+/// Attempts of a write transaction that finds the database busy.
+const ATTEMPTS: usize = 8;
 
 /// The SQLite storage.
 pub struct SqliteStorage {
-    writer: Mutex<Writer>,
+    writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// Loaded documents with the feed sequence they were current at.
+    cache: Mutex<HashMap<DocId, (u64, Automerge)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -154,12 +165,21 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         return Err(ServerError::Config("the database was written by a newer server version".into()));
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Another process may have migrated meanwhile.
+        let now: usize = tx.query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0))? as usize;
+        if now > i {
+            continue;
+        }
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i as u32 + 1)?;
         tx.commit()?;
     }
     Ok(())
+}
+
+fn damaged(what: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, what.to_owned().into())
 }
 
 fn user_from(r: &Row<'_>) -> rusqlite::Result<User> {
@@ -168,13 +188,25 @@ fn user_from(r: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
         id: r.get(0)?,
         name: r.get(1)?,
-        role: Role::parse(&role).unwrap_or(Role::Specialist),
+        role: Role::parse(&role).ok_or_else(|| damaged("a user record holds a role this server does not know"))?,
         region: r.get(3)?,
-        districts: serde_json::from_str(&districts).unwrap_or_default(),
+        districts: serde_json::from_str(&districts)
+            .map_err(|_| damaged("a user record holds districts this server cannot read"))?,
         adoption_access: r.get(5)?,
     })
 }
 
+/// Maps a damaged stored value to a clear refusal.
+fn user_err(e: rusqlite::Error) -> ServerError {
+    match e {
+        rusqlite::Error::FromSqlConversionFailure(_, _, inner) => {
+            ServerError::Forbidden(format!("{inner}; access is denied until an administrator corrects it"))
+        }
+        e => ServerError::from(e),
+    }
+}
+
+const USER_COLS: &str = "id, name, role, region, districts, adoption_access";
 const DEVICE_COLS: &str =
     "id, user_id, actor, label, created_at, expires_at, revoked_at, wiped_at, last_sync_at, cursor";
 
@@ -195,40 +227,63 @@ fn device_from(r: &Row<'_>) -> rusqlite::Result<Device> {
 
 const META_COLS: &str = "doc_id, kind, region, district, tier, mentor_id, owner_user, urgent, seq";
 
-fn meta_from(r: &Row<'_>) -> rusqlite::Result<DocMeta> {
-    Ok(DocMeta {
-        doc_id: r.get(0)?,
-        kind: r.get(1)?,
-        region: r.get(2)?,
-        district: r.get(3)?,
-        tier: r.get(4)?,
-        mentor_id: r.get(5)?,
-        owner_user: r.get(6)?,
-        urgent: r.get(7)?,
-        seq: r.get::<_, i64>(8)? as u64,
-    })
+/// A metadata row; `None` when a stored value is not one this server knows
+/// (an unknown kind or tier): such a document is never served.
+fn meta_from(r: &Row<'_>) -> rusqlite::Result<(String, Option<DocMeta>)> {
+    meta_at(r, 0)
+}
+
+/// The metadata columns ([`META_COLS`]) starting at column `at`.
+fn meta_at(r: &Row<'_>, at: usize) -> rusqlite::Result<(String, Option<DocMeta>)> {
+    let doc_id: String = r.get(at)?;
+    let kind: String = r.get(at + 1)?;
+    let tier: String = r.get(at + 4)?;
+    let typed = DocId::parse(&doc_id).ok().and_then(|id| {
+        let kind = DocKind::from_prefix(&kind).filter(|k| *k == id.kind())?;
+        Some((id, kind, AccessTier::parse(&tier)?))
+    });
+    let Some((id, kind, tier)) = typed else {
+        tracing::warn!(doc = %doc_id.chars().take(80).collect::<String>(), "document metadata not readable; never served");
+        return Ok((doc_id, None));
+    };
+    let projection = Projection {
+        kind,
+        region: r.get(at + 2)?,
+        district: r.get(at + 3)?,
+        tier,
+        mentor_id: r.get(at + 5)?,
+        owner_user: r.get(at + 6)?,
+        urgent: r.get(at + 7)?,
+    };
+    Ok((doc_id, Some(DocMeta { id, projection, seq: r.get::<_, i64>(at + 8)? as u64 })))
+}
+
+fn corrupt(e: impl std::fmt::Display) -> ServerError {
+    ServerError::Core(qamqor_core::Error::Corrupt(e.to_string()))
 }
 
 fn load_from(conn: &Connection, id: &str) -> Result<Option<Automerge>> {
     let Some(snapshot) = conn
-        .query_row("SELECT snapshot FROM documents WHERE doc_id = ?1", [id], |r| r.get::<_, Vec<u8>>(0))
+        .prepare_cached("SELECT snapshot FROM documents WHERE doc_id = ?1")?
+        .query_row([id], |r| r.get::<_, Vec<u8>>(0))
         .optional()?
     else {
         return Ok(None);
     };
-    let mut doc =
-        Automerge::load(&snapshot).map_err(|e| ServerError::Core(qamqor_core::Error::Corrupt(e.to_string())))?;
+    let mut doc = Automerge::load(&snapshot).map_err(corrupt)?;
     let mut st = conn.prepare_cached("SELECT data FROM changes WHERE doc_id = ?1 ORDER BY id")?;
     let mut rows = st.query([id])?;
     while let Some(row) = rows.next()? {
         let data: Vec<u8> = row.get(0)?;
-        doc.load_incremental(&data).map_err(|e| ServerError::Core(qamqor_core::Error::Corrupt(e.to_string())))?;
+        doc.load_incremental(&data).map_err(corrupt)?;
     }
     Ok(Some(doc))
 }
 
 fn next_seq(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row("UPDATE meta SET value = value + 1 WHERE key = 'feed_seq' RETURNING value", [], |r| r.get(0))?)
+    Ok(conn
+        .prepare_cached("UPDATE meta SET value = value + 1 WHERE key = 'feed_seq' RETURNING value")?
+        .query_row([], |r| r.get(0))?)
 }
 
 fn insert_audit(conn: &Connection, entries: &[AuditEntry]) -> Result<()> {
@@ -241,51 +296,53 @@ fn insert_audit(conn: &Connection, entries: &[AuditEntry]) -> Result<()> {
     Ok(())
 }
 
-fn persist_doc(
-    tx: &rusqlite::Transaction<'_>,
-    id: &DocId,
-    key: &str,
-    doc: &Automerge,
-    before: &[automerge::ChangeHash],
-    meta: &dyn Fn(&DocId, &Automerge) -> DocMeta,
-) -> Result<()> {
-    let m = meta(id, doc);
-    let seq = next_seq(tx)?;
-    let exists: bool =
-        tx.query_row("SELECT EXISTS (SELECT 1 FROM documents WHERE doc_id = ?1)", [key], |r| r.get(0))?;
-    if exists {
-        tx.execute("INSERT INTO changes(doc_id, data) VALUES (?1, ?2)", params![key, doc.save_after(before)])?;
-        tx.execute(
-            "UPDATE documents SET region = ?2, district = ?3, tier = ?4, mentor_id = ?5, owner_user = ?6, urgent = ?7, seq = ?8
-             WHERE doc_id = ?1",
-            params![key, m.region, m.district, m.tier, m.mentor_id, m.owner_user, m.urgent, seq],
-        )?;
-        let pending: i64 = tx.query_row("SELECT count(*) FROM changes WHERE doc_id = ?1", [key], |r| r.get(0))?;
-        if pending > COMPACT_AFTER {
-            tx.execute("UPDATE documents SET snapshot = ?2 WHERE doc_id = ?1", params![key, doc.save()])?;
-            tx.execute("DELETE FROM changes WHERE doc_id = ?1", [key])?;
-        }
-    } else {
-        tx.execute(
-            "INSERT INTO documents(doc_id, kind, region, district, tier, mentor_id, owner_user, urgent, seq, snapshot)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![key, m.kind, m.region, m.district, m.tier, m.mentor_id, m.owner_user, m.urgent, seq, doc.save()],
-        )?;
+/// A list of ids as a JSON array, for `IN (SELECT value FROM json_each(?))`:
+/// one statement whatever the number of ids.
+fn id_list<'a>(ids: impl Iterator<Item = &'a DocId>) -> String {
+    serde_json::Value::Array(ids.map(|i| serde_json::Value::String(i.to_string())).collect()).to_string()
+}
+
+/// Folds a document's change rows into a fresh snapshot, from what is
+/// stored (never from a cached copy), verifying the snapshot reloads to
+/// the same heads before the change rows are deleted.
+fn compact(tx: &Connection, key: &str) -> Result<()> {
+    let doc = load_from(tx, key)?.ok_or_else(|| corrupt("a document vanished while being compacted"))?;
+    let snapshot = doc.save();
+    let check = Automerge::load(&snapshot).map_err(corrupt)?;
+    if check.get_heads() != doc.get_heads() {
+        return Err(corrupt("compaction produced a different document"));
     }
+    tx.execute("UPDATE documents SET snapshot = ?2 WHERE doc_id = ?1", params![key, snapshot])?;
+    tx.execute("DELETE FROM changes WHERE doc_id = ?1", [key])?;
     Ok(())
 }
 
+fn is_busy(e: &ServerError) -> bool {
+    matches!(
+        e,
+        ServerError::Storage(rusqlite::Error::SqliteFailure(f, _))
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 impl SqliteStorage {
-    /// Opens (creating and migrating) the database at `path`.
+    /// Opens (creating and migrating) the database at `path`, and brings
+    /// the document metadata to this version's projection.
     pub fn open(path: &Path) -> Result<Self> {
-        let mut conn = open_conn(path)?;
-        migrate(&mut conn)?;
+        let mut writer = open_conn(path)?;
+        migrate(&mut writer)?;
         let readers = (0..READERS).map(|_| open_conn(path).map(Mutex::new)).collect::<Result<Vec<_>>>()?;
-        Ok(SqliteStorage {
-            writer: Mutex::new(Writer { conn, cache: HashMap::new() }),
+        let storage = SqliteStorage {
+            writer: Mutex::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
-        })
+            cache: Mutex::default(),
+        };
+        let n = storage.reproject()?;
+        if n > 0 {
+            tracing::info!(documents = n, "document metadata derived again under the current rules");
+        }
+        Ok(storage)
     }
 
     fn read<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
@@ -293,13 +350,316 @@ impl SqliteStorage {
         f(&lock(&self.readers[i]))
     }
 
-    fn write<R>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<R>) -> Result<R> {
-        let mut w = lock(&self.writer);
-        let tx = w.conn.transaction()?;
-        let r = f(&tx)?;
-        tx.commit()?;
-        Ok(r)
+    /// One `IMMEDIATE` write transaction, retried while the database is
+    /// busy (another process holds the write lock past the busy timeout).
+    fn write<R>(&self, mut f: impl FnMut(&rusqlite::Transaction<'_>) -> Result<R>) -> Result<R> {
+        let mut conn = lock(&self.writer);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = (|| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let r = f(&tx)?;
+                tx.commit()?;
+                Ok(r)
+            })();
+            match result {
+                Err(e) if attempt < ATTEMPTS && is_busy(&e) => {
+                    tracing::debug!(attempt, "database busy; retrying the transaction");
+                }
+                r => return r,
+            }
+        }
     }
+}
+
+/// A sync transaction on SQLite.
+struct Tx<'a, 'c> {
+    tx: &'a rusqlite::Transaction<'c>,
+    cache: &'a Mutex<HashMap<DocId, (u64, Automerge)>>,
+    /// Documents stored by this transaction, cached once it commits.
+    stored: Vec<(DocId, u64, Automerge)>,
+}
+
+impl SyncTx for Tx<'_, '_> {
+    fn caller(&mut self, device_id: &str) -> Result<Option<SyncCaller>> {
+        let Some(device) = self
+            .tx
+            .prepare_cached(&format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"))?
+            .query_row([device_id], device_from)
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let Some((user, epoch)) = self
+            .tx
+            .prepare_cached(&format!("SELECT {USER_COLS}, access_epoch FROM users WHERE id = ?1"))?
+            .query_row([&device.user_id], |r| Ok((user_from(r)?, r.get::<_, i64>(6)? as u64)))
+            .optional()
+            .map_err(user_err)?
+        else {
+            return Ok(None);
+        };
+        let grants = grants_of(self.tx, &user.id)?;
+        let seen_epoch: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT epoch FROM device_access WHERE device_id = ?1")?
+            .query_row([device_id], |r| r.get(0))
+            .optional()?;
+        Ok(Some(SyncCaller { device, user, grants, epoch, seen_epoch: seen_epoch.unwrap_or(0) as u64 }))
+    }
+
+    fn metas(&mut self, ids: &[DocId]) -> Result<HashMap<DocId, Option<DocMeta>>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut st = self.tx.prepare_cached(&format!(
+            "SELECT {META_COLS} FROM documents WHERE doc_id IN (SELECT value FROM json_each(?1))"
+        ))?;
+        let rows = st.query_map([id_list(ids.iter())], meta_from)?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let (key, meta) = row?;
+            if let Ok(id) = DocId::parse(&key) {
+                out.insert(id, meta);
+            }
+        }
+        Ok(out)
+    }
+
+    fn held(&mut self, device_id: &str, all: bool) -> Result<Vec<Held>> {
+        let cols = META_COLS.split(", ").map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ");
+        let mut st = self.tx.prepare_cached(&format!(
+            "SELECT h.doc_id, h.removal, {cols} FROM device_docs h LEFT JOIN documents d ON d.doc_id = h.doc_id
+             WHERE h.device_id = ?1 AND (?2 OR h.removal = 1)"
+        ))?;
+        let rows = st.query_map(params![device_id, all], |r| {
+            let key: String = r.get(0)?;
+            let removal: bool = r.get(1)?;
+            let exists: Option<String> = r.get(2)?;
+            let meta = match exists {
+                Some(_) => meta_at(r, 2)?.1,
+                None => None,
+            };
+            Ok((key, removal, exists.is_some(), meta))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (key, removal, exists, meta) = row?;
+            let Ok(id) = DocId::parse(&key) else { continue };
+            if exists && meta.is_none() {
+                // Stored but unreadable: treated as no longer visible.
+                out.push(Held { id, meta: None, removal: true });
+                continue;
+            }
+            out.push(Held { id, meta, removal });
+        }
+        Ok(out)
+    }
+
+    fn feed_end(&mut self) -> Result<u64> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT value FROM meta WHERE key = 'feed_seq'")?
+            .query_row([], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    fn feed(&mut self, after: u64, limit: usize) -> Result<Vec<DocMeta>> {
+        let mut st = self
+            .tx
+            .prepare_cached(&format!("SELECT {META_COLS} FROM documents WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
+        let rows = st.query_map(params![after as i64, limit as i64], meta_from)?;
+        Ok(rows.filter_map(|r| r.map(|(_, m)| m).transpose()).collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn urgent_feed(&mut self, after: u64, limit: usize) -> Result<Vec<DocMeta>> {
+        let mut st = self.tx.prepare_cached(&format!(
+            "SELECT {META_COLS} FROM documents WHERE urgent = 1 AND seq > ?1 ORDER BY seq LIMIT ?2"
+        ))?;
+        let rows = st.query_map(params![after as i64, limit as i64], meta_from)?;
+        Ok(rows.filter_map(|r| r.map(|(_, m)| m).transpose()).collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn load(&mut self, device_id: &str, docs: &[(DocId, Option<u64>)]) -> Result<Vec<Loaded>> {
+        // The device's states, in one statement.
+        let mut states: HashMap<String, Vec<u8>> = HashMap::new();
+        {
+            let mut st = self.tx.prepare_cached(
+                "SELECT doc_id, state FROM device_docs WHERE device_id = ?1 AND doc_id IN (SELECT value FROM json_each(?2))",
+            )?;
+            let rows = st.query_map(params![device_id, id_list(docs.iter().map(|(id, _)| id))], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })?;
+            for row in rows {
+                let (k, v) = row?;
+                states.insert(k, v);
+            }
+        }
+        // Documents: from the cache when current, else in two statements.
+        let mut found: HashMap<DocId, Automerge> = HashMap::new();
+        let mut missing = Vec::new();
+        {
+            let cache = lock(self.cache);
+            for (id, seq) in docs {
+                match (seq, cache.get(id)) {
+                    (Some(seq), Some((at, doc))) if at == seq => {
+                        found.insert(id.clone(), doc.clone());
+                    }
+                    (Some(_), _) => missing.push(id.clone()),
+                    (None, _) => {}
+                }
+            }
+        }
+        if !missing.is_empty() {
+            let list = id_list(missing.iter());
+            let mut st = self.tx.prepare_cached(
+                "SELECT doc_id, snapshot FROM documents WHERE doc_id IN (SELECT value FROM json_each(?1))",
+            )?;
+            let rows = st.query_map([&list], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+            for row in rows {
+                let (k, snapshot) = row?;
+                let Ok(id) = DocId::parse(&k) else { continue };
+                found.insert(id, Automerge::load(&snapshot).map_err(corrupt)?);
+            }
+            let mut st = self.tx.prepare_cached(
+                "SELECT doc_id, data FROM changes WHERE doc_id IN (SELECT value FROM json_each(?1)) ORDER BY id",
+            )?;
+            let mut rows = st.query([&list])?;
+            while let Some(row) = rows.next()? {
+                let k: String = row.get(0)?;
+                let data: Vec<u8> = row.get(1)?;
+                if let Some(doc) = DocId::parse(&k).ok().and_then(|id| found.get_mut(&id)) {
+                    doc.load_incremental(&data).map_err(corrupt)?;
+                }
+            }
+        }
+        Ok(docs
+            .iter()
+            .map(|(id, _)| Loaded {
+                doc: found.remove(id).unwrap_or_default(),
+                state: states.remove(&id.to_string()).unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    fn store(&mut self, device_id: &str, writes: Vec<DocWrite>) -> Result<()> {
+        for w in writes {
+            let key = w.id.to_string();
+            if let Some((doc, before, p)) = w.content {
+                let seq = next_seq(self.tx)?;
+                if before.is_empty() {
+                    self.tx
+                        .prepare_cached(
+                            "INSERT INTO documents(doc_id, kind, region, district, tier, mentor_id, owner_user, urgent, seq, snapshot)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                        )?
+                        .execute(params![
+                            key,
+                            p.kind.prefix(),
+                            p.region,
+                            p.district,
+                            p.tier.code(),
+                            p.mentor_id,
+                            p.owner_user,
+                            p.urgent,
+                            seq,
+                            doc.save()
+                        ])?;
+                } else {
+                    self.tx
+                        .prepare_cached("INSERT INTO changes(doc_id, data) VALUES (?1, ?2)")?
+                        .execute(params![key, doc.save_after(&before)])?;
+                    self.tx
+                        .prepare_cached(
+                            "UPDATE documents SET region = ?2, district = ?3, tier = ?4, mentor_id = ?5, owner_user = ?6,
+                             urgent = ?7, seq = ?8 WHERE doc_id = ?1",
+                        )?
+                        .execute(params![key, p.region, p.district, p.tier.code(), p.mentor_id, p.owner_user, p.urgent, seq])?;
+                    let pending: i64 = self
+                        .tx
+                        .prepare_cached("SELECT count(*) FROM changes WHERE doc_id = ?1")?
+                        .query_row([&key], |r| r.get(0))?;
+                    if pending > COMPACT_AFTER {
+                        compact(self.tx, &key)?;
+                    }
+                }
+                self.stored.push((w.id.clone(), seq as u64, doc));
+            }
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO device_docs(device_id, doc_id, state) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(device_id, doc_id) DO UPDATE SET state = ?3",
+                )?
+                .execute(params![device_id, key, w.state])?;
+        }
+        Ok(())
+    }
+
+    fn set_removals(&mut self, device_id: &str, ids: &[DocId]) -> Result<()> {
+        let mut st = self.tx.prepare_cached(
+            "INSERT INTO device_docs(device_id, doc_id, state, removal) VALUES (?1, ?2, x'', 1)
+             ON CONFLICT(device_id, doc_id) DO UPDATE SET removal = 1",
+        )?;
+        for id in ids {
+            st.execute(params![device_id, id.to_string()])?;
+        }
+        Ok(())
+    }
+
+    fn ack_removals(&mut self, device_id: &str, ids: &[DocId]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.tx
+            .prepare_cached(
+                "DELETE FROM device_docs WHERE device_id = ?1 AND removal = 1 AND doc_id IN (SELECT value FROM json_each(?2))",
+            )?
+            .execute(params![device_id, id_list(ids.iter())])?;
+        Ok(())
+    }
+
+    fn set_seen_epoch(&mut self, device_id: &str, epoch: u64) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO device_access(device_id, epoch) VALUES (?1, ?2) ON CONFLICT(device_id) DO UPDATE SET epoch = ?2",
+            )?
+            .execute(params![device_id, epoch as i64])?;
+        Ok(())
+    }
+
+    fn touch_device(&mut self, device_id: &str, at: i64, cursor: u64) -> Result<()> {
+        self.tx.prepare_cached("UPDATE devices SET last_sync_at = ?2, cursor = ?3 WHERE id = ?1")?.execute(params![
+            device_id,
+            at,
+            cursor as i64
+        ])?;
+        Ok(())
+    }
+
+    fn mark_wiped(&mut self, device_id: &str, at: i64) -> Result<()> {
+        self.tx
+            .execute("UPDATE devices SET wiped_at = coalesce(wiped_at, ?2) WHERE id = ?1", params![device_id, at])?;
+        self.tx.execute("DELETE FROM device_docs WHERE device_id = ?1", [device_id])?;
+        Ok(())
+    }
+
+    fn audit(&mut self, entries: &[AuditEntry]) -> Result<()> {
+        insert_audit(self.tx, entries)
+    }
+}
+
+fn grants_of(c: &Connection, user_id: &str) -> Result<Grants> {
+    let assigned = c
+        .prepare_cached("SELECT doc_id FROM assignments WHERE user_id = ?1")?
+        .query_map([user_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mentor_ids = c
+        .prepare_cached(
+            "SELECT mentor_id FROM documents WHERE kind = 'mentor' AND owner_user = ?1 AND mentor_id IS NOT NULL",
+        )?
+        .query_map([user_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Grants { assigned, mentor_ids })
 }
 
 impl Storage for SqliteStorage {
@@ -339,20 +699,16 @@ impl Storage for SqliteStorage {
 
     fn user(&self, id: &str) -> Result<Option<User>> {
         self.read(|c| {
-            Ok(c.query_row(
-                "SELECT id, name, role, region, districts, adoption_access FROM users WHERE id = ?1",
-                [id],
-                user_from,
-            )
-            .optional()?)
+            c.query_row(&format!("SELECT {USER_COLS} FROM users WHERE id = ?1"), [id], user_from)
+                .optional()
+                .map_err(user_err)
         })
     }
 
     fn users(&self) -> Result<Vec<User>> {
         self.read(|c| {
-            let mut st =
-                c.prepare("SELECT id, name, role, region, districts, adoption_access FROM users ORDER BY id")?;
-            Ok(st.query_map([], user_from)?.collect::<rusqlite::Result<_>>()?)
+            let mut st = c.prepare(&format!("SELECT {USER_COLS} FROM users ORDER BY id"))?;
+            st.query_map([], user_from)?.collect::<rusqlite::Result<_>>().map_err(user_err)
         })
     }
 
@@ -439,163 +795,52 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn mark_wiped(&self, id: &str, at: i64) -> Result<()> {
-        self.write(|tx| {
-            tx.execute("UPDATE devices SET wiped_at = coalesce(wiped_at, ?2) WHERE id = ?1", params![id, at])?;
-            tx.execute("DELETE FROM device_docs WHERE device_id = ?1", [id])?;
-            Ok(())
-        })
-    }
-
-    fn touch_devices(&self, touches: &[(String, i64, u64)]) -> Result<()> {
-        if touches.is_empty() {
-            return Ok(());
-        }
-        self.write(|tx| {
-            let mut st = tx.prepare_cached("UPDATE devices SET last_sync_at = ?2, cursor = ?3 WHERE id = ?1")?;
-            for (id, at, cursor) in touches {
-                st.execute(params![id, at, *cursor as i64])?;
-            }
-            Ok(())
-        })
-    }
-
-    fn assign(&self, user_id: &str, doc_id: &str, assigned: bool) -> Result<()> {
+    fn assign(&self, user_id: &str, doc_id: &DocId, assigned: bool) -> Result<()> {
+        let key = doc_id.to_string();
         self.write(|tx| {
             if assigned {
                 tx.execute(
                     "INSERT OR IGNORE INTO assignments(user_id, doc_id) VALUES (?1, ?2)",
-                    params![user_id, doc_id],
+                    params![user_id, key],
                 )?;
             } else {
-                tx.execute("DELETE FROM assignments WHERE user_id = ?1 AND doc_id = ?2", params![user_id, doc_id])?;
+                tx.execute("DELETE FROM assignments WHERE user_id = ?1 AND doc_id = ?2", params![user_id, key])?;
             }
             let seq = next_seq(tx)?;
-            tx.execute("UPDATE documents SET seq = ?2 WHERE doc_id = ?1", params![doc_id, seq])?;
+            tx.execute("UPDATE documents SET seq = ?2 WHERE doc_id = ?1", params![key, seq])?;
             Ok(())
         })
     }
 
-    fn access_epoch(&self, user_id: &str) -> Result<u64> {
-        self.read(|c| {
-            let e: Option<i64> =
-                c.query_row("SELECT access_epoch FROM users WHERE id = ?1", [user_id], |r| r.get(0)).optional()?;
-            Ok(e.unwrap_or(0) as u64)
-        })
+    fn grants(&self, user_id: &str) -> Result<Grants> {
+        self.read(|c| grants_of(c, user_id))
     }
 
-    fn device_access_seen(&self, device_id: &str) -> Result<u64> {
+    fn doc_meta(&self, id: &DocId) -> Result<Option<DocMeta>> {
         self.read(|c| {
-            let e: Option<i64> = c
-                .query_row("SELECT epoch FROM device_access WHERE device_id = ?1", [device_id], |r| r.get(0))
-                .optional()?;
-            Ok(e.unwrap_or(0) as u64)
-        })
-    }
-
-    fn set_device_access_seen(&self, device_id: &str, epoch: u64) -> Result<()> {
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO device_access(device_id, epoch) VALUES (?1, ?2)
-                 ON CONFLICT(device_id) DO UPDATE SET epoch = ?2",
-                params![device_id, epoch as i64],
-            )?;
-            Ok(())
-        })
-    }
-
-    fn assignments(&self, user_id: &str) -> Result<Vec<String>> {
-        self.read(|c| {
-            let mut st = c.prepare_cached("SELECT doc_id FROM assignments WHERE user_id = ?1")?;
-            Ok(st.query_map([user_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
-        })
-    }
-
-    fn mentor_ids_of(&self, user_id: &str) -> Result<Vec<String>> {
-        self.read(|c| {
-            let mut st = c.prepare_cached(
-                "SELECT mentor_id FROM documents WHERE kind = 'mentor' AND owner_user = ?1 AND mentor_id IS NOT NULL",
-            )?;
-            Ok(st.query_map([user_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
-        })
-    }
-
-    fn doc_meta(&self, doc_id: &str) -> Result<Option<DocMeta>> {
-        self.read(|c| {
-            Ok(c.query_row(&format!("SELECT {META_COLS} FROM documents WHERE doc_id = ?1"), [doc_id], meta_from)
-                .optional()?)
+            Ok(c.query_row(
+                &format!("SELECT {META_COLS} FROM documents WHERE doc_id = ?1"),
+                [id.to_string()],
+                meta_from,
+            )
+            .optional()?
+            .and_then(|(_, m)| m))
         })
     }
 
     fn load_doc(&self, id: &DocId) -> Result<Option<Automerge>> {
-        let w = lock(&self.writer);
-        let key = id.to_string();
-        let doc = match w.cache.get(&key) {
-            Some(d) => Some(d.clone()),
-            None => load_from(&w.conn, &key)?,
-        };
+        let doc = self.read(|c| load_from(c, &id.to_string()))?;
         // A document nobody has written to yet does not exist.
         Ok(doc.filter(|d| !d.get_heads().is_empty()))
     }
 
-    fn exchange(
-        &self,
-        device_id: &str,
-        ids: &[DocId],
-        f: &mut dyn FnMut(&DocId, &mut Automerge, &mut State) -> Result<DocExchange>,
-        meta: &dyn Fn(&DocId, &Automerge) -> DocMeta,
-    ) -> Result<Vec<DocExchange>> {
-        let mut guard = lock(&self.writer);
-        let Writer { conn, cache } = &mut *guard;
-        let tx = conn.transaction()?;
-        let mut outs = Vec::with_capacity(ids.len());
-        let mut updated = Vec::new();
-        for id in ids {
-            let key = id.to_string();
-            let mut doc = match cache.get(&key) {
-                Some(d) => d.clone(),
-                None => load_from(&tx, &key)?.unwrap_or_default(),
-            };
-            let state_bytes: Option<Vec<u8>> = tx
-                .prepare_cached("SELECT state FROM device_docs WHERE device_id = ?1 AND doc_id = ?2")?
-                .query_row([device_id, &key], |r| r.get(0))
-                .optional()?;
-            let mut state = engine::load_state(&state_bytes.unwrap_or_default());
-            let before = doc.get_heads();
-            let out = f(id, &mut doc, &mut state)?;
-            if out.commit {
-                if doc.get_heads() != before {
-                    persist_doc(&tx, id, &key, &doc, &before, meta)?;
-                }
-                tx.prepare_cached(
-                    "INSERT INTO device_docs(device_id, doc_id, state) VALUES (?1, ?2, ?3)
-                     ON CONFLICT(device_id, doc_id) DO UPDATE SET state = ?3",
-                )?
-                .execute(params![device_id, key, engine::save_state(&state)])?;
-                updated.push((key, doc));
-            }
-            insert_audit(&tx, &out.audit)?;
-            outs.push(out);
-        }
-        tx.commit()?;
-        // Only committed documents enter the cache.
-        if cache.len() + updated.len() > CACHE_DOCS {
-            cache.clear();
-        }
-        for (key, doc) in updated {
-            cache.insert(key, doc);
-        }
-        Ok(outs)
-    }
-
-    fn changed_since(&self, cursor: u64, limit: usize) -> Result<(Vec<DocMeta>, u64)> {
+    fn urgent_since(&self, cursor: u64) -> Result<Vec<DocMeta>> {
         self.read(|c| {
-            let end: i64 = c.query_row("SELECT value FROM meta WHERE key = 'feed_seq'", [], |r| r.get(0))?;
-            let mut st =
-                c.prepare_cached(&format!("SELECT {META_COLS} FROM documents WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
-            let rows =
-                st.query_map(params![cursor as i64, limit as i64], meta_from)?.collect::<rusqlite::Result<_>>()?;
-            Ok((rows, end as u64))
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {META_COLS} FROM documents WHERE urgent = 1 AND seq > ?1 ORDER BY seq"
+            ))?;
+            let rows = st.query_map([cursor as i64], meta_from)?;
+            Ok(rows.filter_map(|r| r.map(|(_, m)| m).transpose()).collect::<rusqlite::Result<_>>()?)
         })
     }
 
@@ -605,26 +850,57 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn delivered(&self, device_id: &str) -> Result<Vec<String>> {
-        self.read(|c| {
-            let mut st = c.prepare_cached("SELECT doc_id FROM device_docs WHERE device_id = ?1")?;
-            Ok(st.query_map([device_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
-        })
+    fn sync_tx(&self, f: &mut dyn FnMut(&mut dyn SyncTx) -> Result<SyncResponse>) -> Result<SyncResponse> {
+        let mut stored = Vec::new();
+        let resp = self.write(|tx| {
+            let mut t = Tx { tx, cache: &self.cache, stored: Vec::new() };
+            let resp = f(&mut t)?;
+            stored = t.stored;
+            Ok(resp)
+        })?;
+        // Only committed documents enter the cache.
+        let mut cache = lock(&self.cache);
+        if cache.len() + stored.len() > CACHE_DOCS {
+            cache.clear();
+        }
+        for (id, seq, doc) in stored {
+            cache.insert(id, (seq, doc));
+        }
+        Ok(resp)
     }
 
-    fn forget_delivered(&self, device_id: &str, doc_id: &str) -> Result<()> {
+    fn reproject(&self) -> Result<usize> {
         self.write(|tx| {
-            tx.execute("DELETE FROM device_docs WHERE device_id = ?1 AND doc_id = ?2", [device_id, doc_id])?;
-            Ok(())
-        })
-    }
-
-    fn urgent_since(&self, cursor: u64) -> Result<Vec<DocMeta>> {
-        self.read(|c| {
-            let mut st = c.prepare_cached(&format!(
-                "SELECT {META_COLS} FROM documents WHERE urgent = 1 AND seq > ?1 ORDER BY seq"
-            ))?;
-            Ok(st.query_map([cursor as i64], meta_from)?.collect::<rusqlite::Result<_>>()?)
+            let version: i64 =
+                tx.query_row("SELECT value FROM meta WHERE key = 'projection_version'", [], |r| r.get(0))?;
+            if version == i64::from(PROJECTION_VERSION) {
+                return Ok(0);
+            }
+            let ids: Vec<String> =
+                tx.prepare("SELECT doc_id FROM documents ORDER BY seq")?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            let mut changed = 0;
+            for key in &ids {
+                let Ok(id) = DocId::parse(key) else { continue };
+                let Some(doc) = load_from(tx, key)? else { continue };
+                let p = Projection::of(&id, &doc);
+                let n = tx.execute(
+                    "UPDATE documents SET kind = ?2, region = ?3, district = ?4, tier = ?5, mentor_id = ?6, owner_user = ?7, urgent = ?8
+                     WHERE doc_id = ?1 AND (kind IS NOT ?2 OR region IS NOT ?3 OR district IS NOT ?4 OR tier IS NOT ?5
+                       OR mentor_id IS NOT ?6 OR owner_user IS NOT ?7 OR urgent IS NOT ?8)",
+                    params![key, p.kind.prefix(), p.region, p.district, p.tier.code(), p.mentor_id, p.owner_user, p.urgent],
+                )?;
+                if n > 0 {
+                    // Phones re-evaluate it at their next sync.
+                    let seq = next_seq(tx)?;
+                    tx.execute("UPDATE documents SET seq = ?2 WHERE doc_id = ?1", params![key, seq])?;
+                    changed += 1;
+                }
+            }
+            tx.execute(
+                "UPDATE meta SET value = ?1 WHERE key = 'projection_version'",
+                [i64::from(PROJECTION_VERSION)],
+            )?;
+            Ok(changed)
         })
     }
 

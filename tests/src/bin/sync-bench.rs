@@ -13,7 +13,7 @@ use automerge::Automerge;
 use automerge::sync::State;
 use qamqor_core::docs::{self, DocId, DocKind};
 use qamqor_core::sync::engine;
-use qamqor_core::sync::wire::{self, DocMessage, SyncRequest};
+use qamqor_core::sync::wire::{self, DocMessage, PROTOCOL_VERSION, SyncRequest};
 use qamqor_server::model::Role;
 use qamqor_tests::*;
 
@@ -202,7 +202,12 @@ async fn main() {
                 let mut cursor = cursor;
                 for _ in 0..4 {
                     let Some(msg) = engine::generate(&doc, &mut state) else { break };
-                    let req = SyncRequest { v: 1, cursor, docs: vec![DocMessage { id: id.to_string(), msg }] };
+                    let req = SyncRequest {
+                        v: PROTOCOL_VERSION,
+                        cursor,
+                        docs: vec![DocMessage { id: id.to_string(), msg }],
+                        ..Default::default()
+                    };
                     let (lat, resp) = post(req).await;
                     latencies.push(lat);
                     let Some(resp) = resp else {
@@ -215,7 +220,7 @@ async fn main() {
                     }
                 }
             } else {
-                let (lat, resp) = post(SyncRequest { v: 1, cursor, docs: vec![] }).await;
+                let (lat, resp) = post(SyncRequest { v: PROTOCOL_VERSION, cursor, ..Default::default() }).await;
                 latencies.push(lat);
                 if resp.is_none() {
                     errors += 1;

@@ -1,0 +1,375 @@
+//! The phone's half of the sync protocol as a state machine without I/O:
+//! what to send next, how to apply a response, when a session is done.
+//!
+//! The machine works on a [`SyncStore`] (the phone's store implements it)
+//! and never touches the network: the reqwest client
+//! ([`super::client::sync`]) and the deterministic simulation both drive
+//! it, so the loop that ships is the loop that is tested.
+//!
+//! ```text
+//! let mut session = Session::new(limits);
+//! while let Some(request) = session.next_request(&store)? {
+//!     let response = transport(request)?;        // HTTP, or a simulated network
+//!     session.apply(&store, &response)?;
+//! }
+//! ```
+
+use std::collections::{HashMap, HashSet};
+
+use automerge::sync::State;
+use automerge::{ActorId, Automerge};
+use serde::{Deserialize, Serialize};
+
+use super::engine::{self, WritePolicy};
+use super::wire::{DocMessage, DocResult, DocStatus, Limits, PROTOCOL_VERSION, SyncRequest, SyncResponse};
+use crate::docs::DocId;
+use crate::error::{Error, Result};
+
+/// The sync status of one document on the phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncStatus {
+    /// Changes to exchange with the server.
+    Pending,
+    /// The server holds exactly this document.
+    Synced,
+    /// The server refused: this user may not access the document.
+    Denied,
+    /// The server refused changes: this user may read but not change it.
+    ReadOnly,
+    /// The server refused changes made by another device's actor.
+    ForeignActor,
+    /// The server could not read the message or the document.
+    Invalid,
+    /// Access was withdrawn while this phone held unsynced changes: the
+    /// document stays (read-only) until the server has stored them.
+    Withdrawn,
+    /// Deleted after its access was withdrawn; the server is still to be
+    /// told so (no document is held).
+    Removed,
+}
+
+impl SyncStatus {
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            SyncStatus::Pending => "pending",
+            SyncStatus::Synced => "synced",
+            SyncStatus::Denied => "denied",
+            SyncStatus::ReadOnly => "read_only",
+            SyncStatus::ForeignActor => "foreign_actor",
+            SyncStatus::Invalid => "invalid",
+            SyncStatus::Withdrawn => "withdrawn",
+            SyncStatus::Removed => "removed",
+        }
+    }
+
+    /// Parses a stored code; anything else is a damaged store.
+    pub fn parse(code: &str) -> Result<Self> {
+        use SyncStatus::*;
+        [Pending, Synced, Denied, ReadOnly, ForeignActor, Invalid, Withdrawn, Removed]
+            .into_iter()
+            .find(|s| s.code() == code)
+            .ok_or_else(|| Error::Corrupt("a document's sync status is not one this version knows".into()))
+    }
+
+    /// Whether this status is a refusal by the server.
+    pub fn is_refusal(self) -> bool {
+        matches!(self, SyncStatus::Denied | SyncStatus::ReadOnly | SyncStatus::ForeignActor | SyncStatus::Invalid)
+    }
+
+    fn of_refusal(s: DocStatus) -> Self {
+        match s {
+            DocStatus::Ok => SyncStatus::Synced,
+            DocStatus::Denied => SyncStatus::Denied,
+            DocStatus::ReadOnly => SyncStatus::ReadOnly,
+            DocStatus::ForeignActor => SyncStatus::ForeignActor,
+            DocStatus::Invalid => SyncStatus::Invalid,
+            DocStatus::Withdrawn => SyncStatus::Removed,
+        }
+    }
+}
+
+/// A document with something to exchange.
+#[derive(Debug, Clone)]
+pub struct PendingDoc {
+    /// The document.
+    pub id: DocId,
+    /// Its persisted sync state (empty: never synced).
+    pub state: Vec<u8>,
+    /// Its status (`Pending` or `Withdrawn`).
+    pub status: SyncStatus,
+}
+
+/// The store the session works on. Each call of [`SyncStore::transact`] is
+/// one transaction of the store, committed only if the closure succeeds.
+pub trait SyncStore {
+    /// Runs `f` in one transaction.
+    fn transact<R>(&self, f: impl FnOnce(&mut dyn SyncTx) -> Result<R>) -> Result<R>;
+}
+
+/// The operations of one store transaction the session needs.
+pub trait SyncTx {
+    /// This installation's actor.
+    fn actor(&self) -> ActorId;
+    /// The change-feed cursor received so far.
+    fn cursor(&mut self) -> Result<u64>;
+    /// Stores the change-feed cursor.
+    fn set_cursor(&mut self, cursor: u64) -> Result<()>;
+    /// Documents with something to exchange (`Pending` or `Withdrawn`),
+    /// urgent first.
+    fn pending(&mut self) -> Result<Vec<PendingDoc>>;
+    /// A document's status and persisted sync state, if it has a sync row.
+    fn sync_row(&mut self, id: &DocId) -> Result<Option<(SyncStatus, Vec<u8>)>>;
+    /// The document, if held.
+    fn document(&mut self, id: &DocId) -> Result<Option<&Automerge>>;
+    /// Runs `f` on the document (an empty one if not held) and stores what
+    /// it changed; a document not held is stored only if `f` gave it
+    /// changes. Returns whether anything changed.
+    fn update(&mut self, id: &DocId, f: &mut dyn FnMut(&mut Automerge) -> Result<()>) -> Result<bool>;
+    /// Records a document's status, persisted sync state (`None`: keep)
+    /// and the server's reason.
+    fn set_status(&mut self, id: &DocId, status: SyncStatus, state: Option<&[u8]>, reason: Option<&str>) -> Result<()>;
+    /// Deletes a document (if held) with its derived rows; its sync row
+    /// becomes `Removed` until the server has the acknowledgement.
+    fn remove(&mut self, id: &DocId) -> Result<()>;
+    /// Ids of removed documents the server has not yet been told of.
+    fn removed(&mut self) -> Result<Vec<String>>;
+    /// Forgets a `Removed` row (the server has the acknowledgement).
+    fn forget(&mut self, id: &str) -> Result<()>;
+    /// Deletes every document and all sync state (the actor stays).
+    fn wipe(&mut self) -> Result<()>;
+    /// Whether a wipe is still to be acknowledged to the server.
+    fn wipe_owed(&mut self) -> Result<bool>;
+    /// Records whether a wipe is still to be acknowledged.
+    fn set_wipe_owed(&mut self, owed: bool) -> Result<()>;
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Request/response rounds.
+    pub rounds: usize,
+    /// Bytes sent (compressed bodies; counted by the transport).
+    pub bytes_sent: usize,
+    /// Bytes received (compressed bodies, as on the wire).
+    pub bytes_received: usize,
+    /// Document messages sent.
+    pub messages_sent: usize,
+    /// Documents that received changes.
+    pub changed: Vec<DocId>,
+    /// Documents deleted (access withdrawn).
+    pub removed: Vec<DocId>,
+    /// Documents the server refused.
+    pub refused: Vec<DocResult>,
+    /// The store was wiped (device revoked).
+    pub wiped: bool,
+}
+
+/// One sync session of a phone with its server.
+#[derive(Debug)]
+pub struct Session {
+    limits: Limits,
+    /// Live sync states of this session (restored from the persisted
+    /// shared heads at first use).
+    states: HashMap<DocId, State>,
+    /// Withdrawn documents already pushed in this session.
+    pushed: HashSet<DocId>,
+    /// The request awaiting its response.
+    in_flight: Option<SyncRequest>,
+    more: bool,
+    done: bool,
+    report: SyncReport,
+}
+
+impl Session {
+    /// A new session. In-flight exchanges of an earlier, interrupted
+    /// session are forgotten: they restart from the persisted shared heads.
+    pub fn new(limits: Limits) -> Self {
+        Session {
+            limits,
+            states: HashMap::new(),
+            pushed: HashSet::new(),
+            in_flight: None,
+            more: false,
+            done: false,
+            report: SyncReport::default(),
+        }
+    }
+
+    /// Whether the session has finished.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// What the session did so far.
+    pub fn report(&self) -> &SyncReport {
+        &self.report
+    }
+
+    /// The transport's byte counts, for the report.
+    pub fn count_bytes(&mut self, sent: usize, received: usize) {
+        self.report.bytes_sent += sent;
+        self.report.bytes_received += received;
+    }
+
+    /// Ends the session, returning its report.
+    pub fn into_report(self) -> SyncReport {
+        self.report
+    }
+
+    /// The next request, or `None` when the session is complete. Documents
+    /// with nothing to say are marked synced. Fails with
+    /// [`Error::TooManyRounds`] past the round limit (the next session
+    /// continues where this one stopped).
+    pub fn next_request<S: SyncStore + ?Sized>(&mut self, store: &S) -> Result<Option<SyncRequest>> {
+        if self.done {
+            return Ok(None);
+        }
+        if self.report.rounds >= self.limits.max_rounds {
+            return Err(Error::TooManyRounds(self.limits.max_rounds));
+        }
+        let max_docs = self.limits.max_docs;
+        let (states, pushed) = (&mut self.states, &mut self.pushed);
+        let req = store.transact(|tx| {
+            let cursor = tx.cursor()?;
+            let wiped = tx.wipe_owed()?;
+            let acks = tx.removed()?;
+            let mut docs = Vec::new();
+            for p in tx.pending()? {
+                if docs.len() >= max_docs {
+                    break;
+                }
+                let state = states.entry(p.id.clone()).or_insert_with(|| engine::load_state(&p.state));
+                let empty = Automerge::new();
+                let doc = tx.document(&p.id)?.unwrap_or(&empty);
+                if p.status == SyncStatus::Withdrawn {
+                    // Send this phone's unsynced work in one message, once.
+                    if pushed.insert(p.id.clone()) {
+                        docs.push(DocMessage { id: p.id.to_string(), msg: engine::push(doc, &state.shared_heads) });
+                    }
+                    continue;
+                }
+                match engine::generate(doc, state) {
+                    Some(msg) => docs.push(DocMessage { id: p.id.to_string(), msg }),
+                    None if !state.in_flight => {
+                        let saved = engine::save_state(state);
+                        tx.set_status(&p.id, SyncStatus::Synced, Some(&saved), None)?;
+                    }
+                    None => {}
+                }
+            }
+            Ok(SyncRequest { v: PROTOCOL_VERSION, cursor, docs, acks, wiped })
+        })?;
+        let first = self.report.rounds == 0;
+        if !first && req.docs.is_empty() && req.acks.is_empty() && !req.wiped && !self.more {
+            self.done = true;
+            return Ok(None);
+        }
+        self.report.messages_sent += req.docs.len();
+        self.in_flight = Some(req.clone());
+        Ok(Some(req))
+    }
+
+    /// Applies the server's response to the last request in one store
+    /// transaction: merges the changes, records refusals, deletes
+    /// withdrawn documents (keeping those with unsynced work until the
+    /// server has it), advances the cursor, and wipes on `wipe`.
+    pub fn apply<S: SyncStore + ?Sized>(&mut self, store: &S, resp: &SyncResponse) -> Result<()> {
+        let sent = self.in_flight.take().unwrap_or_default();
+        self.report.rounds += 1;
+        self.more = resp.more;
+        if resp.wipe {
+            // Wipe, then say so in the next request; once the server has
+            // that acknowledgement the session ends.
+            store.transact(|tx| {
+                tx.wipe()?;
+                tx.set_wipe_owed(!sent.wiped)
+            })?;
+            self.states.clear();
+            self.report.wiped = true;
+            if sent.wiped {
+                self.done = true;
+            }
+            return Ok(());
+        }
+        let (states, report) = (&mut self.states, &mut self.report);
+        store.transact(|tx| {
+            if sent.wiped {
+                tx.set_wipe_owed(false)?;
+            }
+            let actor = tx.actor();
+            for m in &resp.docs {
+                let Ok(id) = DocId::parse(&m.id) else {
+                    tracing::warn!("the server sent a message for an unknown kind of document; skipped");
+                    continue;
+                };
+                let row = tx.sync_row(&id)?;
+                let status = match row.as_ref().map(|r| r.0) {
+                    Some(SyncStatus::Withdrawn) => SyncStatus::Withdrawn,
+                    _ => SyncStatus::Pending,
+                };
+                let state = match states.get_mut(&id) {
+                    Some(s) => s,
+                    None => states.entry(id.clone()).or_insert_with(|| {
+                        row.as_ref().map_or_else(State::new, |(_, bytes)| engine::load_state(bytes))
+                    }),
+                };
+                let changed = tx.update(&id, &mut |doc| {
+                    engine::receive(doc, state, &m.msg, &WritePolicy::Any)
+                        .map(|_| ())
+                        .map_err(|_| Error::Corrupt("the server sent a damaged sync message".into()))
+                })?;
+                if changed {
+                    report.changed.push(id.clone());
+                }
+                // A reply may be due.
+                tx.set_status(&id, status, Some(&engine::save_state(state)), None)?;
+            }
+            for r in &resp.results {
+                let Ok(id) = DocId::parse(&r.id) else { continue };
+                match r.status {
+                    DocStatus::Ok => continue,
+                    DocStatus::Withdrawn => {
+                        tx.remove(&id)?;
+                        report.removed.push(id.clone());
+                    }
+                    other => {
+                        tx.set_status(&id, SyncStatus::of_refusal(other), None, Some(&r.reason))?;
+                        report.refused.push(r.clone());
+                    }
+                }
+                states.remove(&id);
+            }
+            for key in &resp.removed {
+                let Ok(id) = DocId::parse(key) else { continue };
+                let state = match states.get(&id) {
+                    Some(s) => s.clone(),
+                    None => tx.sync_row(&id)?.map(|(_, b)| engine::load_state(&b)).unwrap_or_default(),
+                };
+                let unsynced = tx.document(&id)?.is_some_and(|doc| engine::has_unacknowledged(doc, &state, &actor));
+                if unsynced {
+                    // Keep it until the server has this phone's work.
+                    if tx.sync_row(&id)?.map(|r| r.0) != Some(SyncStatus::Withdrawn) {
+                        tx.set_status(&id, SyncStatus::Withdrawn, None, None)?;
+                    }
+                } else {
+                    if tx.document(&id)?.is_some() {
+                        report.removed.push(id.clone());
+                    }
+                    tx.remove(&id)?;
+                    states.remove(&id);
+                }
+            }
+            for key in &sent.acks {
+                if !resp.removed.contains(key) {
+                    tx.forget(key)?;
+                }
+            }
+            tx.set_cursor(resp.cursor)
+        })?;
+        report.removed.sort();
+        report.removed.dedup();
+        Ok(())
+    }
+}

@@ -1,0 +1,410 @@
+//! One sync request, decided then done in one transaction: read what the
+//! request needs in a fixed number of batched reads, decide each
+//! document's fate with pure functions ([`exchange`]), and write the
+//! outcome (documents, feed, per-device state, removals, audit, last sync)
+//! in the same transaction. The whole of [`serve`] may be run again when
+//! the storage retries the transaction: it depends only on what it reads.
+
+use std::collections::{HashMap, HashSet};
+
+use automerge::{ActorId, Automerge};
+use qamqor_core::docs::{self, DocId, Projection};
+use qamqor_core::sync::engine::{self, Refusal, WritePolicy};
+use qamqor_core::sync::wire::{DocMessage, DocResult, DocStatus, Limits, PROTOCOL_VERSION, SyncRequest, SyncResponse};
+
+use crate::access::{self, Grants};
+use crate::error::{Result, ServerError};
+use crate::model::{AuditEntry, DocMeta, User};
+use crate::storage::{DocWrite, Held, SyncTx};
+
+/// How often a device's last-sync time is rewritten when nothing else
+/// about it changed, in seconds.
+const TOUCH_EVERY_SECS: i64 = 60;
+
+/// What a device may do with one document of its request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Policy {
+    /// Read and write (new changes by the device's actor only).
+    Write,
+    /// Create a document not yet on the server.
+    Create,
+    /// Read only: new changes are refused.
+    ReadOnly,
+    /// Access was withdrawn from a document the device held: its own
+    /// changes are accepted (made in good faith while it had access), but
+    /// nothing is sent back and the document may not be moved.
+    Held,
+    /// Offered from the change feed (no message from the device).
+    Feed,
+}
+
+/// One document of the plan.
+struct Step<'r> {
+    id: DocId,
+    meta: Option<DocMeta>,
+    incoming: Option<&'r [u8]>,
+    policy: Policy,
+}
+
+/// Who is asking, for the per-document decisions.
+struct Who<'a> {
+    user: &'a User,
+    grants: &'a Grants,
+    actor: ActorId,
+    actor_hex: String,
+}
+
+/// What one document's exchange decided.
+#[derive(Default)]
+struct Outcome {
+    write: Option<DocWrite>,
+    reply: Option<Vec<u8>>,
+    result: Option<DocResult>,
+    audit: Vec<(&'static str, Vec<String>)>,
+}
+
+impl Outcome {
+    fn refused(id: &DocId, status: DocStatus, reason: &str) -> Outcome {
+        Outcome {
+            result: Some(DocResult { id: id.to_string(), status, reason: reason.into() }),
+            audit: vec![("refused", Vec::new())],
+            ..Outcome::default()
+        }
+    }
+}
+
+fn result(id: &str, status: DocStatus, reason: &str) -> DocResult {
+    DocResult { id: id.chars().take(80).collect(), status, reason: reason.into() }
+}
+
+const DENIED: &str = "this device may not access this document";
+
+/// Serves one request inside the storage's transaction.
+pub(crate) fn serve(
+    tx: &mut dyn SyncTx,
+    device_id: &str,
+    req: &SyncRequest,
+    now: i64,
+    limits: &Limits,
+) -> Result<SyncResponse> {
+    let ctx = tx.caller(device_id)?.ok_or_else(|| ServerError::Unauthorized("unknown device token".into()))?;
+    let at = now * 1000;
+    let line = |doc_id: &str, action: &str, hashes: Vec<String>| AuditEntry {
+        at,
+        user_id: ctx.user.id.clone(),
+        device_id: ctx.device.id.clone(),
+        doc_id: doc_id.to_owned(),
+        action: action.to_owned(),
+        hashes,
+    };
+    if ctx.device.wiped_at.is_some() {
+        return Err(ServerError::Unauthorized("this device was revoked".into()));
+    }
+    if ctx.device.revoked_at.is_some() {
+        // Repeated until the phone says it has wiped.
+        if req.wiped {
+            tx.mark_wiped(device_id, now)?;
+            tx.audit(&[line("*", "wiped", Vec::new())])?;
+            tracing::info!(device = %device_id, "revoked device has wiped its data");
+        } else {
+            tx.audit(&[line("*", "wipe", Vec::new())])?;
+            tracing::info!(device = %device_id, "revoked device told to wipe");
+        }
+        return Ok(SyncResponse { v: PROTOCOL_VERSION, wipe: true, ..SyncResponse::default() });
+    }
+    let actor_bytes = hex::decode(&ctx.device.actor)
+        .map_err(|_| ServerError::Forbidden("this device's registered actor id is damaged".into()))?;
+    let who = Who {
+        user: &ctx.user,
+        grants: &ctx.grants,
+        actor: ActorId::from(actor_bytes),
+        actor_hex: ctx.device.actor.clone(),
+    };
+    let mut audits = Vec::new();
+    let mut results = Vec::new();
+
+    // The request's documents.
+    let mut seen = HashSet::new();
+    let mut incoming = Vec::new();
+    for m in &req.docs {
+        match DocId::parse(&m.id) {
+            Ok(id) if seen.insert(id.clone()) => incoming.push((id, m.msg.as_slice())),
+            Ok(_) => {}
+            Err(_) => results.push(result(&m.id, DocStatus::Invalid, "not a document id")),
+        }
+    }
+    let ids: Vec<DocId> = incoming.iter().map(|(id, _)| id.clone()).collect();
+    let metas = tx.metas(&ids)?;
+    let end = tx.feed_end()?;
+    // After a change of the user's access (or a server restored from a
+    // backup older than the phone's cursor) the phone rescans the feed;
+    // documents it already holds exactly cost nothing.
+    let rescan = ctx.seen_epoch < ctx.epoch;
+    let cursor = if req.cursor > end || rescan { 0 } else { req.cursor };
+    let scan = cursor < end;
+    let held = tx.held(device_id, scan)?;
+    let held_by_id: HashMap<&DocId, &Held> = held.iter().map(|h| (&h.id, h)).collect();
+    let acked: Vec<DocId> = req
+        .acks
+        .iter()
+        .filter_map(|a| DocId::parse(a).ok())
+        .filter(|id| held_by_id.get(id).is_some_and(|h| h.removal))
+        .collect();
+
+    // Decide each of the request's documents.
+    let mut plan: Vec<Step<'_>> = Vec::new();
+    for (id, msg) in incoming {
+        let key = id.to_string();
+        let policy = match metas.get(&id) {
+            Some(None) => {
+                audits.push(line(&key, "refused", Vec::new()));
+                results.push(result(
+                    &key,
+                    DocStatus::Invalid,
+                    "the server cannot read this document's stored metadata",
+                ));
+                continue;
+            }
+            Some(Some(meta)) if access::can_write(who.user, who.grants, meta) => Policy::Write,
+            Some(Some(meta)) if access::can_read(who.user, who.grants, meta) => Policy::ReadOnly,
+            Some(Some(meta))
+                if held_by_id.contains_key(&id) && access::may_write_kind(who.user.role, meta.projection.kind) =>
+            {
+                Policy::Held
+            }
+            None if access::can_create(who.user, id.kind()) => Policy::Create,
+            _ => {
+                tracing::warn!(device = %device_id, doc = %id, "access denied");
+                audits.push(line(&key, "denied", Vec::new()));
+                results.push(result(&key, DocStatus::Denied, DENIED));
+                continue;
+            }
+        };
+        let meta = metas.get(&id).cloned().flatten();
+        plan.push(Step { id, meta, incoming: Some(msg), policy });
+    }
+
+    // The change feed: urgent documents first, then in feed order. The
+    // response holds at most `max_docs` messages: the request's first.
+    let mut new_cursor = end;
+    let mut more = false;
+    if scan {
+        let room = limits.max_docs.saturating_sub(plan.len());
+        if room == 0 {
+            new_cursor = cursor;
+            more = true;
+        } else {
+            let mut offered: HashSet<DocId> = plan.iter().map(|s| s.id.clone()).collect();
+            // Urgent documents take at most all but one place, so that the
+            // feed always moves on.
+            let urgent_room = room.saturating_sub(1);
+            let mut taken = 0;
+            if urgent_room > 0 {
+                for meta in tx.urgent_feed(cursor, urgent_room)? {
+                    if access::can_read(who.user, who.grants, &meta) && offered.insert(meta.id.clone()) {
+                        taken += 1;
+                        plan.push(Step { id: meta.id.clone(), meta: Some(meta), incoming: None, policy: Policy::Feed });
+                    }
+                }
+            }
+            let page_room = room - taken;
+            let page = tx.feed(cursor, page_room)?;
+            if page.len() == page_room
+                && let Some(last) = page.last()
+            {
+                new_cursor = last.seq;
+                more = last.seq < end;
+            }
+            for meta in page {
+                if access::can_read(who.user, who.grants, &meta) && offered.insert(meta.id.clone()) {
+                    plan.push(Step { id: meta.id.clone(), meta: Some(meta), incoming: None, policy: Policy::Feed });
+                }
+            }
+        }
+    }
+
+    // Removals: repeated until acknowledged; new ones when a held
+    // document is no longer visible.
+    let acked_set: HashSet<&DocId> = acked.iter().collect();
+    let mut removed: Vec<DocId> =
+        held.iter().filter(|h| h.removal && !acked_set.contains(&h.id)).map(|h| h.id.clone()).collect();
+    let mut new_removals = Vec::new();
+    let mut withdraw = |id: &DocId, removed: &mut Vec<DocId>, new_removals: &mut Vec<DocId>| {
+        if !removed.contains(id) {
+            audits.push(line(&id.to_string(), "removed", Vec::new()));
+            removed.push(id.clone());
+            new_removals.push(id.clone());
+        }
+    };
+    if scan {
+        for h in held.iter().filter(|h| !h.removal) {
+            let visible = h.meta.as_ref().is_none_or(|m| access::can_read(who.user, who.grants, m));
+            if !visible {
+                withdraw(&h.id, &mut removed, &mut new_removals);
+            }
+        }
+    }
+    for step in plan.iter().filter(|s| s.policy == Policy::Held) {
+        withdraw(&step.id, &mut removed, &mut new_removals);
+    }
+
+    // Run each document's exchange on what was loaded.
+    let to_load: Vec<(DocId, Option<u64>)> =
+        plan.iter().map(|s| (s.id.clone(), s.meta.as_ref().map(|m| m.seq))).collect();
+    let loaded = tx.load(device_id, &to_load)?;
+    let mut writes = Vec::new();
+    let mut docs_out = Vec::new();
+    for (step, l) in plan.iter().zip(loaded) {
+        let out = exchange(step, l.doc, &l.state, &who);
+        let key = step.id.to_string();
+        for (action, hashes) in out.audit {
+            audits.push(line(&key, action, hashes));
+        }
+        if let Some(r) = out.result {
+            if r.status != DocStatus::Withdrawn {
+                tracing::warn!(device = %device_id, doc = %step.id, status = ?r.status, "changes refused");
+            }
+            results.push(r);
+        }
+        if let Some(msg) = out.reply {
+            docs_out.push(DocMessage { id: key, msg });
+        }
+        writes.extend(out.write);
+    }
+
+    tx.store(device_id, writes)?;
+    tx.set_removals(device_id, &new_removals)?;
+    tx.ack_removals(device_id, &acked)?;
+    if rescan {
+        tx.set_seen_epoch(device_id, ctx.epoch)?;
+    }
+    let stale = ctx.device.last_sync_at.is_none_or(|t| now - t >= TOUCH_EVERY_SECS);
+    if stale || ctx.device.cursor != new_cursor {
+        tx.touch_device(device_id, now, new_cursor)?;
+    }
+    tx.audit(&audits)?;
+    Ok(SyncResponse {
+        v: PROTOCOL_VERSION,
+        cursor: new_cursor,
+        docs: docs_out,
+        results,
+        removed: removed.iter().map(DocId::to_string).collect(),
+        more,
+        wipe: false,
+    })
+}
+
+/// One document's exchange: a pure function of the stored document, the
+/// device's sync state and its message.
+fn exchange(step: &Step<'_>, mut doc: Automerge, state: &[u8], who: &Who<'_>) -> Outcome {
+    let id = &step.id;
+    let mut state = engine::load_state(state);
+    let before = doc.get_heads();
+    let mut content = None;
+    let mut audit = Vec::new();
+    match step.incoming {
+        Some(msg) => {
+            let policy = match step.policy {
+                Policy::ReadOnly | Policy::Feed => WritePolicy::ReadOnly,
+                Policy::Write | Policy::Create | Policy::Held => WritePolicy::OnlyActor(who.actor.clone()),
+            };
+            let received = match engine::receive(&mut doc, &mut state, msg, &policy) {
+                Ok(r) => r,
+                Err(Refusal::Invalid) => {
+                    return Outcome::refused(
+                        id,
+                        DocStatus::Invalid,
+                        "the sync message is damaged or cannot be applied",
+                    );
+                }
+                Err(Refusal::ReadOnly) => {
+                    return Outcome::refused(
+                        id,
+                        DocStatus::ReadOnly,
+                        "this role may read but not change this document",
+                    );
+                }
+                Err(Refusal::ForeignActor) => {
+                    return Outcome::refused(
+                        id,
+                        DocStatus::ForeignActor,
+                        "the changes were not made by this device; no one may write in another's name",
+                    );
+                }
+            };
+            if !received.new_changes.is_empty() {
+                if !docs::has_kind(&doc, id) {
+                    return Outcome::refused(id, DocStatus::Invalid, "the document's kind does not match its id");
+                }
+                if docs::author_of(&doc, &who.actor_hex).as_deref() != Some(who.user.id.as_str()) {
+                    return Outcome::refused(
+                        id,
+                        DocStatus::ForeignActor,
+                        "the document's authors entry for this device does not name the device's enrolled user",
+                    );
+                }
+                let p = Projection::of(id, &doc);
+                let old = step.meta.as_ref().map(|m| &m.projection);
+                let moved = old.is_some_and(|o| o.access_differs(&p));
+                match step.policy {
+                    Policy::Held if moved => {
+                        return Outcome::refused(
+                            id,
+                            DocStatus::Denied,
+                            "access to this document was withdrawn; changes may not move it to other people",
+                        );
+                    }
+                    Policy::Write | Policy::Create
+                        if !access::can_write_projection(who.user, who.grants, &id.to_string(), &p) =>
+                    {
+                        let mut o = Outcome::refused(id, DocStatus::Denied, DENIED);
+                        o.audit = vec![("denied", Vec::new())];
+                        return o;
+                    }
+                    Policy::Write if moved && !access::may_move(who.user) => {
+                        return Outcome::refused(
+                            id,
+                            DocStatus::ReadOnly,
+                            "this role may not change who the document belongs to (its district, tier or mentor)",
+                        );
+                    }
+                    _ => {}
+                }
+                let hashes = received.new_changes.iter().map(|h| h.to_string()).collect();
+                audit.push((if step.policy == Policy::Held { "write_withdrawn" } else { "write" }, hashes));
+                content = Some(p);
+            }
+            if step.policy == Policy::Held {
+                // Everything the device has must now be here; then it deletes its copy.
+                let stored =
+                    engine::heads_of(msg).is_some_and(|hs| hs.iter().all(|h| doc.get_change_meta_by_hash(h).is_some()));
+                let (reply, result) = if stored {
+                    let reason = "access to this document was withdrawn; every change of this device is stored";
+                    (None, Some(DocResult { id: id.to_string(), status: DocStatus::Withdrawn, reason: reason.into() }))
+                } else {
+                    // Ask for what is missing, sending nothing of the document.
+                    (engine::generate(&doc, &mut state).and_then(|m| engine::without_changes(&m)), None)
+                };
+                return Outcome { write: Some(write(id, doc, before, content, &state)), reply, result, audit };
+            }
+        }
+        // A feed document the device already holds exactly: nothing to say.
+        None if state.shared_heads == doc.get_heads() => return Outcome::default(),
+        None => {}
+    }
+    let reply = engine::generate(&doc, &mut state);
+    if reply.as_deref().and_then(|m| engine::decode(m).ok()).is_some_and(|m| !m.changes.is_empty()) {
+        audit.push(("read", Vec::new()));
+    }
+    Outcome { write: Some(write(id, doc, before, content, &state)), reply, result: None, audit }
+}
+
+fn write(
+    id: &DocId,
+    doc: Automerge,
+    before: Vec<automerge::ChangeHash>,
+    projection: Option<Projection>,
+    state: &automerge::sync::State,
+) -> DocWrite {
+    DocWrite { id: id.clone(), content: projection.map(|p| (doc, before, p)), state: engine::save_state(state) }
+}
