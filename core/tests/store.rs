@@ -438,3 +438,33 @@ fn neglect_seen_on_the_latest_visit_is_urgent_until_corrected() {
     stray.supersedes = Some(EventId::new());
     assert!(store.record_visit(&stray).unwrap_err().to_string().contains("visit.supersedes"));
 }
+
+/// Query tables carry the version of the rules they were derived under: a
+/// store whose tables were derived under other rules rebuilds them on open,
+/// and one derived under the current rules is left alone.
+#[test]
+fn query_tables_derived_under_other_rules_are_rebuilt_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = sample(40);
+    let rep = {
+        let store = open(&dir, "a");
+        let (_, rep, _) = family(&store, &mut s);
+        store.record_check(&s.check(&rep.id, d("2026-11-20"), Some(RiskFactor::CriminalProsecution))).unwrap();
+        assert!(!store.urgent_items().unwrap().is_empty());
+        rep
+    };
+    let tamper = |sql: &str| {
+        let c = rusqlite::Connection::open(dir.path().join("a")).unwrap();
+        c.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex::encode(KEY))).unwrap();
+        c.execute_batch(sql).unwrap();
+    };
+    // Derived under the current rules: not rebuilt (the damage stays, which
+    // proves the rebuild below comes from the version alone).
+    tamper("DELETE FROM q_urgent;");
+    assert!(open(&dir, "a").urgent_items().unwrap().is_empty());
+    // Derived under other rules: rebuilt on open.
+    tamper("UPDATE meta SET value = x'00000000' WHERE key = 'derived_version';");
+    let store = open(&dir, "a");
+    let urgent = store.urgent_items().unwrap();
+    assert!(urgent.iter().any(|u| u.doc_id == DocId::representative(&rep.id)), "{urgent:?}");
+}

@@ -238,7 +238,7 @@ pub(crate) fn serve(
     };
     if scan {
         for h in held.iter().filter(|h| !h.removal) {
-            let visible = h.meta.as_ref().is_none_or(|m| access::can_read(who.user, who.grants, m));
+            let visible = !h.damaged && h.meta.as_ref().is_none_or(|m| access::can_read(who.user, who.grants, m));
             if !visible {
                 withdraw(&h.id, &mut removed, &mut new_removals);
             }

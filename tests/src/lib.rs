@@ -114,8 +114,14 @@ impl TestServer {
 
     /// Opens a phone store for `user_id` and enrolls it.
     pub async fn phone(&self, user_id: &str) -> Phone {
+        self.phone_as(user_id, user_id).await
+    }
+
+    /// Opens a phone store whose app claims `author` as its user, and
+    /// enrolls it for `user_id`.
+    pub async fn phone_as(&self, user_id: &str, author: &str) -> Phone {
         let dir = tempfile::tempdir().unwrap();
-        let mut options = StoreOptions::new(user_id);
+        let mut options = StoreOptions::new(author);
         options.today = Some(today());
         let store = Arc::new(Store::open(dir.path().join("phone.db"), &[3; 32], options).unwrap());
         let code = self.service.issue_code(user_id, 1).unwrap();
@@ -226,5 +232,10 @@ impl DropProxy {
     /// Drops the next `n` responses.
     pub fn drop_next(&self, n: usize) {
         self.drops.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Responses still to be dropped.
+    pub fn pending_drops(&self) -> usize {
+        self.drops.load(std::sync::atomic::Ordering::SeqCst)
     }
 }

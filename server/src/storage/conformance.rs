@@ -1,1 +1,416 @@
-//! The storage conformance suite (filled in below).
+//! The storage conformance suite: the contract every [`Storage`] backend
+//! must pass, written once. A backend instantiates it with
+//! [`storage_conformance!`](crate::storage_conformance), giving a factory
+//! that opens **another instance on the same database** at each call (as
+//! another server process would):
+//!
+//! ```ignore
+//! qamqor_server::storage_conformance!(|dir: &std::path::Path| {
+//!     std::sync::Arc::new(SqliteStorage::open(&dir.join("s.db")).unwrap()) as Arc<dyn Storage>
+//! });
+//! ```
+//!
+//! Each check runs on a fresh database in a fresh temporary folder.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use automerge::Automerge;
+use automerge::transaction::Transactable;
+use qamqor_core::docs::{DocId, Projection};
+use qamqor_core::model::{ChildId, Kato};
+use qamqor_core::sample::Sample;
+use qamqor_core::store::{Store, StoreOptions};
+use qamqor_core::sync::session::Session;
+use qamqor_core::sync::wire::{Limits, SyncResponse};
+
+use super::{DocWrite, Storage};
+use crate::error::ServerError;
+use crate::model::{Device, Role, User};
+use crate::service::{Caller, Service};
+
+/// Opens an instance of the backend on the database kept in `dir`.
+pub type Factory<'a> = &'a dyn Fn(&Path) -> Arc<dyn Storage>;
+
+const DISTRICT: &str = "751710000";
+
+fn specialist(id: &str) -> User {
+    User {
+        id: id.into(),
+        name: id.into(),
+        role: Role::Specialist,
+        region: "75".into(),
+        districts: vec![DISTRICT.into()],
+        adoption_access: false,
+    }
+}
+
+fn device(storage: &dyn Storage, user: &str, actor: &str, id: &str) -> String {
+    let token = crate::auth::new_token();
+    let d = Device {
+        id: id.into(),
+        user_id: user.into(),
+        actor: actor.into(),
+        label: id.into(),
+        created_at: 0,
+        expires_at: i64::MAX,
+        revoked_at: None,
+        wiped_at: None,
+        last_sync_at: None,
+        cursor: 0,
+    };
+    storage.add_enrollment_code(&format!("code-{id}"), "-", user, i64::MAX).unwrap();
+    storage.enroll(&format!("code-{id}"), &d, &crate::auth::token_hash(&token)).unwrap();
+    token
+}
+
+/// A child's case written on a scratch phone.
+fn case_doc(n: u64) -> (DocId, Automerge) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("p.db"), &[1; 32], StoreOptions::new("u")).unwrap();
+    let mut s = Sample::new(n, chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(), Kato::parse(DISTRICT).unwrap());
+    let child = s.child();
+    store.register_child(&child).unwrap();
+    let id = DocId::case(&child.id);
+    let doc = Automerge::load(&store.export_document(&id).unwrap()).unwrap();
+    (id, doc)
+}
+
+/// Stores `doc` as a new document through a sync transaction of `device`.
+fn store_new(storage: &dyn Storage, device: &str, id: &DocId, doc: &Automerge) {
+    let p = Projection::of(id, doc);
+    storage
+        .sync_tx(&mut |tx| {
+            let write =
+                DocWrite { id: id.clone(), content: Some((doc.clone(), Vec::new(), p.clone())), state: Vec::new() };
+            tx.store(device, vec![write])?;
+            Ok(SyncResponse::default())
+        })
+        .unwrap();
+}
+
+/// Users, devices and grants survive a second instance; unknown users and
+/// devices are absent, not defaulted.
+pub fn users_and_devices(factory: Factory<'_>) {
+    let dir = tempfile::tempdir().unwrap();
+    let a = factory(dir.path());
+    let b = factory(dir.path());
+    a.create_user(&specialist("aigerim")).unwrap();
+    assert!(matches!(b.create_user(&specialist("aigerim")), Err(ServerError::Conflict(_))));
+    assert_eq!(b.user("aigerim").unwrap().unwrap(), specialist("aigerim"));
+    assert!(b.user("nobody").unwrap().is_none());
+    let token = device(&*a, "aigerim", "0a0b", "d1");
+    let d = b.device_by_token(&crate::auth::token_hash(&token)).unwrap().unwrap();
+    assert_eq!((d.id.as_str(), d.user_id.as_str()), ("d1", "aigerim"));
+    assert!(b.device_by_token("unknown").unwrap().is_none());
+    let mut moved = specialist("aigerim");
+    moved.districts = vec!["752210000".into()];
+    b.update_user(&moved).unwrap();
+    assert_eq!(a.user("aigerim").unwrap().unwrap().districts, moved.districts);
+}
+
+/// A sync transaction whose closure fails stores nothing: no document, no
+/// feed entry.
+pub fn a_failed_transaction_stores_nothing(factory: Factory<'_>) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = factory(dir.path());
+    s.create_user(&specialist("u")).unwrap();
+    device(&*s, "u", "0a", "d1");
+    let (id, doc) = case_doc(1);
+    let end = s.feed_end().unwrap();
+    let p = Projection::of(&id, &doc);
+    let r = s.sync_tx(&mut |tx| {
+        tx.store(
+            "d1",
+            vec![DocWrite { id: id.clone(), content: Some((doc.clone(), Vec::new(), p.clone())), state: Vec::new() }],
+        )?;
+        Err(ServerError::BadRequest("the plan failed".into()))
+    });
+    assert!(r.is_err());
+    assert!(s.load_doc(&id).unwrap().is_none());
+    assert!(s.doc_meta(&id).unwrap().is_none());
+    assert_eq!(s.feed_end().unwrap(), end);
+}
+
+/// A document another instance changed is loaded afresh, never served
+/// from a stale cache.
+pub fn a_document_stored_on_one_instance_is_current_on_the_other(factory: Factory<'_>) {
+    let dir = tempfile::tempdir().unwrap();
+    let a = factory(dir.path());
+    let b = factory(dir.path());
+    a.create_user(&specialist("u")).unwrap();
+    device(&*a, "u", "0a", "d1");
+    let (id, doc) = case_doc(2);
+    store_new(&*a, "d1", &id, &doc);
+    // b caches the document by loading it in a transaction.
+    let seq = b.doc_meta(&id).unwrap().unwrap().seq;
+    let loaded = b
+        .sync_tx(&mut |tx| {
+            let l = tx.load("d1", &[(id.clone(), Some(seq))])?;
+            assert_eq!(l[0].doc.get_heads(), doc.get_heads());
+            Ok(SyncResponse::default())
+        })
+        .is_ok();
+    assert!(loaded);
+    // a appends a change; b must see it, not its cached copy.
+    let mut next = doc.clone();
+    let before = next.get_heads();
+    let mut t = next.transaction();
+    t.put(automerge::ROOT, "note", "x").unwrap();
+    t.commit();
+    let p = Projection::of(&id, &next);
+    a.sync_tx(&mut |tx| {
+        tx.store(
+            "d1",
+            vec![DocWrite {
+                id: id.clone(),
+                content: Some((next.clone(), before.clone(), p.clone())),
+                state: Vec::new(),
+            }],
+        )?;
+        Ok(SyncResponse::default())
+    })
+    .unwrap();
+    let meta = b.doc_meta(&id).unwrap().unwrap();
+    assert!(meta.seq > seq);
+    b.sync_tx(&mut |tx| {
+        let l = tx.load("d1", &[(id.clone(), Some(meta.seq))])?;
+        assert_eq!(l[0].doc.get_heads(), next.get_heads(), "b served a stale cached copy");
+        Ok(SyncResponse::default())
+    })
+    .unwrap();
+    assert_eq!(b.load_doc(&id).unwrap().unwrap().get_heads(), next.get_heads());
+}
+
+/// Many changes written alternately through two instances, with
+/// compaction on both: every change is kept.
+pub fn compaction_on_either_instance_keeps_every_change(factory: Factory<'_>) {
+    let dir = tempfile::tempdir().unwrap();
+    let insts = [factory(dir.path()), factory(dir.path())];
+    insts[0].create_user(&specialist("u")).unwrap();
+    device(&*insts[0], "u", "0a", "d1");
+    let (id, mut doc) = case_doc(3);
+    store_new(&*insts[0], "d1", &id, &doc);
+    for i in 0..200 {
+        let before = doc.get_heads();
+        let mut t = doc.transaction();
+        t.put(automerge::ROOT, "counter", i as i64).unwrap();
+        t.commit();
+        let p = Projection::of(&id, &doc);
+        insts[i % 2]
+            .sync_tx(&mut |tx| {
+                tx.store(
+                    "d1",
+                    vec![DocWrite {
+                        id: id.clone(),
+                        content: Some((doc.clone(), before.clone(), p.clone())),
+                        state: Vec::new(),
+                    }],
+                )?;
+                Ok(SyncResponse::default())
+            })
+            .unwrap();
+    }
+    for s in &insts {
+        let stored = s.load_doc(&id).unwrap().unwrap();
+        assert_eq!(stored.get_heads(), doc.get_heads());
+        assert_eq!(stored.get_changes(&[]).len(), doc.get_changes(&[]).len());
+    }
+}
+
+/// Writers on two instances and a reader following the feed: the reader
+/// never skips a document (no commit below a position it has passed).
+pub fn the_feed_has_no_gaps_under_concurrent_writers(factory: Factory<'_>) {
+    let dir = tempfile::tempdir().unwrap();
+    let insts = [factory(dir.path()), factory(dir.path())];
+    insts[0].create_user(&specialist("u")).unwrap();
+    device(&*insts[0], "u", "0a", "d1");
+    let docs: Vec<(DocId, Automerge)> = (0..60).map(case_doc).collect();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let s = factory(dir.path());
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut cursor = 0;
+            let mut seen = BTreeSet::new();
+            loop {
+                let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+                s.sync_tx(&mut |tx| {
+                    for m in tx.feed(cursor, 7)? {
+                        seen.insert(m.id.to_string());
+                        cursor = m.seq;
+                    }
+                    Ok(SyncResponse::default())
+                })
+                .unwrap();
+                if finished && cursor == s.feed_end().unwrap() {
+                    return seen;
+                }
+            }
+        })
+    };
+    std::thread::scope(|scope| {
+        for (w, chunk) in docs.chunks(15).enumerate() {
+            let s = insts[w % 2].clone();
+            scope.spawn(move || {
+                for (id, doc) in chunk {
+                    store_new(&*s, "d1", id, doc);
+                }
+            });
+        }
+    });
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let seen = reader.join().unwrap();
+    let all: BTreeSet<String> = docs.iter().map(|(id, _)| id.to_string()).collect();
+    assert_eq!(seen, all, "the reader skipped documents");
+}
+
+/// Removals stay until acknowledged, and only removals are acknowledged.
+pub fn removals_stay_until_acknowledged(factory: Factory<'_>) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = factory(dir.path());
+    s.create_user(&specialist("u")).unwrap();
+    device(&*s, "u", "0a", "d1");
+    let (id, doc) = case_doc(4);
+    let (other, other_doc) = case_doc(5);
+    store_new(&*s, "d1", &id, &doc);
+    store_new(&*s, "d1", &other, &other_doc);
+    s.sync_tx(&mut |tx| {
+        tx.set_removals("d1", std::slice::from_ref(&id))?;
+        Ok(SyncResponse::default())
+    })
+    .unwrap();
+    let held = |all: bool| {
+        let mut out = Vec::new();
+        s.sync_tx(&mut |tx| {
+            out = tx.held("d1", all)?.into_iter().map(|h| (h.id.to_string(), h.removal)).collect();
+            Ok(SyncResponse::default())
+        })
+        .unwrap();
+        out.sort();
+        out
+    };
+    assert_eq!(held(false), vec![(id.to_string(), true)]);
+    assert_eq!(held(true).len(), 2);
+    // An acknowledgement of something never removed changes nothing.
+    s.sync_tx(&mut |tx| {
+        tx.ack_removals("d1", &[other.clone(), id.clone()])?;
+        Ok(SyncResponse::default())
+    })
+    .unwrap();
+    assert_eq!(held(true), vec![(other.to_string(), false)]);
+}
+
+/// Phones syncing at the same time through two instances of one database:
+/// nothing acknowledged is lost, every phone ends with every document.
+pub fn concurrent_syncs_through_two_instances_lose_nothing(factory: Factory<'_>) {
+    let dir = tempfile::tempdir().unwrap();
+    let services: Vec<Arc<Service>> =
+        (0..2).map(|_| Arc::new(Service::new(factory(dir.path()), Limits::default(), 86_400))).collect();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+    let mut phones = Vec::new();
+    for i in 0..4 {
+        let user = format!("u{i}");
+        services[0].storage().create_user(&specialist(&user)).unwrap();
+        let mut options = StoreOptions::new(&user);
+        options.today = Some(today);
+        let store = Store::open(dir.path().join(format!("phone{i}.db")), &[9; 32], options).unwrap();
+        let token = device(&**services[0].storage(), &user, &store.actor_id(), &format!("d{i}"));
+        let caller = services[0].authenticate(&token).unwrap();
+        phones.push((store, caller, Sample::new(100 + i as u64, today, Kato::parse(DISTRICT).unwrap())));
+    }
+    let sync = |store: &Store, caller: &Caller, turn: usize| {
+        let mut session = Session::new(Limits { max_rounds: 60, ..Limits::default() });
+        let mut n = turn;
+        while let Some(req) = session.next_request(store).unwrap() {
+            n += 1;
+            let resp = services[n % 2].sync(caller, &req).unwrap();
+            session.apply(store, &resp).unwrap();
+        }
+        assert!(session.report().refused.is_empty(), "{:?}", session.report().refused);
+    };
+    std::thread::scope(|scope| {
+        for (i, (store, caller, sample)) in phones.iter_mut().enumerate() {
+            let sync = &sync;
+            scope.spawn(move || {
+                let mut children: Vec<ChildId> = Vec::new();
+                for round in 0..12 {
+                    let child = sample.child();
+                    store.register_child(&child).unwrap();
+                    children.push(child.id.clone());
+                    if round % 2 == 1 {
+                        let c = store.child_file(&children[round / 2]).unwrap().child;
+                        let visit = sample.visit(&c, today.max(c.birth_date));
+                        store.record_visit(&visit).unwrap();
+                    }
+                    sync(store, caller, i + round);
+                }
+            });
+        }
+    });
+    for _ in 0..2 {
+        for (i, (store, caller, _)) in phones.iter().enumerate() {
+            sync(store, caller, i);
+        }
+    }
+    let server = services[1].storage();
+    let ids: BTreeSet<DocId> = phones[0].0.document_ids().unwrap().into_iter().collect();
+    assert_eq!(ids.len(), 48);
+    for (store, _, _) in &phones {
+        assert_eq!(store.document_ids().unwrap().into_iter().collect::<BTreeSet<_>>(), ids);
+        for id in &ids {
+            let on_server = server.load_doc(id).unwrap().unwrap();
+            assert_eq!(store.heads(id).unwrap(), on_server.get_heads(), "{id}");
+        }
+    }
+}
+
+/// Instantiates every check of the suite as a test, for a backend factory
+/// `|dir: &Path| -> Arc<dyn Storage>` that opens another instance on the
+/// database kept in `dir` at each call.
+#[macro_export]
+macro_rules! storage_conformance {
+    ($factory:expr) => {
+        mod conformance {
+            use super::*;
+            #[allow(unused_imports)]
+            use $crate::storage::conformance as suite;
+
+            fn factory() -> impl Fn(&std::path::Path) -> std::sync::Arc<dyn $crate::storage::Storage> {
+                $factory
+            }
+
+            #[test]
+            fn users_and_devices() {
+                suite::users_and_devices(&factory());
+            }
+            #[test]
+            fn a_failed_transaction_stores_nothing() {
+                suite::a_failed_transaction_stores_nothing(&factory());
+            }
+            #[test]
+            fn a_document_stored_on_one_instance_is_current_on_the_other() {
+                suite::a_document_stored_on_one_instance_is_current_on_the_other(&factory());
+            }
+            #[test]
+            fn compaction_on_either_instance_keeps_every_change() {
+                suite::compaction_on_either_instance_keeps_every_change(&factory());
+            }
+            #[test]
+            fn the_feed_has_no_gaps_under_concurrent_writers() {
+                suite::the_feed_has_no_gaps_under_concurrent_writers(&factory());
+            }
+            #[test]
+            fn removals_stay_until_acknowledged() {
+                suite::removals_stay_until_acknowledged(&factory());
+            }
+            #[test]
+            fn concurrent_syncs_through_two_instances_lose_nothing() {
+                suite::concurrent_syncs_through_two_instances_lose_nothing(&factory());
+            }
+        }
+    };
+}

@@ -56,6 +56,9 @@ pub struct Held {
     pub meta: Option<DocMeta>,
     /// The device has been told to delete it and has not acknowledged.
     pub removal: bool,
+    /// Stored, but its metadata holds a value this server does not know:
+    /// treated as visible to no one.
+    pub damaged: bool,
 }
 
 /// A document and the device's sync state for it, as loaded in a sync

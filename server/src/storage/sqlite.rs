@@ -447,12 +447,7 @@ impl SyncTx for Tx<'_, '_> {
         for row in rows {
             let (key, removal, exists, meta) = row?;
             let Ok(id) = DocId::parse(&key) else { continue };
-            if exists && meta.is_none() {
-                // Stored but unreadable: treated as no longer visible.
-                out.push(Held { id, meta: None, removal: true });
-                continue;
-            }
-            out.push(Held { id, meta, removal });
+            out.push(Held { id, damaged: exists && meta.is_none(), meta, removal });
         }
         Ok(out)
     }

@@ -1,0 +1,218 @@
+//! The sync seam: decisions the phone must act on are repeated until it
+//! acknowledges them, work made in good faith is never lost, authorship is
+//! the enrolled user's, and urgent documents travel first both ways.
+
+#![allow(clippy::unwrap_used)]
+
+use qamqor_core::Error;
+use qamqor_core::docs::DocId;
+use qamqor_core::model::*;
+use qamqor_core::sync::client;
+use qamqor_core::sync::session::{Session, SyncStatus};
+use qamqor_core::sync::wire::{DocStatus, Limits};
+use qamqor_server::model::Role;
+use qamqor_tests::*;
+
+fn d(s: &str) -> chrono::NaiveDate {
+    s.parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removal_whose_response_was_lost_is_repeated_until_acknowledged() {
+    let server = TestServer::start().await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    server.user("daniyar", Role::Specialist, &[OTHER_DISTRICT]);
+    let a = server.phone("aigerim").await;
+    let mut b = server.phone("daniyar").await;
+    let child = sample(21).child();
+    a.store.register_child(&child).unwrap();
+    a.sync().await.unwrap();
+    let id = DocId::case(&child.id);
+    qamqor_server::admin::assign(&server.service, "daniyar", &id.to_string(), true).unwrap();
+    b.sync().await.unwrap();
+    assert_eq!(b.store.document_ids().unwrap(), vec![id.clone()]);
+
+    // Unassigned; the response that says so is lost on the way.
+    qamqor_server::admin::assign(&server.service, "daniyar", &id.to_string(), false).unwrap();
+    let proxy = DropProxy::start(server.running.as_ref().unwrap().addr).await;
+    b.config.url = proxy.url.clone();
+    proxy.drop_next(1);
+    assert!(matches!(b.sync().await, Err(Error::Network(_))));
+    assert_eq!(b.store.document_ids().unwrap(), vec![id.clone()], "the phone never heard of the removal");
+
+    // Any later sync still removes it, and acknowledges it.
+    let report = b.sync().await.unwrap();
+    assert_eq!(report.removed, vec![id.clone()]);
+    assert!(b.store.document_ids().unwrap().is_empty());
+    assert!(b.store.sync_states().unwrap().is_empty());
+    // Acknowledged: not repeated again.
+    let report = b.sync().await.unwrap();
+    assert!(report.removed.is_empty());
+    let removed = server.service.storage().audit_log(100).unwrap();
+    assert_eq!(removed.iter().filter(|e| e.action == "removed" && e.doc_id == id.to_string()).count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_wipe_is_repeated_and_the_phone_wipes_at_its_next_contact() {
+    let server = TestServer::start().await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    let mut a = server.phone("aigerim").await;
+    a.store.register_child(&sample(22).child()).unwrap();
+    a.sync().await.unwrap();
+    let device = server.service.storage().devices().unwrap().into_iter().next().unwrap();
+    server.service.storage().revoke_device(&device.id, chrono::Utc::now().timestamp()).unwrap();
+
+    // The one `wipe` answer is lost: the phone still holds its data...
+    let proxy = DropProxy::start(server.running.as_ref().unwrap().addr).await;
+    let direct = a.config.url.clone();
+    a.config.url = proxy.url.clone();
+    proxy.drop_next(1);
+    assert!(matches!(a.sync().await, Err(Error::Network(_))));
+    assert_eq!(a.store.document_ids().unwrap().len(), 1);
+    // ...and is told again at its next contact (not refused with 401).
+    a.config.url = direct;
+    let report = a.sync().await.unwrap();
+    assert!(report.wiped);
+    assert!(a.store.document_ids().unwrap().is_empty());
+    // The wipe was acknowledged in the same sync: from now on, refused.
+    assert!(matches!(a.sync().await, Err(Error::Unauthorized(_))));
+    let actions: Vec<String> = server.service.storage().audit_log(100).unwrap().into_iter().map(|e| e.action).collect();
+    assert!(actions.contains(&"wiped".to_string()), "{actions:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_wipe_acknowledgement_is_sent_again_by_the_next_session() {
+    let server = TestServer::start().await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    let a = server.phone("aigerim").await;
+    a.store.register_child(&sample(23).child()).unwrap();
+    a.sync().await.unwrap();
+    let device = server.service.storage().devices().unwrap().into_iter().next().unwrap();
+    server.service.storage().revoke_device(&device.id, chrono::Utc::now().timestamp()).unwrap();
+    let caller = server.service.authenticate(&a.config.token).unwrap();
+
+    let mut session = Session::new(Limits::default());
+    let req = session.next_request(&*a.store).unwrap().unwrap();
+    let resp = server.service.sync(&caller, &req).unwrap();
+    assert!(resp.wipe);
+    session.apply(&*a.store, &resp).unwrap();
+    assert!(a.store.document_ids().unwrap().is_empty());
+    let ack = session.next_request(&*a.store).unwrap().unwrap();
+    assert!(ack.wiped);
+    // The acknowledgement never arrives; the app is killed.
+    drop(session);
+    assert!(server.service.authenticate(&a.config.token).is_ok(), "not yet acknowledged");
+    let mut session = Session::new(Limits::default());
+    let req = session.next_request(&*a.store).unwrap().unwrap();
+    assert!(req.wiped, "the store remembers that the wipe is owed");
+    let resp = server.service.sync(&caller, &req).unwrap();
+    session.apply(&*a.store, &resp).unwrap();
+    assert!(session.next_request(&*a.store).unwrap().is_none());
+    assert!(server.service.authenticate(&a.config.token).is_err(), "acknowledged: refused from now on");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsynced_visit_survives_its_authors_district_change() {
+    let server = TestServer::start().await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    server.user("gulnar", Role::Specialist, &[DISTRICT]);
+    let a = server.phone("aigerim").await;
+    let g = server.phone("gulnar").await;
+    let mut s = sample(24);
+    let child = s.child();
+    a.store.register_child(&child).unwrap();
+    a.sync().await.unwrap();
+    let id = DocId::case(&child.id);
+
+    // Offline in a village, she records a visit...
+    let visit = s.visit(&child, d("2026-11-24"));
+    a.store.record_visit(&visit).unwrap();
+    // ...while the office moves her to another district.
+    qamqor_server::admin::set_districts(&server.service, "aigerim", vec![OTHER_DISTRICT.into()]).unwrap();
+
+    let report = a.sync().await.unwrap();
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    assert_eq!(report.removed, vec![id.clone()], "the case leaves her phone once the visit is stored");
+    assert!(a.store.document_ids().unwrap().is_empty());
+    // The visit reached the server and the colleague who now has the case.
+    g.sync().await.unwrap();
+    let file = g.store.child_file(&child.id).unwrap();
+    assert!(file.visits.values().any(|v| v.id == visit.id), "the visit reached the district");
+    let audit = server.service.storage().audit_log(200).unwrap();
+    assert!(
+        audit.iter().any(|e| e.action == "write_withdrawn" && e.doc_id == id.to_string() && e.user_id == "aigerim")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_withdrawn_document_is_read_only_until_it_leaves() {
+    let server = TestServer::start().await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    let a = server.phone("aigerim").await;
+    let mut s = sample(25);
+    let child = s.child();
+    a.store.register_child(&child).unwrap();
+    a.sync().await.unwrap();
+    a.store.record_visit(&s.visit(&child, d("2026-11-24"))).unwrap();
+    qamqor_server::admin::set_districts(&server.service, "aigerim", vec![OTHER_DISTRICT.into()]).unwrap();
+    // One round only: the phone learns of the withdrawal but has not yet pushed.
+    let one = Limits { max_rounds: 1, ..Limits::default() };
+    assert!(client::sync(a.store.clone(), &a.config, one).await.is_err());
+    let states = a.store.sync_states().unwrap();
+    assert_eq!(states[0].status, SyncStatus::Withdrawn);
+    let e = a.store.record_visit(&s.visit(&child, d("2026-11-25"))).unwrap_err();
+    assert!(matches!(e, Error::Rule(_)), "{e}");
+    a.sync().await.unwrap();
+    assert!(a.store.document_ids().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authors_entry_naming_another_user_is_refused() {
+    let server = TestServer::start().await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    server.user("daniyar", Role::Specialist, &[DISTRICT]);
+    // The app opens the store claiming to be daniyar, but the device is aigerim's.
+    let a = server.phone_as("aigerim", "daniyar").await;
+    let child = sample(26).child();
+    a.store.register_child(&child).unwrap();
+    let report = a.sync().await.unwrap();
+    let id = DocId::case(&child.id);
+    assert_eq!(report.refused.len(), 1);
+    assert_eq!(report.refused[0].status, DocStatus::ForeignActor);
+    assert!(report.refused[0].reason.contains("authors"), "{}", report.refused[0].reason);
+    assert!(server.service.storage().load_doc(&id).unwrap().is_none());
+    assert_eq!(a.store.sync_states().unwrap()[0].status, SyncStatus::ForeignActor);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn urgent_documents_reach_a_second_phone_first() {
+    let server = TestServer::start_with(|c| c.max_docs = 5).await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    server.user("daniyar", Role::Specialist, &[DISTRICT]);
+    let a = server.phone("aigerim").await;
+    let b = server.phone("daniyar").await;
+    let mut s = sample(27);
+    let mut reps = Vec::new();
+    for _ in 0..20 {
+        let r = s.representative(d("2024-01-01"));
+        a.store.register_representative(&r).unwrap();
+        reps.push(r);
+    }
+    let limits = Limits { max_docs: 5, max_rounds: 50, ..Limits::default() };
+    client::sync(a.store.clone(), &a.config, limits).await.unwrap();
+    // The last change of the district is a removal recommendation.
+    let at_risk = &reps[3];
+    a.store.record_check(&s.check(&at_risk.id, d("2026-11-20"), Some(RiskFactor::NarcologicalRegistration))).unwrap();
+    client::sync(a.store.clone(), &a.config, limits).await.unwrap();
+
+    // b's first exchange (an offer, then the changes) brings five
+    // documents: the urgent one among them.
+    let one = Limits { max_docs: 5, max_rounds: 2, ..Limits::default() };
+    let _ = client::sync(b.store.clone(), &b.config, one).await;
+    let first = b.store.document_ids().unwrap();
+    assert!(first.len() <= 5);
+    assert!(first.contains(&DocId::representative(&at_risk.id)), "urgent first: {first:?}");
+    // And the rest follows.
+    client::sync(b.store.clone(), &b.config, limits).await.unwrap();
+    assert_eq!(b.store.document_ids().unwrap().len(), 20);
+}
