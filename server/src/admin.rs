@@ -78,6 +78,22 @@ pub fn assign(service: &Service, user_id: &str, doc_id: &str, assigned: bool) ->
     service.storage().assign(user_id, &id, assigned)
 }
 
+/// Hands on a document the access rules refused (see
+/// [`crate::storage::Storage::release_held`]); audited as the administrator's action.
+pub fn release_held(service: &Service, doc_id: &str, device_id: &str) -> Result<()> {
+    let id = DocId::parse(doc_id)?;
+    service.storage().release_held(&id, device_id)?;
+    let entry = crate::model::AuditEntry {
+        at: chrono::Utc::now().timestamp_millis(),
+        user_id: "(administrator)".into(),
+        device_id: device_id.to_owned(),
+        doc_id: doc_id.to_owned(),
+        action: "released".into(),
+        hashes: Vec::new(),
+    };
+    service.storage().audit(&[entry])
+}
+
 /// A device line for the administrator.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeviceLine {

@@ -50,6 +50,9 @@ enum Command {
     /// Manage devices.
     #[command(subcommand)]
     Device(DeviceCmd),
+    /// Documents phones created that the access rules refused (kept for the office).
+    #[command(subcommand)]
+    Held(HeldCmd),
     /// Show the latest audit lines.
     Audit {
         /// How many lines.
@@ -93,6 +96,19 @@ enum UserCmd {
         id: String,
         /// `grant` or `revoke`.
         action: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum HeldCmd {
+    /// List held documents.
+    List,
+    /// Hand a held document on: it is stored and reaches whoever may see it.
+    Release {
+        /// The document id.
+        doc: String,
+        /// The device that sent it.
+        device: String,
     },
 }
 
@@ -144,6 +160,8 @@ fn real_main() -> qamqor_server::Result<()> {
             service.storage().revoke_device(&id, chrono::Utc::now().timestamp())?;
             println!("device {id} revoked; it will be told to wipe its data at its next contact");
         }
+        Command::Held(HeldCmd::List) => print(&service.storage().held_documents()?),
+        Command::Held(HeldCmd::Release { doc, device }) => admin::release_held(&service, &doc, &device)?,
         Command::Audit { limit } => print(&service.storage().audit_log(limit)?),
     }
     Ok(())

@@ -85,6 +85,22 @@ pub struct DocMeta {
     pub seq: u64,
 }
 
+/// A document a device created that the access rules refused (its user's
+/// access changed before it synced), kept for the regional office.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldDocument {
+    /// The document.
+    pub doc_id: DocId,
+    /// The device that sent it.
+    pub device_id: String,
+    /// Its user.
+    pub user_id: String,
+    /// When it was last sent (Unix seconds).
+    pub at: i64,
+    /// Why it was refused.
+    pub reason: String,
+}
+
 /// One line of the audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {

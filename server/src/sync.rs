@@ -14,7 +14,7 @@ use qamqor_core::sync::wire::{DocMessage, DocResult, DocStatus, Limits, PROTOCOL
 
 use crate::access::{self, Grants};
 use crate::error::{Result, ServerError};
-use crate::model::{AuditEntry, DocMeta, User};
+use crate::model::{AuditEntry, DocMeta, HeldDocument, User};
 use crate::storage::{DocWrite, Held, SyncTx};
 
 /// How often a device's last-sync time is rewritten when nothing else
@@ -58,6 +58,8 @@ struct Who<'a> {
 #[derive(Default)]
 struct Outcome {
     write: Option<DocWrite>,
+    /// A new document refused by the access rules, kept for the office.
+    hold: Option<(Automerge, &'static str)>,
     reply: Option<Vec<u8>>,
     result: Option<DocResult>,
     audit: Vec<(&'static str, Vec<String>)>,
@@ -78,6 +80,8 @@ fn result(id: &str, status: DocStatus, reason: &str) -> DocResult {
 }
 
 const DENIED: &str = "this device may not access this document";
+const HELD: &str =
+    "this user may not create this document; it is kept on the server for the regional office to hand on";
 
 /// Serves one request inside the storage's transaction.
 pub(crate) fn serve(
@@ -266,6 +270,16 @@ pub(crate) fn serve(
             }
             results.push(r);
         }
+        if let Some((doc, reason)) = out.hold {
+            let held = HeldDocument {
+                doc_id: step.id.clone(),
+                device_id: device_id.to_owned(),
+                user_id: who.user.id.clone(),
+                at: now,
+                reason: reason.to_owned(),
+            };
+            tx.hold(&held, &doc)?;
+        }
         if let Some(msg) = out.reply {
             docs_out.push(DocMessage { id: key, msg });
         }
@@ -354,9 +368,15 @@ fn exchange(step: &Step<'_>, mut doc: Automerge, state: &[u8], who: &Who<'_>) ->
                             "access to this document was withdrawn; changes may not move it to other people",
                         );
                     }
-                    Policy::Write | Policy::Create
-                        if !access::can_write_projection(who.user, who.grants, &id.to_string(), &p) =>
-                    {
+                    Policy::Create if !access::can_write_projection(who.user, who.grants, &id.to_string(), &p) => {
+                        // Made in good faith, perhaps before the user's
+                        // districts changed: kept for the office to hand on.
+                        let mut o = Outcome::refused(id, DocStatus::Denied, HELD);
+                        o.audit = vec![("held", Vec::new())];
+                        o.hold = Some((doc, "outside the user's access when it reached the server"));
+                        return o;
+                    }
+                    Policy::Write if !access::can_write_projection(who.user, who.grants, &id.to_string(), &p) => {
                         let mut o = Outcome::refused(id, DocStatus::Denied, DENIED);
                         o.audit = vec![("denied", Vec::new())];
                         return o;
@@ -385,7 +405,13 @@ fn exchange(step: &Step<'_>, mut doc: Automerge, state: &[u8], who: &Who<'_>) ->
                     // Ask for what is missing, sending nothing of the document.
                     (engine::generate(&doc, &mut state).and_then(|m| engine::without_changes(&m)), None)
                 };
-                return Outcome { write: Some(write(id, doc, before, content, &state)), reply, result, audit };
+                return Outcome {
+                    write: Some(write(id, doc, before, content, &state)),
+                    reply,
+                    result,
+                    audit,
+                    hold: None,
+                };
             }
         }
         // A feed document the device already holds exactly: nothing to say.
@@ -396,7 +422,7 @@ fn exchange(step: &Step<'_>, mut doc: Automerge, state: &[u8], who: &Who<'_>) ->
     if reply.as_deref().and_then(|m| engine::decode(m).ok()).is_some_and(|m| !m.changes.is_empty()) {
         audit.push(("read", Vec::new()));
     }
-    Outcome { write: Some(write(id, doc, before, content, &state)), reply, result: None, audit }
+    Outcome { write: Some(write(id, doc, before, content, &state)), reply, result: None, audit, hold: None }
 }
 
 fn write(

@@ -216,3 +216,31 @@ async fn urgent_documents_reach_a_second_phone_first() {
     client::sync(b.store.clone(), &b.config, limits).await.unwrap();
     assert_eq!(b.store.document_ids().unwrap().len(), 20);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_registered_offline_before_a_district_change_is_kept_for_the_office() {
+    let server = TestServer::start().await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    server.user("gulnar", Role::Specialist, &[DISTRICT]);
+    let a = server.phone("aigerim").await;
+    let g = server.phone("gulnar").await;
+    // Registered offline in her old district; she is moved before she syncs.
+    let child = sample(28).child();
+    a.store.register_child(&child).unwrap();
+    qamqor_server::admin::set_districts(&server.service, "aigerim", vec![OTHER_DISTRICT.into()]).unwrap();
+    let report = a.sync().await.unwrap();
+    let id = DocId::case(&child.id);
+    assert_eq!(report.refused.len(), 1);
+    assert!(report.refused[0].reason.contains("regional office"), "{}", report.refused[0].reason);
+    // Nothing is lost: her phone keeps it, and the server keeps it for the office.
+    assert!(a.store.child_file(&child.id).is_ok());
+    let held = server.service.storage().held_documents().unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!((held[0].doc_id.clone(), held[0].user_id.as_str()), (id.clone(), "aigerim"));
+    assert!(server.service.storage().load_doc(&id).unwrap().is_none());
+    // The office hands it on: the district's specialist receives it.
+    qamqor_server::admin::release_held(&server.service, &id.to_string(), &held[0].device_id).unwrap();
+    assert!(server.service.storage().held_documents().unwrap().is_empty());
+    g.sync().await.unwrap();
+    assert_eq!(g.store.child_file(&child.id).unwrap().child.id, child.id);
+}

@@ -30,7 +30,7 @@ use qamqor_core::sync::wire::SyncResponse;
 
 use crate::access::Grants;
 use crate::error::Result;
-use crate::model::{AuditEntry, Device, DocMeta, User};
+use crate::model::{AuditEntry, Device, DocMeta, HeldDocument, User};
 
 /// The caller of a sync request as of the request's transaction.
 #[derive(Debug, Clone)]
@@ -122,6 +122,9 @@ pub trait SyncTx {
     fn mark_wiped(&mut self, device_id: &str, at: i64) -> Result<()>;
     /// Appends audit lines.
     fn audit(&mut self, entries: &[AuditEntry]) -> Result<()>;
+    /// Keeps a document the access rules refused, for the office to hand
+    /// on (replacing an earlier copy from the same device).
+    fn hold(&mut self, held: &HeldDocument, doc: &Automerge) -> Result<()>;
 }
 
 /// Storage for users, devices, documents, sync state and audit.
@@ -180,6 +183,13 @@ pub trait Storage: Send + Sync + 'static {
     /// another [`qamqor_core::docs::PROJECTION_VERSION`]. Returns how many
     /// documents were projected again (0 when already current).
     fn reproject(&self) -> Result<usize>;
+
+    /// Documents kept because the access rules refused them.
+    fn held_documents(&self) -> Result<Vec<HeldDocument>>;
+    /// Hands a held document on: it is stored (merged into the document if
+    /// one exists) and enters the change feed, so whoever may see it now
+    /// receives it.
+    fn release_held(&self, doc_id: &DocId, device_id: &str) -> Result<()>;
 
     /// Appends audit lines.
     fn audit(&self, entries: &[AuditEntry]) -> Result<()>;

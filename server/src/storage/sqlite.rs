@@ -17,7 +17,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use super::{DocWrite, Held, Loaded, Storage, SyncCaller, SyncTx};
 use crate::access::Grants;
 use crate::error::{Result, ServerError};
-use crate::model::{AuditEntry, Device, DocMeta, Role, User};
+use crate::model::{AuditEntry, Device, DocMeta, HeldDocument, Role, User};
 
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -125,6 +125,18 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX device_docs_removal ON device_docs(device_id, removal);
     CREATE INDEX documents_urgent ON documents(urgent, seq);
     INSERT INTO meta(key, value) VALUES ('projection_version', 0);
+
+    -- Documents a device created that access rules refused (its user's
+    -- districts changed before it synced): kept for the office to hand on.
+    CREATE TABLE held_documents (
+        doc_id    TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        user_id   TEXT NOT NULL,
+        at        INTEGER NOT NULL,
+        reason    TEXT NOT NULL,
+        snapshot  BLOB NOT NULL,
+        PRIMARY KEY (doc_id, device_id)
+    ) STRICT, WITHOUT ROWID;
 "#,
 ];
 
@@ -641,6 +653,16 @@ impl SyncTx for Tx<'_, '_> {
     fn audit(&mut self, entries: &[AuditEntry]) -> Result<()> {
         insert_audit(self.tx, entries)
     }
+
+    fn hold(&mut self, held: &HeldDocument, doc: &Automerge) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO held_documents(doc_id, device_id, user_id, at, reason, snapshot) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(doc_id, device_id) DO UPDATE SET at = ?4, reason = ?5, snapshot = ?6",
+            )?
+            .execute(params![held.doc_id.to_string(), held.device_id, held.user_id, held.at, held.reason, doc.save()])?;
+        Ok(())
+    }
 }
 
 fn grants_of(c: &Connection, user_id: &str) -> Result<Grants> {
@@ -897,6 +919,70 @@ impl Storage for SqliteStorage {
             )?;
             Ok(changed)
         })
+    }
+
+    fn held_documents(&self) -> Result<Vec<HeldDocument>> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT doc_id, device_id, user_id, at, reason FROM held_documents ORDER BY at, doc_id, device_id",
+            )?;
+            let rows =
+                st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (doc_id, device_id, user_id, at, reason) = row?;
+                let Ok(doc_id) = DocId::parse(&doc_id) else { continue };
+                out.push(HeldDocument { doc_id, device_id, user_id, at, reason });
+            }
+            Ok(out)
+        })
+    }
+
+    fn release_held(&self, doc_id: &DocId, device_id: &str) -> Result<()> {
+        let key = doc_id.to_string();
+        let mut stored = None;
+        self.write(|tx| {
+            let snapshot: Option<Vec<u8>> = tx
+                .query_row(
+                    "SELECT snapshot FROM held_documents WHERE doc_id = ?1 AND device_id = ?2",
+                    params![key, device_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let snapshot = snapshot.ok_or_else(|| ServerError::NotFound("no such held document".into()))?;
+            let mut held = Automerge::load(&snapshot).map_err(corrupt)?;
+            let (doc, before) = match load_from(tx, &key)? {
+                Some(mut doc) => {
+                    let before = doc.get_heads();
+                    doc.merge(&mut held).map_err(corrupt)?;
+                    (doc, before)
+                }
+                None => (held, Vec::new()),
+            };
+            let p = Projection::of(doc_id, &doc);
+            let seq = next_seq(tx)?;
+            if before.is_empty() {
+                tx.execute(
+                    "INSERT INTO documents(doc_id, kind, region, district, tier, mentor_id, owner_user, urgent, seq, snapshot)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    params![key, p.kind.prefix(), p.region, p.district, p.tier.code(), p.mentor_id, p.owner_user, p.urgent, seq, doc.save()],
+                )?;
+            } else {
+                tx.execute("INSERT INTO changes(doc_id, data) VALUES (?1, ?2)", params![key, doc.save_after(&before)])?;
+                tx.execute(
+                    "UPDATE documents SET region = ?2, district = ?3, tier = ?4, mentor_id = ?5, owner_user = ?6, urgent = ?7, seq = ?8
+                     WHERE doc_id = ?1",
+                    params![key, p.region, p.district, p.tier.code(), p.mentor_id, p.owner_user, p.urgent, seq],
+                )?;
+            }
+            tx.execute("DELETE FROM held_documents WHERE doc_id = ?1 AND device_id = ?2", params![key, device_id])?;
+            stored = Some((seq as u64, doc));
+            Ok(())
+        })?;
+        if let Some((seq, doc)) = stored {
+            lock(&self.cache).insert(doc_id.clone(), (seq, doc));
+        }
+        Ok(())
     }
 
     fn audit(&self, entries: &[AuditEntry]) -> Result<()> {
