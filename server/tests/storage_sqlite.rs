@@ -22,8 +22,8 @@ mod sqlite_only {
     use qamqor_core::sync::session::Session;
     use qamqor_core::sync::wire::Limits;
     use qamqor_server::ServerError;
-    use qamqor_server::model::{Device, Role, User};
     use qamqor_server::service::Service;
+    use qamqor_server::storage::conformance;
 
     use super::*;
 
@@ -39,39 +39,15 @@ mod sqlite_only {
     }
 
     fn user(service: &Service, id: &str) {
-        let u = User {
-            id: id.into(),
-            name: id.into(),
-            role: Role::Specialist,
-            region: "75".into(),
-            districts: vec![DISTRICT.into()],
-            adoption_access: false,
-        };
-        service.storage().create_user(&u).unwrap();
+        service.storage().create_user(&conformance::specialist(id)).unwrap();
     }
 
     fn phone(service: &Service, dir: &Path, user: &str) -> (Store, qamqor_server::service::Caller) {
         let mut options = StoreOptions::new(user);
         options.today = Some(today());
         let store = Store::open(dir.join(format!("{user}.db")), &[5; 32], options).unwrap();
-        let token = qamqor_server::auth::new_token();
-        let device = Device {
-            id: format!("dev-{user}"),
-            user_id: user.into(),
-            actor: store.actor_id(),
-            label: "t".into(),
-            created_at: 0,
-            expires_at: i64::MAX,
-            revoked_at: None,
-            wiped_at: None,
-            last_sync_at: None,
-            cursor: 0,
-        };
-        let code = format!("code-{user}");
-        service.storage().add_enrollment_code(&code, "-", user, i64::MAX).unwrap();
-        service.storage().enroll(&code, &device, &qamqor_server::auth::token_hash(&token)).unwrap();
-        let caller = service.authenticate(&token).unwrap();
-        (store, caller)
+        let token = conformance::register_device(&**service.storage(), user, &store.actor_id(), &format!("dev-{user}"));
+        (store, service.authenticate(&token).unwrap())
     }
 
     fn sync(service: &Service, store: &Store, caller: &qamqor_server::service::Caller) -> Vec<DocId> {

@@ -158,23 +158,7 @@ pub fn content(bytes: &[u8]) -> serde_json::Value {
 /// over HTTP; simulations and load tests skip its argon2 hashing, which
 /// would dominate their run time.
 pub fn register_device(service: &Service, user: &str, actor: &str, device_id: &str) -> String {
-    let token = qamqor_server::auth::new_token();
-    let device = qamqor_server::model::Device {
-        id: device_id.to_owned(),
-        user_id: user.to_owned(),
-        actor: actor.to_owned(),
-        label: device_id.to_owned(),
-        created_at: 0,
-        expires_at: i64::MAX,
-        revoked_at: None,
-        wiped_at: None,
-        last_sync_at: None,
-        cursor: 0,
-    };
-    let code_id = format!("code-{device_id}");
-    service.storage().add_enrollment_code(&code_id, "-", user, i64::MAX).unwrap();
-    service.storage().enroll(&code_id, &device, &qamqor_server::auth::token_hash(&token)).unwrap();
-    token
+    qamqor_server::storage::conformance::register_device(&**service.storage(), user, actor, device_id)
 }
 
 /// A TCP proxy in front of the server that can drop the next responses:

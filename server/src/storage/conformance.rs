@@ -37,7 +37,8 @@ pub type Factory<'a> = &'a dyn Fn(&Path) -> Arc<dyn Storage>;
 
 const DISTRICT: &str = "751710000";
 
-fn specialist(id: &str) -> User {
+/// A specialist of district 751710000 (Almaty).
+pub fn specialist(id: &str) -> User {
     User {
         id: id.into(),
         name: id.into(),
@@ -48,7 +49,10 @@ fn specialist(id: &str) -> User {
     }
 }
 
-fn device(storage: &dyn Storage, user: &str, actor: &str, id: &str) -> String {
+/// Registers a device for `user` with the store actor `actor` straight in
+/// the storage, returning its token: enrollment itself is tested over
+/// HTTP, and its argon2 hashing would dominate suites and simulations.
+pub fn register_device(storage: &dyn Storage, user: &str, actor: &str, id: &str) -> String {
     let token = crate::auth::new_token();
     let d = Device {
         id: id.into(),
@@ -102,7 +106,7 @@ pub fn users_and_devices(factory: Factory<'_>) {
     assert!(matches!(b.create_user(&specialist("aigerim")), Err(ServerError::Conflict(_))));
     assert_eq!(b.user("aigerim").unwrap().unwrap(), specialist("aigerim"));
     assert!(b.user("nobody").unwrap().is_none());
-    let token = device(&*a, "aigerim", "0a0b", "d1");
+    let token = register_device(&*a, "aigerim", "0a0b", "d1");
     let d = b.device_by_token(&crate::auth::token_hash(&token)).unwrap().unwrap();
     assert_eq!((d.id.as_str(), d.user_id.as_str()), ("d1", "aigerim"));
     assert!(b.device_by_token("unknown").unwrap().is_none());
@@ -118,7 +122,7 @@ pub fn a_failed_transaction_stores_nothing(factory: Factory<'_>) {
     let dir = tempfile::tempdir().unwrap();
     let s = factory(dir.path());
     s.create_user(&specialist("u")).unwrap();
-    device(&*s, "u", "0a", "d1");
+    register_device(&*s, "u", "0a", "d1");
     let (id, doc) = case_doc(1);
     let end = s.feed_end().unwrap();
     let p = Projection::of(&id, &doc);
@@ -142,7 +146,7 @@ pub fn a_document_stored_on_one_instance_is_current_on_the_other(factory: Factor
     let a = factory(dir.path());
     let b = factory(dir.path());
     a.create_user(&specialist("u")).unwrap();
-    device(&*a, "u", "0a", "d1");
+    register_device(&*a, "u", "0a", "d1");
     let (id, doc) = case_doc(2);
     store_new(&*a, "d1", &id, &doc);
     // b caches the document by loading it in a transaction.
@@ -191,7 +195,7 @@ pub fn compaction_on_either_instance_keeps_every_change(factory: Factory<'_>) {
     let dir = tempfile::tempdir().unwrap();
     let insts = [factory(dir.path()), factory(dir.path())];
     insts[0].create_user(&specialist("u")).unwrap();
-    device(&*insts[0], "u", "0a", "d1");
+    register_device(&*insts[0], "u", "0a", "d1");
     let (id, mut doc) = case_doc(3);
     store_new(&*insts[0], "d1", &id, &doc);
     for i in 0..200 {
@@ -227,7 +231,7 @@ pub fn the_feed_has_no_gaps_under_concurrent_writers(factory: Factory<'_>) {
     let dir = tempfile::tempdir().unwrap();
     let insts = [factory(dir.path()), factory(dir.path())];
     insts[0].create_user(&specialist("u")).unwrap();
-    device(&*insts[0], "u", "0a", "d1");
+    register_device(&*insts[0], "u", "0a", "d1");
     let docs: Vec<(DocId, Automerge)> = (0..60).map(case_doc).collect();
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let reader = {
@@ -273,7 +277,7 @@ pub fn removals_stay_until_acknowledged(factory: Factory<'_>) {
     let dir = tempfile::tempdir().unwrap();
     let s = factory(dir.path());
     s.create_user(&specialist("u")).unwrap();
-    device(&*s, "u", "0a", "d1");
+    register_device(&*s, "u", "0a", "d1");
     let (id, doc) = case_doc(4);
     let (other, other_doc) = case_doc(5);
     store_new(&*s, "d1", &id, &doc);
@@ -318,7 +322,7 @@ pub fn concurrent_syncs_through_two_instances_lose_nothing(factory: Factory<'_>)
         let mut options = StoreOptions::new(&user);
         options.today = Some(today);
         let store = Store::open(dir.path().join(format!("phone{i}.db")), &[9; 32], options).unwrap();
-        let token = device(&**services[0].storage(), &user, &store.actor_id(), &format!("d{i}"));
+        let token = register_device(&**services[0].storage(), &user, &store.actor_id(), &format!("d{i}"));
         let caller = services[0].authenticate(&token).unwrap();
         phones.push((store, caller, Sample::new(100 + i as u64, today, Kato::parse(DISTRICT).unwrap())));
     }
