@@ -45,7 +45,7 @@ pub enum Error {
     #[error("a store key must be exactly 32 bytes (256 bits), got {0}")]
     KeyLength(usize),
     /// Another handle already has this store open.
-    #[error("this store is already open in this process")]
+    #[error("this store is already open (in this app or another process on the phone); close it there first")]
     AlreadyOpen,
     /// The store was closed.
     #[error("the store is closed")]

@@ -73,6 +73,16 @@ fn acknowledged_writes_survive_a_killed_process() {
             if let Some(id) = line.unwrap().strip_prefix("ACK ") {
                 acked.push(id.to_owned());
                 seen += 1;
+                if seen == 1 {
+                    // The writer process holds the store: a second handle, here
+                    // or through a hard link, is refused rather than writing
+                    // with the same actor from a stale cache.
+                    assert!(matches!(Store::open(&path, &KEY, options()), Err(qamqor_core::Error::AlreadyOpen)));
+                    let link = dir.path().join(format!("link{round}.db"));
+                    std::fs::hard_link(&path, &link).unwrap();
+                    assert!(matches!(Store::open(&link, &KEY, options()), Err(qamqor_core::Error::AlreadyOpen)));
+                    std::fs::remove_file(&link).unwrap();
+                }
                 if seen == kill_after {
                     proc.kill().unwrap(); // SIGKILL: no destructors, no flush
                     break;

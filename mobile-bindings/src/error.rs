@@ -30,8 +30,9 @@ pub enum QamqorError {
     /// The key does not open the store.
     #[error("the key does not open this store (wrong key, or the file is not a Qamqor store)")]
     WrongKey,
-    /// The store is already open in this process.
-    #[error("this store is already open in this process")]
+    /// The store is already open, in this process or another one on the
+    /// phone (a sync process, a widget), by whatever path.
+    #[error("this store is already open (in this app or another process on the phone); close it there first")]
     AlreadyOpen,
     /// The store was closed.
     #[error("the store is closed")]

@@ -176,7 +176,7 @@ impl QamqorStore {
     /// the signed-in user, recorded as the author of this phone's changes.
     ///
     /// Errors: `WrongKey` when the key does not open the file,
-    /// `AlreadyOpen` when this process already holds it, `Invalid` for a
+    /// `AlreadyOpen` when this or another process already holds it, `Invalid` for a
     /// key that is not 32 bytes.
     #[uniffi::constructor]
     pub fn open(path: String, key: Vec<u8>, user_id: String) -> Result<Arc<Self>> {

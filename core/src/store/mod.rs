@@ -65,6 +65,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// A phone's casework store: encrypted, offline, durable.
 pub struct Store {
+    /// The operating system's lock on the database file, held while open.
+    file_lock: Mutex<Option<std::fs::File>>,
     path: PathBuf,
     checkpointer: Mutex<Option<Checkpointer>>,
     writer: Mutex<Option<Writer>>,
@@ -151,7 +153,9 @@ impl Store {
     ///
     /// Errors: [`Error::KeyLength`] for a key that is not 32 bytes,
     /// [`Error::WrongKey`] when the key does not open the file,
-    /// [`Error::AlreadyOpen`] when this process already has it open,
+    /// [`Error::AlreadyOpen`] when this or another process (an Android sync
+    /// process, a widget) already has it open, by whatever path: the store
+    /// holds an operating-system lock on the file while it is open,
     /// [`Error::UpdateRequired`] for a database from a newer app version.
     pub fn open(path: impl AsRef<Path>, key: &[u8], options: StoreOptions) -> Result<Store> {
         if key.len() != KEY_LEN {
@@ -170,7 +174,21 @@ impl Store {
         }
     }
 
+    /// Takes the operating system's exclusive lock on the database file. A
+    /// lock belongs to the file itself, so a symlink, a hard link or another
+    /// process opening the same file is refused; it is released when the
+    /// store closes or its process dies.
+    fn lock_file(path: &Path) -> Result<std::fs::File> {
+        let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::AlreadyOpen),
+            Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+        }
+    }
+
     fn open_registered(path: &Path, key: &[u8], options: StoreOptions) -> Result<Store> {
+        let file_lock = Self::lock_file(path)?;
         let mut conn = open_connection(path, key)?;
         schema::migrate(&mut conn)?;
         let actor = match conn
@@ -191,6 +209,7 @@ impl Store {
         let checkpointer = Checkpointer::start(open_connection(path, key)?);
         let reader = open_connection(path, key)?;
         let store = Store {
+            file_lock: Mutex::new(Some(file_lock)),
             path: path.to_owned(),
             checkpointer: Mutex::new(Some(checkpointer)),
             writer: Mutex::new(Some(Writer { conn, cache: DocCache::new(options.cache_documents) })),
@@ -233,6 +252,8 @@ impl Store {
         let c = lock(&self.checkpointer).take();
         if w.is_some() || r.is_some() {
             drop((c, w, r));
+            // Released only once every connection is closed.
+            lock(&self.file_lock).take();
             lock(open_paths()).remove(&self.path);
         }
     }
