@@ -90,6 +90,7 @@ pub fn release_held(service: &Service, doc_id: &str, device_id: &str) -> Result<
         doc_id: doc_id.to_owned(),
         action: "released".into(),
         hashes: Vec::new(),
+        address: None,
     };
     service.storage().audit(&[entry])
 }

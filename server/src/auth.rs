@@ -55,9 +55,51 @@ pub fn hash_secret(secret: &str) -> Result<String> {
         .map_err(|_| ServerError::Config("could not hash a secret".into()))
 }
 
-/// Checks a secret against its argon2 hash.
+/// At most this many argon2 verifications run at once (each takes about
+/// 19 MiB and tens of milliseconds): parallel enrollment attempts queue
+/// instead of exhausting memory.
+pub const ARGON2_AT_ONCE: usize = 4;
+
+struct Gate {
+    running: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+fn gate() -> &'static Gate {
+    static GATE: std::sync::OnceLock<Gate> = std::sync::OnceLock::new();
+    GATE.get_or_init(|| Gate { running: std::sync::Mutex::new(0), freed: std::sync::Condvar::new() })
+}
+
+/// Checks a secret against its argon2 hash, waiting for a free place when
+/// [`ARGON2_AT_ONCE`] verifications are running.
 pub fn verify_secret(secret: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(secret.as_bytes(), &h).is_ok())
+    let g = gate();
+    {
+        let mut running = g.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while *running >= ARGON2_AT_ONCE {
+            running = g.freed.wait(running).unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        *running += 1;
+    }
+    let ok = PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(secret.as_bytes(), &h).is_ok());
+    *g.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner) -= 1;
+    g.freed.notify_one();
+    ok
+}
+
+/// Spends the same work as verifying a real code, for attempts at an
+/// unknown, used or expired code: the answer takes as long either way, so
+/// timing does not tell a live code id from an unknown one.
+pub fn verify_nothing(secret: &str) {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let hash = DUMMY.get_or_init(|| hash_secret("QAMQORDUMMY0").unwrap_or_default());
+    let _ = verify_secret(secret, hash);
+}
+
+/// Whether `actor` is an actor id a store can use: 1 to 32 bytes in
+/// lowercase or uppercase hex (an even number of digits).
+pub fn valid_actor(actor: &str) -> bool {
+    (2..=64).contains(&actor.len()) && actor.len() % 2 == 0 && actor.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 #[cfg(test)]
@@ -73,6 +115,7 @@ mod tests {
         assert!(verify_secret(&s, &h));
         assert!(!verify_secret("WRONGWRONGWR", &h));
         assert!(split_code("short").is_err());
+        assert!(valid_actor("0a1b") && !valid_actor("0a1") && !valid_actor("") && !valid_actor("zz"));
         assert_eq!(token_hash("a").len(), 64);
         assert_ne!(new_token(), new_token());
     }

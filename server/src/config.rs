@@ -11,6 +11,11 @@
 //! | `token_ttl_days` | `QAMQOR_TOKEN_TTL_DAYS` | `90` |
 //! | `max_body_bytes` | `QAMQOR_MAX_BODY_BYTES` | `16777216` |
 //! | `max_docs` | `QAMQOR_MAX_DOCS` | `250` |
+//! | `max_connections` | `QAMQOR_MAX_CONNECTIONS` | `4096` |
+//! | `max_connections_per_address` | `QAMQOR_MAX_CONNECTIONS_PER_ADDRESS` | `256` |
+//! | `header_timeout_secs` | `QAMQOR_HEADER_TIMEOUT_SECS` | `15` |
+//! | `enrollments_per_minute` | `QAMQOR_ENROLLMENTS_PER_MINUTE` | `10` (per address) |
+//! | `failed_sign_ins_per_minute` | `QAMQOR_FAILED_SIGN_INS_PER_MINUTE` | `20` (per address) |
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -43,6 +48,19 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Most documents per request.
     pub max_docs: usize,
+    /// Connections open at once.
+    pub max_connections: usize,
+    /// Connections open at once from one address (phones behind a
+    /// carrier's NAT share one).
+    pub max_connections_per_address: usize,
+    /// Seconds a client may take to send a request's headers (or its TLS
+    /// handshake), and that a kept-alive connection may stay idle.
+    pub header_timeout_secs: u64,
+    /// Enrollment attempts one address may make a minute.
+    pub enrollments_per_minute: u32,
+    /// Failed sign-ins one address may make a minute before it is refused
+    /// with `429` without any lookup.
+    pub failed_sign_ins_per_minute: u32,
 }
 
 impl Default for Config {
@@ -58,6 +76,11 @@ impl Default for Config {
             token_ttl_days: 90,
             max_body_bytes: limits.max_body_bytes,
             max_docs: limits.max_docs,
+            max_connections: 4096,
+            max_connections_per_address: 256,
+            header_timeout_secs: 15,
+            enrollments_per_minute: 10,
+            failed_sign_ins_per_minute: 20,
         }
     }
 }
@@ -112,6 +135,21 @@ impl Config {
         if let Some(v) = get("QAMQOR_MAX_DOCS") {
             self.max_docs = num("QAMQOR_MAX_DOCS", v)?.max(1) as usize;
         }
+        if let Some(v) = get("QAMQOR_MAX_CONNECTIONS") {
+            self.max_connections = num("QAMQOR_MAX_CONNECTIONS", v)?.max(1) as usize;
+        }
+        if let Some(v) = get("QAMQOR_MAX_CONNECTIONS_PER_ADDRESS") {
+            self.max_connections_per_address = num("QAMQOR_MAX_CONNECTIONS_PER_ADDRESS", v)?.max(1) as usize;
+        }
+        if let Some(v) = get("QAMQOR_ENROLLMENTS_PER_MINUTE") {
+            self.enrollments_per_minute = num("QAMQOR_ENROLLMENTS_PER_MINUTE", v)?.clamp(1, 1_000_000) as u32;
+        }
+        if let Some(v) = get("QAMQOR_FAILED_SIGN_INS_PER_MINUTE") {
+            self.failed_sign_ins_per_minute = num("QAMQOR_FAILED_SIGN_INS_PER_MINUTE", v)?.clamp(1, 1_000_000) as u32;
+        }
+        if let Some(v) = get("QAMQOR_HEADER_TIMEOUT_SECS") {
+            self.header_timeout_secs = num("QAMQOR_HEADER_TIMEOUT_SECS", v)?.max(1) as u64;
+        }
         Ok(())
     }
 
@@ -128,6 +166,28 @@ impl Config {
     /// The protocol limits.
     pub fn limits(&self) -> Limits {
         Limits { max_body_bytes: self.max_body_bytes, max_docs: self.max_docs, ..Limits::default() }
+    }
+
+    /// The connection limits.
+    pub fn conn_limits(&self) -> crate::conn::ConnLimits {
+        crate::conn::ConnLimits {
+            max_connections: self.max_connections,
+            max_per_address: self.max_connections_per_address,
+            ..crate::conn::ConnLimits::default()
+        }
+    }
+
+    /// The per-address rate limits at the edge.
+    pub fn edge_limits(&self) -> crate::http::EdgeLimits {
+        crate::http::EdgeLimits {
+            enrollments_per_minute: self.enrollments_per_minute,
+            failed_sign_ins_per_minute: self.failed_sign_ins_per_minute,
+        }
+    }
+
+    /// The header (and idle) timeout.
+    pub fn header_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.header_timeout_secs.max(1))
     }
 
     /// Checks the configuration as a whole.

@@ -25,6 +25,12 @@ pub enum ServerError {
     /// The body is too large.
     #[error("the request body is larger than the limit of {0} bytes")]
     TooLarge(usize),
+    /// The route exists but not for this method.
+    #[error("this route does not accept this method")]
+    MethodNotAllowed,
+    /// Too many attempts from this address.
+    #[error("too many attempts from this address; wait a minute and try again")]
+    TooManyRequests,
     /// A conflict with the current state (a used enrollment code).
     #[error("{0}")]
     Conflict(String),
@@ -53,6 +59,8 @@ impl ServerError {
             ServerError::NotFound(_) => 404,
             ServerError::Conflict(_) => 409,
             ServerError::TooLarge(_) => 413,
+            ServerError::MethodNotAllowed => 405,
+            ServerError::TooManyRequests => 429,
             _ => 500,
         }
     }
@@ -70,6 +78,8 @@ impl ServerError {
             ServerError::NotFound(_) => "not_found",
             ServerError::Conflict(_) => "conflict",
             ServerError::TooLarge(_) => "payload_too_large",
+            ServerError::MethodNotAllowed => "method_not_allowed",
+            ServerError::TooManyRequests => "too_many_requests",
             _ => "internal",
         }
     }

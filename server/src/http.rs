@@ -1,11 +1,11 @@
 //! The HTTP layer: routes, authentication header, compression, limits and
 //! error bodies. It only moves bytes to and from [`Service`].
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,8 +14,10 @@ use qamqor_core::sync::wire;
 use serde_json::json;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::timeout::TimeoutLayer;
 
 use crate::error::ServerError;
+use crate::ratelimit::RateLimiter;
 use crate::service::{EnrollRequest, Service};
 
 /// The media type of sync bodies.
@@ -31,26 +33,75 @@ impl IntoResponse for ServerError {
     }
 }
 
-/// The router of the sync API.
-pub fn router(service: Arc<Service>) -> Router {
-    let limit = service.limits.max_body_bytes;
+/// Per-address rate limits (see the configuration).
+#[derive(Debug, Clone, Copy)]
+pub struct EdgeLimits {
+    /// Enrollment attempts one address may make a minute.
+    pub enrollments_per_minute: u32,
+    /// Failed sign-ins one address may make a minute; past them failures
+    /// are answered `429` and no longer logged or audited.
+    pub failed_sign_ins_per_minute: u32,
+}
+/// The longest a request may take, body included (a slow sender is cut off).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The state behind the routes.
+struct Edge {
+    service: Arc<Service>,
+    failed_sign_ins: RateLimiter,
+    enrollments: RateLimiter,
+}
+
+/// The router of the sync API. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()`: limits and the
+/// audit use the client's address.
+pub fn router(service: Arc<Service>, limits: EdgeLimits) -> Router {
+    let edge = Arc::new(Edge {
+        service,
+        failed_sign_ins: RateLimiter::new(limits.failed_sign_ins_per_minute),
+        enrollments: RateLimiter::new(limits.enrollments_per_minute),
+    });
     Router::new()
         .route("/v1/health", get(health))
         .route("/v1/enroll", post(enroll))
         .route("/v1/sync", post(sync))
-        .layer(DefaultBodyLimit::max(limit))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(RequestDecompressionLayer::new())
         .layer(CompressionLayer::new())
-        .with_state(service)
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .with_state(edge)
 }
 
-async fn health() -> impl IntoResponse {
-    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "protocol": wire::PROTOCOL_VERSION }))
+async fn not_found() -> ServerError {
+    ServerError::NotFound("no such route; the API is under /v1/ (see docs/protocol.md)".into())
 }
 
-fn body_bytes(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ServerError> {
-    body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+async fn method_not_allowed() -> ServerError {
+    ServerError::MethodNotAllowed
+}
+
+async fn health(State(edge): State<Arc<Edge>>) -> impl IntoResponse {
+    let limits = edge.service.limits;
+    Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "protocol": wire::PROTOCOL_VERSION,
+        "limits": {
+            "max_body_bytes": limits.max_body_bytes,
+            "max_docs": limits.max_docs,
+            "max_message_bytes": limits.max_message_bytes,
+        },
+    }))
+}
+
+/// Reads a body of at most `limit` bytes (after decompression).
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, ServerError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+            || e.to_string().contains("length limit");
+        if too_large {
             ServerError::TooLarge(limit)
         } else {
             ServerError::BadRequest("the request body could not be read (bad compression?)".into())
@@ -64,14 +115,24 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f).await.map_err(|_| ServerError::Config("a worker failed".into()))?
 }
 
+/// Enrollment JSON is small; anything larger is refused unread.
+const ENROLL_BODY_LIMIT: usize = 4096;
+
 async fn enroll(
-    State(service): State<Arc<Service>>,
-    body: Result<Bytes, BytesRejection>,
+    State(edge): State<Arc<Edge>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Body,
 ) -> Result<Response, ServerError> {
-    let bytes = body_bytes(body, service.limits.max_body_bytes)?;
+    if !edge.enrollments.take(peer.ip()) {
+        tracing::warn!(address = %peer.ip(), "enrollment attempts over the limit");
+        return Err(ServerError::TooManyRequests);
+    }
+    let bytes = read_body(body, ENROLL_BODY_LIMIT).await?;
     let req: EnrollRequest = serde_json::from_slice(&bytes)
         .map_err(|_| ServerError::BadRequest("expected JSON {code, actor, label}".into()))?;
-    let resp = blocking(move || service.enroll(&req)).await?;
+    let service = edge.service.clone();
+    let address = peer.ip().to_string();
+    let resp = blocking(move || service.enroll(&req, &address)).await?;
     Ok(Json(resp).into_response())
 }
 
@@ -86,15 +147,42 @@ fn bearer(headers: &HeaderMap) -> Result<String, ServerError> {
         .ok_or_else(|| ServerError::Unauthorized("the Authorization header must be Bearer <token>".into()))
 }
 
+/// A sync request: the caller is authenticated from the headers **before**
+/// the body is read, so an unauthenticated request costs its headers only.
 async fn sync(
-    State(service): State<Arc<Service>>,
+    State(edge): State<Arc<Edge>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ServerError> {
-    let token = bearer(&headers)?;
-    let bytes = body_bytes(body, service.limits.max_body_bytes)?;
+    let ip = peer.ip();
+    let service = edge.service.clone();
+    let address = ip.to_string();
+    let caller = match bearer(&headers) {
+        Ok(token) => {
+            let s = service.clone();
+            blocking(move || s.authenticate(&token)).await
+        }
+        Err(e) => Err(e),
+    };
+    let mut caller = match caller {
+        Ok(c) => c,
+        Err(e @ (ServerError::Unauthorized(_) | ServerError::TokenExpired)) => {
+            // Past the limit a failure is answered without being logged or
+            // audited (a valid token from the same address still works: phones
+            // behind a carrier's NAT share it).
+            if !edge.failed_sign_ins.take(ip) {
+                return Err(ServerError::TooManyRequests);
+            }
+            let (s, a, reason) = (service.clone(), address.clone(), e.code());
+            blocking(move || s.sign_in_failed(&a, reason)).await?;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+    caller.address = Some(address);
+    let bytes = read_body(body, service.limits.max_body_bytes).await?;
     let resp = blocking(move || {
-        let caller = service.authenticate(&token)?;
         let req = wire::decode_request(&bytes, &service.limits)?;
         service.sync(&caller, &req)
     })

@@ -112,8 +112,13 @@ pub struct AuditEntry {
     pub device_id: String,
     /// The document.
     pub doc_id: String,
-    /// `read`, `write`, `denied`, `refused`, `removed`.
+    /// `read`, `write`, `write_withdrawn`, `denied`, `refused`, `held`,
+    /// `removed`, `wipe`, `wiped`, `enrolled`, `enroll_failed`,
+    /// `sign_in_failed`, `released`.
     pub action: String,
     /// Change hashes written (hex), for writes.
     pub hashes: Vec<String>,
+    /// The client's network address, where the action came over the network.
+    #[serde(default)]
+    pub address: Option<String>,
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use axum_server::Handle;
 
 use crate::config::Config;
+use crate::conn::{LimitAcceptor, Tracker};
 use crate::error::{Result, ServerError};
 use crate::http;
 use crate::service::Service;
@@ -15,6 +16,7 @@ use crate::storage::sqlite::SqliteStorage;
 
 /// How long in-flight syncs may take to finish at shutdown.
 pub const GRACE: Duration = Duration::from_secs(30);
+
 
 /// Opens the configured database and builds the service.
 pub fn open_service(config: &Config) -> Result<Arc<Service>> {
@@ -61,17 +63,30 @@ impl Running {
 pub async fn start(config: &Config, service: Arc<Service>) -> Result<Running> {
     config.validate()?;
     let addr = config.addr()?;
-    let app = http::router(service).into_make_service();
+    let app = http::router(service, config.edge_limits()).into_make_service_with_connect_info::<SocketAddr>();
     let handle = Handle::new();
+    let tracker = Tracker::new(config.conn_limits());
+    let header_timeout = config.header_timeout();
+    let mut server = axum_server::bind(addr).handle(handle.clone());
+    // Headers must arrive within this time, and an idle kept-alive
+    // connection is closed after it.
+    server.http_builder().http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(header_timeout);
     let (task, tls) = match config.tls() {
         Some((cert, key)) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
             let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
                 .await
                 .map_err(|e| ServerError::Config(format!("cannot load the TLS certificate or key: {e}")))?;
-            (tokio::spawn(axum_server::bind_rustls(addr, tls).handle(handle.clone()).serve(app)), true)
+            let acceptor = LimitAcceptor::new(
+                axum_server::tls_rustls::RustlsAcceptor::new(tls).handshake_timeout(header_timeout),
+                tracker,
+            );
+            (tokio::spawn(server.acceptor(acceptor).serve(app)), true)
         }
-        None => (tokio::spawn(axum_server::bind(addr).handle(handle.clone()).serve(app)), false),
+        None => {
+            let acceptor = LimitAcceptor::new(axum_server::accept::DefaultAcceptor::new(), tracker);
+            (tokio::spawn(server.acceptor(acceptor).serve(app)), false)
+        }
     };
     let addr = handle.listening().await.ok_or_else(|| ServerError::Config(format!("cannot listen on {addr}")))?;
     Ok(Running { addr, tls, handle, task })

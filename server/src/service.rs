@@ -9,11 +9,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth;
 use crate::error::{Result, ServerError};
-use crate::model::{Device, Role, User};
+use crate::model::{AuditEntry, Device, Role, User};
 use crate::storage::Storage;
 
-/// Wrong secrets after which an enrollment code is spent.
+/// Attempts one client address may make at an enrollment code's secret;
+/// past them that address is refused for that code (the code stays usable
+/// by its owner).
 pub const MAX_CODE_FAILURES: u32 = 5;
+/// Attempts at one code from all addresses together, after which the code
+/// is spent. With 12 secret characters from 31 (about 8 × 10^17 secrets)
+/// guessing within them is hopeless.
+pub const MAX_CODE_ATTEMPTS: u32 = 50;
 
 /// What a phone sends to enroll.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,6 +56,8 @@ pub struct Caller {
     pub device: Device,
     /// Its user.
     pub user: User,
+    /// The client's network address, for the audit.
+    pub address: Option<String>,
 }
 
 /// The server's operations.
@@ -97,25 +105,34 @@ impl Service {
         Ok(code)
     }
 
-    /// Enrolls a device with a one-time code.
-    pub fn enroll(&self, req: &EnrollRequest) -> Result<EnrollResponse> {
+    /// Enrolls a device with a one-time code, from the client `address`.
+    /// Everything that can be checked without the code is checked first, so
+    /// a malformed request never spends an attempt.
+    pub fn enroll(&self, req: &EnrollRequest, address: &str) -> Result<EnrollResponse> {
         let (id, secret) = auth::split_code(&req.code)?;
-        let actor_ok =
-            req.actor.len() >= 2 && req.actor.len() <= 64 && req.actor.bytes().all(|b| b.is_ascii_hexdigit());
-        if !actor_ok {
-            return Err(ServerError::BadRequest("actor must be the store's actor id in hex".into()));
+        if !auth::valid_actor(&req.actor) {
+            return Err(ServerError::BadRequest(
+                "actor must be the store's actor id: 2 to 64 hex digits, an even number of them".into(),
+            ));
         }
         if req.label.chars().count() > 100 {
             return Err(ServerError::BadRequest("label is longer than 100 characters".into()));
         }
+        let now = self.now();
         let bad = || ServerError::Unauthorized("the enrollment code is unknown, used or expired".into());
-        let (hash, user_id, expires) = self.storage.enrollment_code(&id)?.ok_or_else(bad)?;
-        if expires < self.now() {
+        let failed = |reason: &str| {
+            tracing::warn!(code = %id, %address, reason, "enrollment refused");
+            self.audit_address("-", "-", &format!("code:{id}"), "enroll_failed", address)
+        };
+        let Some((hash, user_id)) =
+            self.storage.reserve_code_attempt(&id, address, now, MAX_CODE_FAILURES, MAX_CODE_ATTEMPTS)?
+        else {
+            auth::verify_nothing(&secret);
+            failed("unknown, used, expired or locked code")?;
             return Err(bad());
-        }
+        };
         if !auth::verify_secret(&secret, &hash) {
-            self.storage.code_failed(&id, self.now(), MAX_CODE_FAILURES)?;
-            tracing::warn!(code = %id, "wrong enrollment secret");
+            failed("wrong secret")?;
             return Err(bad());
         }
         let user = self.storage.user(&user_id)?.ok_or_else(bad)?;
@@ -133,7 +150,8 @@ impl Service {
             cursor: 0,
         };
         self.storage.enroll(&id, &device, &auth::token_hash(&token))?;
-        tracing::info!(device = %device.id, user = %user.id, "device enrolled");
+        tracing::info!(device = %device.id, user = %user.id, %address, "device enrolled");
+        self.audit_address(&user.id, &device.id, &format!("code:{id}"), "enrolled", address)?;
         Ok(EnrollResponse {
             device_id: device.id,
             token,
@@ -142,6 +160,24 @@ impl Service {
             role: user.role,
             region: user.region,
         })
+    }
+
+    fn audit_address(&self, user: &str, device: &str, what: &str, action: &str, address: &str) -> Result<()> {
+        self.storage.audit(&[AuditEntry {
+            at: self.now() * 1000,
+            user_id: user.to_owned(),
+            device_id: device.to_owned(),
+            doc_id: what.to_owned(),
+            action: action.to_owned(),
+            hashes: Vec::new(),
+            address: Some(address.to_owned()),
+        }])
+    }
+
+    /// Records a failed sign-in (an unknown, expired or revoked token).
+    pub fn sign_in_failed(&self, address: &str, reason: &str) -> Result<()> {
+        tracing::warn!(%address, reason, "sign-in refused");
+        self.audit_address("-", "-", "-", "sign_in_failed", address)
     }
 
     /// Finds the caller of a bearer token.
@@ -158,7 +194,7 @@ impl Service {
             return Err(ServerError::TokenExpired);
         }
         let user = self.storage.user(&device.user_id)?.ok_or_else(unknown)?;
-        Ok(Caller { device, user })
+        Ok(Caller { device, user, address: None })
     }
 
     /// Serves one sync request in one storage transaction. Every change
@@ -167,6 +203,7 @@ impl Service {
         let now = self.now();
         let device_id = caller.device.id.clone();
         let limits = self.limits;
-        self.storage.sync_tx(&mut |tx| crate::sync::serve(tx, &device_id, req, now, &limits))
+        let address = caller.address.as_deref();
+        self.storage.sync_tx(&mut |tx| crate::sync::serve(tx, &device_id, address, req, now, &limits))
     }
 }

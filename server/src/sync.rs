@@ -87,6 +87,7 @@ const HELD: &str =
 pub(crate) fn serve(
     tx: &mut dyn SyncTx,
     device_id: &str,
+    address: Option<&str>,
     req: &SyncRequest,
     now: i64,
     limits: &Limits,
@@ -100,6 +101,7 @@ pub(crate) fn serve(
         doc_id: doc_id.to_owned(),
         action: action.to_owned(),
         hashes,
+        address: address.map(str::to_owned),
     };
     if ctx.device.wiped_at.is_some() {
         return Err(ServerError::Unauthorized("this device was revoked".into()));

@@ -31,9 +31,9 @@ fn guessing_spends_the_code() {
         label: "x".into(),
     };
     for n in 0..MAX_CODE_FAILURES {
-        let e = service.enroll(&guess(n)).unwrap_err();
+        let e = service.enroll(&guess(n), "10.0.0.1").unwrap_err();
         assert!(matches!(e, ServerError::Unauthorized(_)), "{e}");
     }
     let right = EnrollRequest { code, actor: "0b".into(), label: "x".into() };
-    assert!(matches!(service.enroll(&right), Err(ServerError::Unauthorized(_))));
+    assert!(matches!(service.enroll(&right, "10.0.0.1"), Err(ServerError::Unauthorized(_))));
 }

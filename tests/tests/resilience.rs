@@ -94,7 +94,13 @@ async fn dropped_responses_restarts_and_repeats_lose_and_duplicate_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_to_every_endpoint_gets_a_clear_error_and_harms_nothing() {
-    let mut server = TestServer::start_with(|c| c.max_body_bytes = 256 * 1024).await;
+    let mut server = TestServer::start_with(|c| {
+        c.max_body_bytes = 256 * 1024;
+        // Every request here comes from 127.0.0.1; the limits have their own test.
+        c.enrollments_per_minute = 1000;
+        c.failed_sign_ins_per_minute = 1000;
+    })
+    .await;
     server.user("aigerim", Role::Specialist, &[DISTRICT]);
     let a = server.phone("aigerim").await;
     let mut s = sample(12);
@@ -219,7 +225,7 @@ async fn bad_input_to_every_endpoint_gets_a_clear_error_and_harms_nothing() {
         .await
         .unwrap();
     assert_eq!(status_and_code(r).await.0, 401, "a code is single-use");
-    // Guessing: five wrong secrets for a code's id spend the code.
+    // Guessing: five wrong secrets for a code's id lock this address out of it.
     let code = server.service.issue_code("aigerim", 1).unwrap();
     let code_id = &code[..4];
     for i in 0..5 {
@@ -238,9 +244,12 @@ async fn bad_input_to_every_endpoint_gets_a_clear_error_and_harms_nothing() {
         .send()
         .await
         .unwrap();
-    assert_eq!(status_and_code(r).await.0, 401, "the code was spent by the guesses");
+    assert_eq!(status_and_code(r).await.0, 401, "the guessing address is locked out of the code");
+    // Every refusal has the documented JSON body, unknown routes and methods too.
     let r = http.get(format!("{base}/v1/nothing")).send().await.unwrap();
-    assert_eq!(r.status(), 404);
+    assert_eq!(status_and_code(r).await.1, "not_found");
+    let r = http.get(&sync_url).send().await.unwrap();
+    assert_eq!(status_and_code(r).await, (405, "method_not_allowed".into(), "this route does not accept this method".into()));
 
     // Expired tokens: the server's clock moves past the token's lifetime.
     server.advance_clock(91 * 86_400).await;

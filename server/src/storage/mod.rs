@@ -145,9 +145,19 @@ pub trait Storage: Send + Sync + 'static {
     fn add_enrollment_code(&self, code_id: &str, secret_hash: &str, user_id: &str, expires_at: i64) -> Result<()>;
     /// The secret hash, user and expiry of an unused code.
     fn enrollment_code(&self, code_id: &str) -> Result<Option<(String, String, i64)>>;
-    /// Counts a wrong secret given for a code; at `max_failures` the code
-    /// is spent, so that guessing it is hopeless.
-    fn code_failed(&self, code_id: &str, at: i64, max_failures: u32) -> Result<()>;
+    /// Reserves one attempt at a live code's secret for a client address,
+    /// atomically (concurrent attempts cannot exceed the limits): `None`
+    /// when the code is unknown, used or expired, when `address` already
+    /// made `per_address` attempts at it, or when the code had `total`
+    /// attempts (it is then spent). Otherwise the secret hash and the user.
+    fn reserve_code_attempt(
+        &self,
+        code_id: &str,
+        address: &str,
+        now: i64,
+        per_address: u32,
+        total: u32,
+    ) -> Result<Option<(String, String)>>;
     /// Consumes the code and registers the device, atomically. Fails if the
     /// code was used meanwhile or the actor is already registered.
     fn enroll(&self, code_id: &str, device: &Device, token_hash: &str) -> Result<()>;

@@ -138,6 +138,18 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (doc_id, device_id)
     ) STRICT, WITHOUT ROWID;
 "#,
+    // 5: attempts at an enrollment code per client address (a stranger's
+    // wrong guesses lock out the stranger, not the code's owner); the
+    // client address in the audit.
+    r#"
+    CREATE TABLE code_attempts (
+        code_id  TEXT NOT NULL,
+        address  TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        PRIMARY KEY (code_id, address)
+    ) STRICT, WITHOUT ROWID;
+    ALTER TABLE audit ADD COLUMN address TEXT;
+"#,
 ];
 
 /// Compacts a document's change rows into its snapshot past this many.
@@ -300,10 +312,10 @@ fn next_seq(conn: &Connection) -> Result<i64> {
 
 fn insert_audit(conn: &Connection, entries: &[AuditEntry]) -> Result<()> {
     let mut st = conn.prepare_cached(
-        "INSERT INTO audit(at, user_id, device_id, doc_id, action, hashes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO audit(at, user_id, device_id, doc_id, action, hashes, address) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for e in entries {
-        st.execute(params![e.at, e.user_id, e.device_id, e.doc_id, e.action, e.hashes.join(",")])?;
+        st.execute(params![e.at, e.user_id, e.device_id, e.doc_id, e.action, e.hashes.join(","), e.address])?;
     }
     Ok(())
 }
@@ -771,15 +783,49 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn code_failed(&self, code_id: &str, at: i64, max_failures: u32) -> Result<()> {
+    fn reserve_code_attempt(
+        &self,
+        code_id: &str,
+        address: &str,
+        now: i64,
+        per_address: u32,
+        total: u32,
+    ) -> Result<Option<(String, String)>> {
         self.write(|tx| {
+            let code: Option<(String, String, i64, i64)> = tx
+                .query_row(
+                    "SELECT secret_hash, user_id, expires_at, failures FROM enrollment_codes WHERE code_id = ?1 AND used_at IS NULL",
+                    [code_id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()?;
+            let Some((hash, user, expires, attempts)) = code else { return Ok(None) };
+            if expires < now {
+                return Ok(None);
+            }
+            if attempts >= i64::from(total) {
+                // Every attempt the code allows was made: spent.
+                tx.execute("UPDATE enrollment_codes SET used_at = ?2 WHERE code_id = ?1", params![code_id, now])?;
+                return Ok(None);
+            }
+            let mine: i64 = tx
+                .query_row(
+                    "SELECT attempts FROM code_attempts WHERE code_id = ?1 AND address = ?2",
+                    [code_id, address],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or(0);
+            if mine >= i64::from(per_address) {
+                return Ok(None);
+            }
             tx.execute(
-                "UPDATE enrollment_codes SET failures = failures + 1,
-                 used_at = CASE WHEN failures + 1 >= ?3 THEN ?2 ELSE used_at END
-                 WHERE code_id = ?1 AND used_at IS NULL",
-                params![code_id, at, max_failures],
+                "INSERT INTO code_attempts(code_id, address, attempts) VALUES (?1, ?2, 1)
+                 ON CONFLICT(code_id, address) DO UPDATE SET attempts = attempts + 1",
+                [code_id, address],
             )?;
-            Ok(())
+            tx.execute("UPDATE enrollment_codes SET failures = failures + 1 WHERE code_id = ?1", [code_id])?;
+            Ok(Some((hash, user)))
         })
     }
 
@@ -995,7 +1041,7 @@ impl Storage for SqliteStorage {
     fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>> {
         self.read(|c| {
             let mut st = c.prepare(
-                "SELECT at, user_id, device_id, doc_id, action, hashes FROM audit ORDER BY id DESC LIMIT ?1",
+                "SELECT at, user_id, device_id, doc_id, action, hashes, address FROM audit ORDER BY id DESC LIMIT ?1",
             )?;
             let rows = st.query_map([limit as i64], |r| {
                 let hashes: String = r.get(5)?;
@@ -1006,6 +1052,7 @@ impl Storage for SqliteStorage {
                     doc_id: r.get(3)?,
                     action: r.get(4)?,
                     hashes: hashes.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                    address: r.get(6)?,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)

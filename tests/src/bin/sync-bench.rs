@@ -37,7 +37,8 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let server = TestServer::start().await;
+    // All 1,500 simulated phones come from 127.0.0.1: lift the per-address connection limit.
+    let server = TestServer::start_with(|c| c.max_connections_per_address = 4096).await;
     server.user("seed", Role::Specialist, &[DISTRICT]);
     server.user("aigerim", Role::Specialist, &[DISTRICT]);
 
