@@ -173,6 +173,8 @@ impl Config {
         crate::conn::ConnLimits {
             max_connections: self.max_connections,
             max_per_address: self.max_connections_per_address,
+            first_byte_timeout: self.header_timeout(),
+            idle_timeout: crate::http::REQUEST_TIMEOUT + self.header_timeout(),
             ..crate::conn::ConnLimits::default()
         }
     }

@@ -25,11 +25,22 @@ pub struct ConnLimits {
     pub max_per_address: usize,
     /// How long a write may wait for a client that does not read.
     pub write_timeout: Duration,
+    /// How long a new connection may stay silent before its first byte.
+    pub first_byte_timeout: Duration,
+    /// How long a connection may carry no byte either way (longer than any
+    /// request may take to be served).
+    pub idle_timeout: Duration,
 }
 
 impl Default for ConnLimits {
     fn default() -> Self {
-        ConnLimits { max_connections: 4096, max_per_address: 64, write_timeout: Duration::from_secs(30) }
+        ConnLimits {
+            max_connections: 4096,
+            max_per_address: 256,
+            write_timeout: Duration::from_secs(30),
+            first_byte_timeout: Duration::from_secs(15),
+            idle_timeout: Duration::from_secs(150),
+        }
     }
 }
 
@@ -97,18 +108,39 @@ pub struct Guarded {
     _permit: Permit,
     write_timeout: Duration,
     stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+    idle_timeout: Duration,
+    /// Reset by every byte read or written.
+    idle: Pin<Box<tokio::time::Sleep>>,
 }
 
 impl AsyncRead for Guarded {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        let before = buf.filled().len();
+        match Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(r) => {
+                if buf.filled().len() > before {
+                    self.touch();
+                }
+                Poll::Ready(r)
+            }
+            Poll::Pending => match self.idle.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "the connection was idle"))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
     }
 }
 
 impl Guarded {
+    fn touch(&mut self) {
+        let deadline = tokio::time::Instant::now() + self.idle_timeout;
+        self.idle.as_mut().reset(deadline);
+    }
+
     fn timed<T>(&mut self, cx: &mut Context<'_>, result: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         if result.is_ready() {
             self.stalled = None;
+            self.touch();
             return result;
         }
         let timeout = self.write_timeout;
@@ -180,11 +212,28 @@ where
         let permit = stream.peer_addr().ok().and_then(|a| self.tracker.admit(a.ip()));
         let Some(permit) = permit else {
             tracing::debug!("connection refused: over the connection limits");
-            return Box::pin(async { Err(io::Error::new(io::ErrorKind::ConnectionRefused, "over the connection limits")) });
+            return Box::pin(async {
+                Err(io::Error::new(io::ErrorKind::ConnectionRefused, "over the connection limits"))
+            });
         };
-        let guarded =
-            Guarded { inner: stream, _permit: permit, write_timeout: self.tracker.limits.write_timeout, stalled: None };
-        let fut = self.inner.accept(guarded, service);
-        Box::pin(fut)
+        let limits = self.tracker.limits;
+        let guarded = Guarded {
+            inner: stream,
+            _permit: permit,
+            write_timeout: limits.write_timeout,
+            stalled: None,
+            idle_timeout: limits.idle_timeout,
+            idle: Box::pin(tokio::time::sleep(limits.idle_timeout)),
+        };
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            // A connection that says nothing is closed before any work is
+            // spent on it (HTTP version detection would wait forever).
+            let mut first = [0u8; 1];
+            match tokio::time::timeout(limits.first_byte_timeout, guarded.inner.peek(&mut first)).await {
+                Ok(Ok(n)) if n > 0 => inner.accept(guarded, service).await,
+                _ => Err(io::Error::new(io::ErrorKind::TimedOut, "no request within the header timeout")),
+            }
+        })
     }
 }

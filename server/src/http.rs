@@ -98,8 +98,7 @@ async fn health(State(edge): State<Arc<Edge>>) -> impl IntoResponse {
 /// Reads a body of at most `limit` bytes (after decompression).
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, ServerError> {
     axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e)
-            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+        let too_large = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
             || e.to_string().contains("length limit");
         if too_large {
             ServerError::TooLarge(limit)

@@ -17,7 +17,6 @@ use crate::storage::sqlite::SqliteStorage;
 /// How long in-flight syncs may take to finish at shutdown.
 pub const GRACE: Duration = Duration::from_secs(30);
 
-
 /// Opens the configured database and builds the service.
 pub fn open_service(config: &Config) -> Result<Arc<Service>> {
     std::fs::create_dir_all(&config.data_dir)?;

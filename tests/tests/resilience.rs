@@ -249,7 +249,10 @@ async fn bad_input_to_every_endpoint_gets_a_clear_error_and_harms_nothing() {
     let r = http.get(format!("{base}/v1/nothing")).send().await.unwrap();
     assert_eq!(status_and_code(r).await.1, "not_found");
     let r = http.get(&sync_url).send().await.unwrap();
-    assert_eq!(status_and_code(r).await, (405, "method_not_allowed".into(), "this route does not accept this method".into()));
+    assert_eq!(
+        status_and_code(r).await,
+        (405, "method_not_allowed".into(), "this route does not accept this method".into())
+    );
 
     // Expired tokens: the server's clock moves past the token's lifetime.
     server.advance_clock(91 * 86_400).await;
