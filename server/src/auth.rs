@@ -99,7 +99,7 @@ pub fn verify_nothing(secret: &str) {
 /// Whether `actor` is an actor id a store can use: 1 to 32 bytes in
 /// lowercase or uppercase hex (an even number of digits).
 pub fn valid_actor(actor: &str) -> bool {
-    (2..=64).contains(&actor.len()) && actor.len() % 2 == 0 && actor.bytes().all(|b| b.is_ascii_hexdigit())
+    (2..=64).contains(&actor.len()) && actor.len().is_multiple_of(2) && actor.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 #[cfg(test)]
