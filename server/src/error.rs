@@ -49,8 +49,17 @@ pub enum ServerError {
 }
 
 impl ServerError {
+    /// Whether the storage ran out of disk space.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, ServerError::Storage(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::DiskFull)
+            || matches!(self, ServerError::Io(e) if e.raw_os_error() == Some(28))
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> u16 {
+        if self.is_disk_full() {
+            return 507;
+        }
         match self {
             ServerError::BadRequest(_) => 400,
             ServerError::Core(qamqor_core::Error::Invalid { .. } | qamqor_core::Error::UnknownCode { .. }) => 400,
@@ -67,6 +76,9 @@ impl ServerError {
 
     /// The stable error code in the JSON body.
     pub fn code(&self) -> &'static str {
+        if self.is_disk_full() {
+            return "disk_full";
+        }
         match self {
             ServerError::BadRequest(_) => "bad_request",
             ServerError::Core(qamqor_core::Error::Invalid { .. } | qamqor_core::Error::UnknownCode { .. }) => {
@@ -86,6 +98,30 @@ impl ServerError {
 
     /// The message shown to the client: internal details stay in the log.
     pub fn public_message(&self) -> String {
+        if self.is_disk_full() {
+            return "the server's disk is full; nothing was stored, your changes are safe on the phone: try again later"
+                .into();
+        }
         if self.status() == 500 { "internal server error".into() } else { self.to_string() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_named_not_internal() {
+        let full = ServerError::Storage(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            Some("database or disk is full".into()),
+        ));
+        assert_eq!((full.status(), full.code()), (507, "disk_full"));
+        assert!(full.public_message().contains("disk is full"));
+        let other = ServerError::Storage(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR),
+            None,
+        ));
+        assert_eq!((other.status(), other.code()), (500, "internal"));
     }
 }

@@ -50,6 +50,16 @@ struct Edge {
     service: Arc<Service>,
     failed_sign_ins: RateLimiter,
     enrollments: RateLimiter,
+    /// When a write last failed for want of disk space (Unix seconds, 0: never).
+    disk_full_at: std::sync::atomic::AtomicI64,
+}
+
+/// How long after a write failed for want of disk space the health check
+/// reports it.
+const DISK_FULL_REPORTED_SECS: i64 = 300;
+
+fn now_secs() -> i64 {
+    chrono::Utc::now().timestamp()
 }
 
 /// The router of the sync API. Serve it with
@@ -60,6 +70,7 @@ pub fn router(service: Arc<Service>, limits: EdgeLimits) -> Router {
         service,
         failed_sign_ins: RateLimiter::new(limits.failed_sign_ins_per_minute),
         enrollments: RateLimiter::new(limits.enrollments_per_minute),
+        disk_full_at: std::sync::atomic::AtomicI64::new(0),
     });
     Router::new()
         .route("/v1/health", get(health))
@@ -81,8 +92,17 @@ async fn method_not_allowed() -> ServerError {
     ServerError::MethodNotAllowed
 }
 
-async fn health(State(edge): State<Arc<Edge>>) -> impl IntoResponse {
+async fn health(State(edge): State<Arc<Edge>>) -> Response {
     let limits = edge.service.limits;
+    let full_at = edge.disk_full_at.load(std::sync::atomic::Ordering::Relaxed);
+    if full_at > 0 && now_secs() - full_at < DISK_FULL_REPORTED_SECS {
+        let body = json!({
+            "status": "failing",
+            "error": "disk_full",
+            "message": "writes are failing: the server's disk is full",
+        });
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    }
     Json(json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
@@ -93,6 +113,7 @@ async fn health(State(edge): State<Arc<Edge>>) -> impl IntoResponse {
             "max_message_bytes": limits.max_message_bytes,
         },
     }))
+    .into_response()
 }
 
 /// Reads a body of at most `limit` bytes (after decompression).
@@ -185,6 +206,11 @@ async fn sync(
         let req = wire::decode_request(&bytes, &service.limits)?;
         service.sync(&caller, &req)
     })
-    .await?;
+    .await
+    .inspect_err(|e| {
+        if e.is_disk_full() {
+            edge.disk_full_at.store(now_secs(), std::sync::atomic::Ordering::Relaxed);
+        }
+    })?;
     Ok(([(header::CONTENT_TYPE, CBOR)], wire::encode(&resp)).into_response())
 }

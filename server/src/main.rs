@@ -179,24 +179,32 @@ mod erased {
     }
 }
 
+/// Prints a line on standard output; a closed output does not stop the server.
+fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
 fn serve(config: Config, service: std::sync::Arc<qamqor_server::service::Service>) -> qamqor_server::Result<()> {
     tracing_subscriber::fmt()
         .json()
-        .with_writer(std::io::stderr)
+        .with_writer(|| LogWriter)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     if let Some(code) = admin::bootstrap(&service, &config.region)? {
-        println!("First start: created the regional administrator '{}'.", admin::FIRST_ADMIN);
-        println!("Sign in by enrolling the administrator's phone with this one-time code (valid 72 h):");
-        println!("    {code}");
-        println!("More users: qamqor-server user add <id> --name ... --role specialist|mentor|admin --district <КАТО>");
-        println!("Their phones: qamqor-server code <user-id>");
+        say(&format!("First start: created the regional administrator '{}'.", admin::FIRST_ADMIN));
+        say("Sign in by enrolling the administrator's phone with this one-time code (valid 72 h):");
+        say(&format!("    {code}"));
+        say("More users: qamqor-server user add <id> --name ... --role specialist|mentor|admin --district <КАТО>");
+        say("Their phones: qamqor-server code <user-id>");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let running = run::start(&config, service).await?;
         tracing::info!(url = %running.url(), data_dir = %config.data_dir.display(), "serving; ready to enroll devices");
-        println!("Qamqor server listening on {} (data in {})", running.url(), config.data_dir.display());
+        say(&format!("Qamqor server listening on {} (data in {})", running.url(), config.data_dir.display()));
         let handle = running.handle();
         tokio::spawn(async move {
             shutdown_signal().await;
@@ -205,6 +213,23 @@ fn serve(config: Config, service: std::sync::Arc<qamqor_server::service::Service
         });
         running.stopped().await
     })
+}
+
+/// Standard error for the log, where a failed write (a closed pipe, a full
+/// disk) is dropped rather than stopping anything: the server must keep
+/// serving, and stop on SIGTERM, whatever became of its log.
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
+    }
 }
 
 async fn shutdown_signal() {

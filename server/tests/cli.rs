@@ -97,3 +97,79 @@ fn refuses_plain_http_on_a_public_address() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
 }
+
+/// Starts the server with the given output wiring, returns it and its address.
+fn start(dir: &std::path::Path, port: u16, stdout: Stdio, stderr: Stdio) -> std::process::Child {
+    let child = Command::new(BIN)
+        .env("QAMQOR_DATA_DIR", dir)
+        .env("QAMQOR_LISTEN", format!("127.0.0.1:{port}"))
+        .current_dir(dir)
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn sigterm_stops_the_server_even_when_its_output_pipes_are_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut server = start(dir.path(), port, Stdio::piped(), Stdio::piped());
+    // Whoever read the output went away.
+    drop(server.stdout.take());
+    drop(server.stderr.take());
+    assert!(http_get(&format!("127.0.0.1:{port}"), "/v1/health").contains("\"status\":\"ok\""));
+    Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            assert!(status.success(), "{status:?}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still serving after SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_zero_byte_or_damaged_database_is_refused_not_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("qamqor-server.db");
+    std::fs::write(&db, b"").unwrap();
+    let (ok, _, err) = admin(dir.path(), &["user", "list"]);
+    assert!(!ok && err.contains("empty (zero bytes)"), "{err}");
+    assert_eq!(std::fs::metadata(&db).unwrap().len(), 0, "nothing was written over it");
+    std::fs::write(&db, vec![0x5a; 8192]).unwrap();
+    let (ok, _, err) = admin(dir.path(), &["user", "list"]);
+    assert!(!ok && err.contains("not a readable Qamqor database"), "{err}");
+    // A real database with a damaged page.
+    std::fs::remove_file(&db).unwrap();
+    let (ok, _, err) =
+        admin(dir.path(), &["user", "add", "a", "--name", "A", "--role", "specialist", "--district", "751710000"]);
+    assert!(ok, "{err}");
+    let (ok, _, _) = admin(dir.path(), &["user", "list"]);
+    assert!(ok);
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(format!("qamqor-server.db{suffix}")));
+    }
+    let mut bytes = std::fs::read(&db).unwrap();
+    let page = 4096;
+    for b in bytes.iter_mut().skip(page).take(2 * page) {
+        *b = 0xff;
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    let (ok, _, err) = admin(dir.path(), &["user", "list"]);
+    assert!(!ok, "a damaged database is refused");
+    assert!(err.contains("damaged") || err.contains("not a readable"), "{err}");
+}

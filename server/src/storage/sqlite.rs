@@ -202,6 +202,21 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
+/// A database that cannot be opened or read, as a clear refusal.
+fn damaged_db(path: &Path, e: ServerError) -> ServerError {
+    match e {
+        ServerError::Storage(rusqlite::Error::SqliteFailure(f, _))
+            if matches!(f.code, rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt) =>
+        {
+            ServerError::Config(format!(
+                "{} is not a readable Qamqor database (damaged, or not a database); restore it from a backup",
+                path.display()
+            ))
+        }
+        e => e,
+    }
+}
+
 fn damaged(what: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, what.to_owned().into())
 }
@@ -352,8 +367,27 @@ fn is_busy(e: &ServerError) -> bool {
 impl SqliteStorage {
     /// Opens (creating and migrating) the database at `path`, and brings
     /// the document metadata to this version's projection.
+    ///
+    /// A zero-byte or damaged file is refused with a clear error, never
+    /// taken for a new empty region; `PRAGMA quick_check` runs first.
     pub fn open(path: &Path) -> Result<Self> {
-        let mut writer = open_conn(path)?;
+        if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+            return Err(ServerError::Config(format!(
+                "the database {} is empty (zero bytes); restore it from a backup, or remove it to start a new region",
+                path.display()
+            )));
+        }
+        let mut writer = open_conn(path).map_err(|e| damaged_db(path, e))?;
+        let check: String = writer
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(|e| damaged_db(path, ServerError::from(e)))?;
+        if check != "ok" {
+            return Err(ServerError::Config(format!(
+                "the database {} is damaged (quick_check: {}); restore it from a backup",
+                path.display(),
+                check.chars().take(200).collect::<String>()
+            )));
+        }
         migrate(&mut writer)?;
         let readers = (0..READERS).map(|_| open_conn(path).map(Mutex::new)).collect::<Result<Vec<_>>>()?;
         let storage = SqliteStorage {
