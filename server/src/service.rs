@@ -149,7 +149,7 @@ impl Service {
             last_sync_at: None,
             cursor: 0,
         };
-        self.storage.enroll(&id, &device, &auth::token_hash(&token))?;
+        let device = self.storage.enroll(&id, &device, &auth::token_hash(&token))?;
         tracing::info!(device = %device.id, user = %user.id, %address, "device enrolled");
         self.audit_address(&user.id, &device.id, &format!("code:{id}"), "enrolled", address)?;
         Ok(EnrollResponse {

@@ -244,3 +244,36 @@ async fn a_case_registered_offline_before_a_district_change_is_kept_for_the_offi
     g.sync().await.unwrap();
     assert_eq!(g.store.child_file(&child.id).unwrap().child.id, child.id);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrolling_again_after_an_expired_token_keeps_the_phones_work() {
+    let mut server = TestServer::start().await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    server.user("daniyar", Role::Specialist, &[DISTRICT]);
+    let mut a = server.phone("aigerim").await;
+    let mut s = sample(29);
+    let child = s.child();
+    a.store.register_child(&child).unwrap();
+    a.sync().await.unwrap();
+    let devices_before = server.service.storage().devices().unwrap();
+    // Months in a village: a visit recorded, the token expires.
+    let visit = s.visit(&child, d("2026-11-24"));
+    a.store.record_visit(&visit).unwrap();
+    server.advance_clock(91 * 86_400).await;
+    assert!(matches!(a.sync().await, Err(Error::TokenExpired)));
+    // A new code from the office re-binds the same store.
+    let code = server.service.issue_code("aigerim", 1).unwrap();
+    let e = client::enroll(&server.url(), None, &code, &a.store.actor_id(), "same phone").await.unwrap();
+    a.config.token = e.token;
+    let report = a.sync().await.unwrap();
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    let on_server = server.service.storage().load_doc(&DocId::case(&child.id)).unwrap().unwrap();
+    assert_eq!(on_server.get_heads(), a.store.heads(&DocId::case(&child.id)).unwrap(), "the visit went up");
+    let devices_after = server.service.storage().devices().unwrap();
+    assert_eq!(devices_after.len(), devices_before.len(), "the same device, not a new one");
+    assert_eq!(devices_after[0].id, devices_before[0].id);
+    // Another user cannot take this phone's actor.
+    let code = server.service.issue_code("daniyar", 1).unwrap();
+    let e = client::enroll(&server.url(), None, &code, &a.store.actor_id(), "stolen").await.unwrap_err();
+    assert!(matches!(e, Error::Server { status: 409, .. }), "{e}");
+}

@@ -158,9 +158,12 @@ pub trait Storage: Send + Sync + 'static {
         per_address: u32,
         total: u32,
     ) -> Result<Option<(String, String)>>;
-    /// Consumes the code and registers the device, atomically. Fails if the
-    /// code was used meanwhile or the actor is already registered.
-    fn enroll(&self, code_id: &str, device: &Device, token_hash: &str) -> Result<()>;
+    /// Consumes the code and registers the device, atomically; returns the
+    /// device as registered. An actor already registered to a live device
+    /// of the same user is that device enrolled again: it keeps its id and
+    /// sync state and gets the new token. Fails if the code was used
+    /// meanwhile, or the actor belongs to another user's or a revoked device.
+    fn enroll(&self, code_id: &str, device: &Device, token_hash: &str) -> Result<Device>;
     /// The device holding a token.
     fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>>;
     /// Every device.

@@ -796,7 +796,7 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn enroll(&self, code_id: &str, d: &Device, token_hash: &str) -> Result<()> {
+    fn enroll(&self, code_id: &str, d: &Device, token_hash: &str) -> Result<Device> {
         self.write(|tx| {
             let used = tx.execute(
                 "UPDATE enrollment_codes SET used_at = ?2 WHERE code_id = ?1 AND used_at IS NULL",
@@ -805,15 +805,32 @@ impl Storage for SqliteStorage {
             if used == 0 {
                 return Err(ServerError::Unauthorized("the enrollment code is unknown, used or expired".into()));
             }
-            let taken: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM devices WHERE actor = ?1)", [&d.actor], |r| r.get(0))?;
-            if taken {
-                return Err(ServerError::Conflict("this actor id is already registered to a device".into()));
+            let existing = tx
+                .query_row(&format!("SELECT {DEVICE_COLS} FROM devices WHERE actor = ?1"), [&d.actor], device_from)
+                .optional()?;
+            match existing {
+                // The same store enrolled again by its user (an expired or
+                // lost token, the app's credentials reinstalled): the device
+                // keeps its id and sync state, so its unsynced work goes up.
+                Some(old) if old.user_id == d.user_id && old.revoked_at.is_none() => {
+                    tx.execute(
+                        "UPDATE devices SET token_hash = ?2, label = ?3, expires_at = ?4 WHERE id = ?1",
+                        params![old.id, token_hash, d.label, d.expires_at],
+                    )?;
+                    Ok(Device { label: d.label.clone(), expires_at: d.expires_at, ..old })
+                }
+                Some(old) if old.revoked_at.is_some() => Err(ServerError::Conflict(
+                    "this phone's store belongs to a revoked device; it must be wiped before it is enrolled again".into(),
+                )),
+                Some(_) => Err(ServerError::Conflict("this actor id is already registered to another user's device".into())),
+                None => {
+                    tx.execute(
+                        "INSERT INTO devices(id, user_id, actor, token_hash, label, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        params![d.id, d.user_id, d.actor, token_hash, d.label, d.created_at, d.expires_at],
+                    )?;
+                    Ok(d.clone())
+                }
             }
-            tx.execute(
-                "INSERT INTO devices(id, user_id, actor, token_hash, label, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![d.id, d.user_id, d.actor, token_hash, d.label, d.created_at, d.expires_at],
-            )?;
-            Ok(())
         })
     }
 
