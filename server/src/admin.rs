@@ -95,6 +95,45 @@ pub fn release_held(service: &Service, doc_id: &str, device_id: &str) -> Result<
     service.storage().audit(&[entry])
 }
 
+/// Archives the audit lines older than `before` (UTC midnight) to a new
+/// file, then removes them from the database; the archiving is itself
+/// audited. The file is written and synced before anything is removed.
+pub fn archive_audit(service: &Service, before: chrono::NaiveDate, to: &std::path::Path) -> Result<usize> {
+    let before_ms = before.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or(0);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(to)
+        .map_err(|e| ServerError::Config(format!("cannot create {} (it must not exist): {e}", to.display())))?;
+    let mut out = std::io::BufWriter::new(file);
+    let n = service.storage().audit_archive(before_ms, &mut SyncedWriter(&mut out))?;
+    let entry = crate::model::AuditEntry {
+        at: chrono::Utc::now().timestamp_millis(),
+        user_id: "(administrator)".into(),
+        device_id: "-".into(),
+        doc_id: format!("audit before {before}: {n} lines"),
+        action: "archived".into(),
+        hashes: Vec::new(),
+        address: None,
+    };
+    service.storage().audit(&[entry])?;
+    Ok(n)
+}
+
+/// A writer whose flush also syncs the file to disk.
+struct SyncedWriter<'a>(&'a mut std::io::BufWriter<std::fs::File>);
+
+impl std::io::Write for SyncedWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()?;
+        self.0.get_ref().sync_all()
+    }
+}
+
 /// A device line for the administrator.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeviceLine {

@@ -53,11 +53,30 @@ enum Command {
     /// Documents phones created that the access rules refused (kept for the office).
     #[command(subcommand)]
     Held(HeldCmd),
-    /// Show the latest audit lines.
+    /// Show the latest audit lines (or verify or archive the audit).
     Audit {
         /// How many lines.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Verify or archive instead of showing.
+        #[command(subcommand)]
+        action: Option<AuditCmd>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Walk the hash chain: reports the first line edited or after a deleted one.
+    Verify,
+    /// Write every line older than a date to a file (JSON lines, with their
+    /// chain values), then remove them from the database.
+    Archive {
+        /// Lines before this day (YYYY-MM-DD, UTC) are archived.
+        #[arg(long)]
+        before: chrono::NaiveDate,
+        /// The file to write (must not exist).
+        #[arg(long)]
+        to: std::path::PathBuf,
     },
 }
 
@@ -162,7 +181,20 @@ fn real_main() -> qamqor_server::Result<()> {
         }
         Command::Held(HeldCmd::List) => print(&service.storage().held_documents()?),
         Command::Held(HeldCmd::Release { doc, device }) => admin::release_held(&service, &doc, &device)?,
-        Command::Audit { limit } => print(&service.storage().audit_log(limit)?),
+        Command::Audit { limit, action: None } => print(&service.storage().audit_log(limit)?),
+        Command::Audit { action: Some(AuditCmd::Verify), .. } => {
+            let check = service.storage().audit_verify()?;
+            print(&check);
+            if let Some(id) = check.broken_at {
+                return Err(qamqor_server::ServerError::Config(format!(
+                    "the audit's hash chain is broken at line {id}: a line was edited, or one before it deleted"
+                )));
+            }
+        }
+        Command::Audit { action: Some(AuditCmd::Archive { before, to }), .. } => {
+            let n = admin::archive_audit(&service, before, &to)?;
+            println!("{n} audit lines archived to {}", to.display());
+        }
     }
     Ok(())
 }

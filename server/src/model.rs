@@ -122,3 +122,18 @@ pub struct AuditEntry {
     #[serde(default)]
     pub address: Option<String>,
 }
+
+/// What walking the audit's hash chain found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditCheck {
+    /// Lines whose chain value follows from the line before.
+    pub lines: u64,
+    /// Lines written before the chain existed (not covered).
+    pub unchained: u64,
+    /// The first line (by id) that does not follow: edited, or a line
+    /// before it deleted.
+    pub broken_at: Option<i64>,
+    /// The chain value of the last line: record it elsewhere to detect a
+    /// truncated log later.
+    pub head: String,
+}

@@ -80,6 +80,16 @@ fn first_start_administration_health_and_graceful_shutdown() {
     assert!(logs.lines().all(|l| l.starts_with('{')), "{logs}");
     assert!(!logs.contains(code.as_deref().unwrap()));
 
+    // The audit verifies, and archives to a file.
+    let (ok, out, err) = admin(dir.path(), &["audit", "verify"]);
+    assert!(ok && out.contains("\"broken_at\": null"), "{out}{err}");
+    let archive = dir.path().join("audit-archive.jsonl");
+    let (ok, out, err) =
+        admin(dir.path(), &["audit", "archive", "--before", "2100-01-01", "--to", archive.to_str().unwrap()]);
+    assert!(ok && out.contains("archived"), "{out}{err}");
+    let (ok, out, _) = admin(dir.path(), &["audit", "verify"]);
+    assert!(ok && out.contains("\"broken_at\": null"), "{out}");
+
     // A second start does not create another administrator.
     let (ok, out, _) = admin(dir.path(), &["user", "list"]);
     assert!(ok && out.matches("\"role\": \"admin\"").count() == 1, "{out}");

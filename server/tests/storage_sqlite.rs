@@ -151,3 +151,58 @@ mod sqlite_only {
         assert_eq!(again.seq, after.seq);
     }
 }
+
+mod audit {
+    use qamqor_server::model::AuditEntry;
+
+    use super::*;
+
+    fn line(i: i64) -> AuditEntry {
+        AuditEntry {
+            at: i * 1000,
+            user_id: "u".into(),
+            device_id: "d".into(),
+            doc_id: format!("case:{i:032x}"),
+            action: "write".into(),
+            hashes: vec!["ab".into()],
+            address: Some("10.0.0.1".into()),
+        }
+    }
+
+    #[test]
+    fn the_audit_chain_reveals_an_edited_or_deleted_line_and_survives_archiving() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.db");
+        let s = SqliteStorage::open(&path).unwrap();
+        for i in 1..=10 {
+            s.audit(&[line(i)]).unwrap();
+        }
+        let check = s.audit_verify().unwrap();
+        assert_eq!((check.lines, check.broken_at), (10, None));
+
+        // Archive the first four lines; what remains still verifies.
+        let mut out = Vec::new();
+        assert_eq!(s.audit_archive(5_000, &mut out).unwrap(), 4);
+        assert_eq!(String::from_utf8(out).unwrap().lines().count(), 4);
+        let check = s.audit_verify().unwrap();
+        assert_eq!((check.lines, check.broken_at), (6, None));
+        drop(s);
+
+        // Someone with the file edits a line (dropping the trigger first).
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "DROP TRIGGER audit_no_update; UPDATE audit SET user_id = 'someone else' WHERE doc_id LIKE '%7';",
+        )
+        .unwrap();
+        let s = SqliteStorage::open(&path).unwrap();
+        let broken = s.audit_verify().unwrap().broken_at;
+        assert!(broken.is_some(), "an edited line is found");
+        drop(s);
+        // Or deletes one.
+        c.execute_batch("UPDATE audit SET user_id = 'u' WHERE doc_id LIKE '%7'; DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE doc_id LIKE '%8';")
+            .unwrap();
+        let s = SqliteStorage::open(&path).unwrap();
+        let check = s.audit_verify().unwrap();
+        assert!(check.broken_at.is_some(), "a deleted line is found: {check:?}");
+    }
+}

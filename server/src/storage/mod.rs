@@ -30,7 +30,7 @@ use qamqor_core::sync::wire::SyncResponse;
 
 use crate::access::Grants;
 use crate::error::Result;
-use crate::model::{AuditEntry, Device, DocMeta, HeldDocument, User};
+use crate::model::{AuditCheck, AuditEntry, Device, DocMeta, HeldDocument, User};
 
 /// The caller of a sync request as of the request's transaction.
 #[derive(Debug, Clone)]
@@ -208,4 +208,11 @@ pub trait Storage: Send + Sync + 'static {
     fn audit(&self, entries: &[AuditEntry]) -> Result<()>;
     /// The latest audit lines.
     fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>>;
+    /// Walks the audit's hash chain: every line must follow from the one
+    /// before, so a line edited or deleted with file access is found.
+    fn audit_verify(&self) -> Result<AuditCheck>;
+    /// Writes every audit line older than `before_ms` (Unix milliseconds) to
+    /// `out` as JSON lines with their chain values, then removes them from
+    /// the database, keeping the chain's anchor; returns how many.
+    fn audit_archive(&self, before_ms: i64, out: &mut dyn std::io::Write) -> Result<usize>;
 }

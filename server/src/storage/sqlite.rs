@@ -17,7 +17,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use super::{DocWrite, Held, Loaded, Storage, SyncCaller, SyncTx};
 use crate::access::Grants;
 use crate::error::{Result, ServerError};
-use crate::model::{AuditEntry, Device, DocMeta, HeldDocument, Role, User};
+use crate::model::{AuditCheck, AuditEntry, Device, DocMeta, HeldDocument, Role, User};
 
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -149,6 +149,16 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (code_id, address)
     ) STRICT, WITHOUT ROWID;
     ALTER TABLE audit ADD COLUMN address TEXT;
+
+    -- Tamper evidence: each line's chain is the SHA-256 of the previous
+    -- line's chain and its own fields (lines older than this migration
+    -- have none). The anchor is the chain of the last line archived away.
+    ALTER TABLE audit ADD COLUMN chain TEXT;
+    CREATE TABLE audit_anchor (
+        id        INTEGER PRIMARY KEY CHECK (id = 1),
+        chain     TEXT NOT NULL,
+        up_to_id  INTEGER NOT NULL
+    ) STRICT;
 "#,
 ];
 
@@ -325,15 +335,63 @@ fn next_seq(conn: &Connection) -> Result<i64> {
         .query_row([], |r| r.get(0))?)
 }
 
+/// The chain value of an audit line following `prev`.
+fn chain_of(prev: &str, e: &AuditEntry) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [prev, &e.at.to_string(), &e.user_id, &e.device_id, &e.doc_id, &e.action, &e.hashes.join(",")] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    h.update(e.address.as_deref().unwrap_or("").as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// The chain value the next audit line follows.
+fn chain_head(conn: &Connection) -> Result<String> {
+    let last: Option<Option<String>> = conn
+        .prepare_cached("SELECT chain FROM audit ORDER BY id DESC LIMIT 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    if let Some(Some(c)) = last {
+        return Ok(c);
+    }
+    let anchor: Option<String> =
+        conn.prepare_cached("SELECT chain FROM audit_anchor WHERE id = 1")?.query_row([], |r| r.get(0)).optional()?;
+    Ok(anchor.unwrap_or_default())
+}
+
 fn insert_audit(conn: &Connection, entries: &[AuditEntry]) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let mut prev = chain_head(conn)?;
     let mut st = conn.prepare_cached(
-        "INSERT INTO audit(at, user_id, device_id, doc_id, action, hashes, address) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO audit(at, user_id, device_id, doc_id, action, hashes, address, chain)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for e in entries {
-        st.execute(params![e.at, e.user_id, e.device_id, e.doc_id, e.action, e.hashes.join(","), e.address])?;
+        let chain = chain_of(&prev, e);
+        st.execute(params![e.at, e.user_id, e.device_id, e.doc_id, e.action, e.hashes.join(","), e.address, chain])?;
+        prev = chain;
     }
     Ok(())
 }
+
+fn audit_from(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
+    let hashes: String = r.get(5)?;
+    Ok(AuditEntry {
+        at: r.get(0)?,
+        user_id: r.get(1)?,
+        device_id: r.get(2)?,
+        doc_id: r.get(3)?,
+        action: r.get(4)?,
+        hashes: hashes.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        address: r.get(6)?,
+    })
+}
+
+const AUDIT_COLS: &str = "at, user_id, device_id, doc_id, action, hashes, address";
 
 /// A list of ids as a JSON array, for `IN (SELECT value FROM json_each(?))`:
 /// one statement whatever the number of ids.
@@ -1091,22 +1149,94 @@ impl Storage for SqliteStorage {
 
     fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>> {
         self.read(|c| {
-            let mut st = c.prepare(
-                "SELECT at, user_id, device_id, doc_id, action, hashes, address FROM audit ORDER BY id DESC LIMIT ?1",
+            let mut st = c.prepare(&format!("SELECT {AUDIT_COLS} FROM audit ORDER BY id DESC LIMIT ?1"))?;
+            Ok(st.query_map([limit as i64], audit_from)?.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn audit_verify(&self) -> Result<AuditCheck> {
+        self.read(|c| {
+            let mut prev: Option<String> =
+                c.query_row("SELECT chain FROM audit_anchor WHERE id = 1", [], |r| r.get(0)).optional()?;
+            let mut st = c.prepare(&format!("SELECT id, chain, {AUDIT_COLS} FROM audit ORDER BY id"))?;
+            let mut rows = st.query([])?;
+            let mut check = AuditCheck::default();
+            while let Some(r) = rows.next()? {
+                let id: i64 = r.get(0)?;
+                let chain: Option<String> = r.get(1)?;
+                let entry = AuditEntry {
+                    at: r.get(2)?,
+                    user_id: r.get(3)?,
+                    device_id: r.get(4)?,
+                    doc_id: r.get(5)?,
+                    action: r.get(6)?,
+                    hashes: r.get::<_, String>(7)?.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                    address: r.get(8)?,
+                };
+                let Some(chain) = chain else {
+                    // Written before the chain existed.
+                    check.unchained += 1;
+                    continue;
+                };
+                let expected = chain_of(prev.as_deref().unwrap_or(""), &entry);
+                if expected != chain {
+                    check.broken_at = Some(id);
+                    return Ok(check);
+                }
+                check.lines += 1;
+                prev = Some(chain);
+            }
+            check.head = prev.unwrap_or_default();
+            Ok(check)
+        })
+    }
+
+    fn audit_archive(&self, before_ms: i64, out: &mut dyn std::io::Write) -> Result<usize> {
+        self.write(|tx| {
+            let last: Option<(i64, Option<String>)> = tx
+                .query_row(
+                    "SELECT id, chain FROM audit WHERE at < ?1 ORDER BY id DESC LIMIT 1",
+                    [before_ms],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((last_id, last_chain)) = last else { return Ok(0) };
+            let mut st = tx.prepare(&format!("SELECT chain, {AUDIT_COLS} FROM audit WHERE id <= ?1 ORDER BY id"))?;
+            let mut rows = st.query([last_id])?;
+            let mut n = 0;
+            while let Some(r) = rows.next()? {
+                let chain: Option<String> = r.get(0)?;
+                let e = AuditEntry {
+                    at: r.get(1)?,
+                    user_id: r.get(2)?,
+                    device_id: r.get(3)?,
+                    doc_id: r.get(4)?,
+                    action: r.get(5)?,
+                    hashes: r.get::<_, String>(6)?.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                    address: r.get(7)?,
+                };
+                let line = serde_json::json!({ "entry": e, "chain": chain });
+                writeln!(out, "{line}")?;
+                n += 1;
+            }
+            drop(rows);
+            drop(st);
+            out.flush()?;
+            // The lines are safely written: remove them, keeping the chain's
+            // anchor so that what remains still verifies.
+            tx.execute_batch("DROP TRIGGER audit_no_delete;")?;
+            tx.execute("DELETE FROM audit WHERE id <= ?1", [last_id])?;
+            tx.execute_batch(
+                "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
             )?;
-            let rows = st.query_map([limit as i64], |r| {
-                let hashes: String = r.get(5)?;
-                Ok(AuditEntry {
-                    at: r.get(0)?,
-                    user_id: r.get(1)?,
-                    device_id: r.get(2)?,
-                    doc_id: r.get(3)?,
-                    action: r.get(4)?,
-                    hashes: hashes.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-                    address: r.get(6)?,
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            if let Some(chain) = last_chain {
+                tx.execute(
+                    "INSERT INTO audit_anchor(id, chain, up_to_id) VALUES (1, ?1, ?2)
+                     ON CONFLICT(id) DO UPDATE SET chain = ?1, up_to_id = ?2",
+                    params![chain, last_id],
+                )?;
+            }
+            Ok(n)
         })
     }
 }
