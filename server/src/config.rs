@@ -14,6 +14,8 @@
 //! | `max_connections` | `QAMQOR_MAX_CONNECTIONS` | `4096` |
 //! | `max_connections_per_address` | `QAMQOR_MAX_CONNECTIONS_PER_ADDRESS` | `256` |
 //! | `header_timeout_secs` | `QAMQOR_HEADER_TIMEOUT_SECS` | `15` |
+//! | `key_file` | `QAMQOR_KEY_FILE` | `<data_dir>/qamqor-server.key` (the key itself may come from `QAMQOR_DATABASE_KEY`, never from this file) |
+//! | `encrypt_new` | `QAMQOR_ENCRYPT_NEW` | `true` |
 //! | `enrollments_per_minute` | `QAMQOR_ENROLLMENTS_PER_MINUTE` | `10` (per address) |
 //! | `failed_sign_ins_per_minute` | `QAMQOR_FAILED_SIGN_INS_PER_MINUTE` | `20` (per address) |
 
@@ -56,6 +58,12 @@ pub struct Config {
     /// Seconds a client may take to send a request's headers (or its TLS
     /// handshake), and that a kept-alive connection may stay idle.
     pub header_timeout_secs: u64,
+    /// The file holding the database key (64 hex digits). Keep it off the
+    /// database's backups. The key may instead come from the environment
+    /// (`QAMQOR_DATABASE_KEY`); it is never written in this configuration.
+    pub key_file: Option<PathBuf>,
+    /// Encrypt a new region's database with a new key file.
+    pub encrypt_new: bool,
     /// Enrollment attempts one address may make a minute.
     pub enrollments_per_minute: u32,
     /// Failed sign-ins one address may make a minute before it is refused
@@ -79,6 +87,8 @@ impl Default for Config {
             max_connections: 4096,
             max_connections_per_address: 256,
             header_timeout_secs: 15,
+            key_file: None,
+            encrypt_new: true,
             enrollments_per_minute: 10,
             failed_sign_ins_per_minute: 20,
         }
@@ -141,6 +151,12 @@ impl Config {
         if let Some(v) = get("QAMQOR_MAX_CONNECTIONS_PER_ADDRESS") {
             self.max_connections_per_address = num("QAMQOR_MAX_CONNECTIONS_PER_ADDRESS", v)?.max(1) as usize;
         }
+        if let Some(v) = get("QAMQOR_KEY_FILE") {
+            self.key_file = Some(v.into());
+        }
+        if let Some(v) = get("QAMQOR_ENCRYPT_NEW") {
+            self.encrypt_new = matches!(v.as_str(), "1" | "true" | "yes");
+        }
         if let Some(v) = get("QAMQOR_ENROLLMENTS_PER_MINUTE") {
             self.enrollments_per_minute = num("QAMQOR_ENROLLMENTS_PER_MINUTE", v)?.clamp(1, 1_000_000) as u32;
         }
@@ -177,6 +193,11 @@ impl Config {
             idle_timeout: crate::http::REQUEST_TIMEOUT + self.header_timeout(),
             ..crate::conn::ConnLimits::default()
         }
+    }
+
+    /// The database key file.
+    pub fn key_file(&self) -> PathBuf {
+        self.key_file.clone().unwrap_or_else(|| self.data_dir.join("qamqor-server.key"))
     }
 
     /// The per-address rate limits at the edge.

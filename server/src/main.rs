@@ -231,6 +231,12 @@ fn serve(config: Config, service: std::sync::Arc<qamqor_server::service::Service
         say(&format!("    {code}"));
         say("More users: qamqor-server user add <id> --name ... --role specialist|mentor|admin --district <КАТО>");
         say("Their phones: qamqor-server code <user-id>");
+        if config.key_file().exists() {
+            say(&format!(
+                "The database is encrypted with the key in {}: keep a copy of it apart from the database's backups.",
+                config.key_file().display()
+            ));
+        }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {

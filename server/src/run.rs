@@ -12,16 +12,77 @@ use crate::error::{Result, ServerError};
 use crate::http;
 use crate::service::Service;
 use crate::storage::Storage;
-use crate::storage::sqlite::SqliteStorage;
+use crate::storage::sqlite::{DbKey, SqliteStorage};
 
 /// How long in-flight syncs may take to finish at shutdown.
 pub const GRACE: Duration = Duration::from_secs(30);
 
-/// Opens the configured database and builds the service.
+/// The database file in the data folder.
+pub const DB_FILE: &str = "qamqor-server.db";
+
+/// Opens the configured database and builds the service. The database is
+/// encrypted with the key from `QAMQOR_DATABASE_KEY` or the key file; a new
+/// region gets a new random key file (readable by the server's user only).
+/// An existing database without any key is opened unencrypted, with a
+/// warning.
 pub fn open_service(config: &Config) -> Result<Arc<Service>> {
     std::fs::create_dir_all(&config.data_dir)?;
-    let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(&config.data_dir.join("qamqor-server.db"))?);
+    let path = config.data_dir.join(DB_FILE);
+    let key = database_key(config, &path)?;
+    if key.is_none() {
+        tracing::warn!("the database is not encrypted at rest; see docs/server.md (encryption)");
+    }
+    let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open_with_key(&path, key.as_ref())?);
     Ok(Arc::new(Service::new(storage, config.limits(), config.token_ttl_days * 86_400)))
+}
+
+fn parse_key(hex_key: &str, from: &str) -> Result<DbKey> {
+    let bytes = hex::decode(hex_key.trim())
+        .map_err(|_| ServerError::Config(format!("the database key in {from} is not hexadecimal")))?;
+    bytes
+        .try_into()
+        .map_err(|_| ServerError::Config(format!("the database key in {from} must be 64 hex digits (256 bits)")))
+}
+
+/// The database key: the environment, else the key file, else (for a new
+/// database only) a new key file.
+fn database_key(config: &Config, db: &std::path::Path) -> Result<Option<DbKey>> {
+    if let Ok(k) = std::env::var("QAMQOR_DATABASE_KEY") {
+        return parse_key(&k, "QAMQOR_DATABASE_KEY").map(Some);
+    }
+    let file = config.key_file();
+    match std::fs::read_to_string(&file) {
+        Ok(text) => return parse_key(&text, &file.display().to_string()).map(Some),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(ServerError::Config(format!("cannot read the key file {}: {e}", file.display())));
+        }
+        Err(_) => {}
+    }
+    if db.exists() || !config.encrypt_new {
+        return Ok(None);
+    }
+    let key: DbKey = rand::random();
+    write_private(&file, &hex::encode(key))?;
+    tracing::info!(key_file = %file.display(), "new region: the database is encrypted with a new key");
+    Ok(Some(key))
+}
+
+/// Writes a file readable and writable by its owner only.
+fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options
+        .open(path)
+        .map_err(|e| ServerError::Config(format!("cannot create the key file {}: {e}", path.display())))?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
 }
 
 /// A running server.

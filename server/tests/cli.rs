@@ -183,3 +183,42 @@ fn a_zero_byte_or_damaged_database_is_refused_not_replaced() {
     assert!(!ok, "a damaged database is refused");
     assert!(err.contains("damaged") || err.contains("not a readable"), "{err}");
 }
+
+#[test]
+fn a_new_regions_database_is_encrypted_and_needs_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = admin(
+        dir.path(),
+        &["user", "add", "aigerim", "--name", "Айгерім Сейітқызы", "--role", "specialist", "--district", "751710000"],
+    );
+    assert!(ok, "{err}");
+    let key_file = dir.path().join("qamqor-server.key");
+    let key = std::fs::read_to_string(&key_file).unwrap();
+    assert_eq!(key.len(), 64);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    // No name in the file in clear.
+    let mut bytes = std::fs::read(dir.path().join("qamqor-server.db")).unwrap();
+    if let Ok(wal) = std::fs::read(dir.path().join("qamqor-server.db-wal")) {
+        bytes.extend(wal);
+    }
+    let needle = "Сейітқызы".as_bytes();
+    assert!(!bytes.windows(needle.len()).any(|w| w == needle), "a name is readable in the database file");
+    assert!(!bytes.starts_with(b"SQLite format 3"), "the header is encrypted too");
+    // Without the key: a clear refusal, nothing replaced.
+    std::fs::rename(&key_file, dir.path().join("elsewhere.key")).unwrap();
+    let (ok, _, err) = admin(dir.path(), &["user", "list"]);
+    assert!(!ok && err.contains("key"), "{err}");
+    // With the key from the environment instead of the file.
+    let out = Command::new(BIN)
+        .args(["user", "list"])
+        .env("QAMQOR_DATA_DIR", dir.path())
+        .env("QAMQOR_DATABASE_KEY", key.trim())
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("aigerim"));
+}

@@ -182,8 +182,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn open_conn(path: &Path) -> Result<Connection> {
+/// A 256-bit key for the database file (SQLCipher, raw key).
+pub type DbKey = [u8; 32];
+
+fn open_conn(path: &Path, key: Option<&DbKey>) -> Result<Connection> {
     let conn = Connection::open(path)?;
+    if let Some(key) = key {
+        // A raw key: SQLCipher skips its passphrase derivation.
+        conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
+        conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex::encode(key)))?;
+    }
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // The server acknowledges only what is on disk.
     conn.pragma_update(None, "synchronous", "FULL")?;
@@ -213,13 +221,14 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
 }
 
 /// A database that cannot be opened or read, as a clear refusal.
-fn damaged_db(path: &Path, e: ServerError) -> ServerError {
+fn damaged_db(path: &Path, keyed: bool, e: ServerError) -> ServerError {
     match e {
         ServerError::Storage(rusqlite::Error::SqliteFailure(f, _))
             if matches!(f.code, rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt) =>
         {
+            let hint = if keyed { " or the database key does not open it" } else { "" };
             ServerError::Config(format!(
-                "{} is not a readable Qamqor database (damaged, or not a database); restore it from a backup",
+                "{} is not a readable Qamqor database (damaged, not a database{hint}); restore it from a backup or give the right key",
                 path.display()
             ))
         }
@@ -429,16 +438,22 @@ impl SqliteStorage {
     /// A zero-byte or damaged file is refused with a clear error, never
     /// taken for a new empty region; `PRAGMA quick_check` runs first.
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with_key(path, None)
+    }
+
+    /// Opens the database at `path` encrypted with `key` (SQLCipher); a
+    /// new database is created encrypted. `None` opens it unencrypted.
+    pub fn open_with_key(path: &Path, key: Option<&DbKey>) -> Result<Self> {
         if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
             return Err(ServerError::Config(format!(
                 "the database {} is empty (zero bytes); restore it from a backup, or remove it to start a new region",
                 path.display()
             )));
         }
-        let mut writer = open_conn(path).map_err(|e| damaged_db(path, e))?;
+        let mut writer = open_conn(path, key).map_err(|e| damaged_db(path, key.is_some(), e))?;
         let check: String = writer
             .query_row("PRAGMA quick_check", [], |r| r.get(0))
-            .map_err(|e| damaged_db(path, ServerError::from(e)))?;
+            .map_err(|e| damaged_db(path, key.is_some(), ServerError::from(e)))?;
         if check != "ok" {
             return Err(ServerError::Config(format!(
                 "the database {} is damaged (quick_check: {}); restore it from a backup",
@@ -447,7 +462,7 @@ impl SqliteStorage {
             )));
         }
         migrate(&mut writer)?;
-        let readers = (0..READERS).map(|_| open_conn(path).map(Mutex::new)).collect::<Result<Vec<_>>>()?;
+        let readers = (0..READERS).map(|_| open_conn(path, key).map(Mutex::new)).collect::<Result<Vec<_>>>()?;
         let storage = SqliteStorage {
             writer: Mutex::new(writer),
             readers,
