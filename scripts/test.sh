@@ -21,6 +21,9 @@ else
   cargo test --workspace --locked --no-fail-fast
 fi
 
+step "fuzz targets (10 s each; scripts/fuzz.sh 3600 for a long run)"
+scripts/fuzz.sh 10
+
 if [ -x scripts/test-bindings.sh ]; then
   step "binding tests (Kotlin, Python)"
   scripts/test-bindings.sh

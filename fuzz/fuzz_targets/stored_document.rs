@@ -1,0 +1,28 @@
+//! A stored document as the server loads it (from its database, or as a
+//! whole document a phone sent): loading, projecting it for access
+//! control, reading its views and finding its conflicts never panic.
+#![no_main]
+
+use automerge::Automerge;
+use libfuzzer_sys::fuzz_target;
+use qamqor_core::docs::{self, DocId, DocKind, Projection};
+
+const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(doc) = Automerge::load(data) else { return };
+    for kind in DocKind::ALL {
+        let Ok(id) = DocId::parse(&format!("{}:{KEY}", kind.prefix())) else { continue };
+        let p = Projection::of(&id, &doc);
+        assert_eq!(p.kind, kind);
+        let _ = docs::has_kind(&doc, &id);
+        let _ = docs::conflicts::find(&doc, &id);
+        match kind {
+            DocKind::Case => drop(docs::CaseHead::read(&doc)),
+            DocKind::Representative => drop(docs::read_view::<docs::RepresentativeDoc, _>(&doc)),
+            DocKind::Mentor => drop(docs::read_view::<docs::MentorDoc, _>(&doc)),
+            DocKind::Mentee => drop(docs::read_view::<docs::MenteeDoc, _>(&doc)),
+            DocKind::MeetingLog => drop(docs::read_view::<docs::MeetingLogDoc, _>(&doc)),
+        }
+    }
+});

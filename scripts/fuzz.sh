@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every fuzz target (fuzz/fuzz_targets/) for SECONDS each (default 10)
+# on a scratch copy of its seed corpus (fuzz/corpus/<target>/). A crash
+# fails the run and leaves its input in fuzz/artifacts/<target>/.
+#
+#   scripts/fuzz.sh            # the short budget the test command uses
+#   scripts/fuzz.sh 3600       # a long run: an hour per target
+#
+# Installs cargo-fuzz into .tools/ when missing. cargo fuzz needs nightly
+# compiler flags; this machine has the stable toolchain only, so they are
+# enabled with RUSTC_BOOTSTRAP.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+tools="$(pwd)/.tools"
+if [ ! -x "$tools/bin/cargo-fuzz" ]; then
+  cargo install cargo-fuzz --locked --root "$tools" >/dev/null 2>&1 || cargo install cargo-fuzz --locked --root "$tools"
+fi
+export PATH="$tools/bin:$PATH" RUSTC_BOOTSTRAP=1
+cd fuzz
+for target in $(cargo fuzz list); do
+  work=$(mktemp -d)
+  cp -r "corpus/$target/." "$work/"
+  printf '%s: ' "$target"
+  if ! cargo fuzz run -O "$target" "$work" -- -max_total_time="$secs" -rss_limit_mb=2048 >"$work.log" 2>&1; then
+    tail -40 "$work.log"
+    echo "fuzz target $target failed; the input is in fuzz/artifacts/$target/"
+    exit 1
+  fi
+  grep -E '^Done [0-9]+ runs' "$work.log" || echo "done"
+  rm -rf "$work" "$work.log"
+done
