@@ -40,7 +40,7 @@ fn main() {
 
     // Stored documents of each kind.
     for id in store.document_ids().unwrap() {
-        write("stored_document", &id.kind().prefix().to_string(), &store.export_document(&id).unwrap());
+        write("stored_document", id.kind().prefix(), &store.export_document(&id).unwrap());
     }
     // A real first request, and a response.
     let mut session = Session::new(Limits::default());
