@@ -332,9 +332,11 @@ impl QamqorStore {
                     SyncStatus::Pending => DocSyncKind::Pending,
                     SyncStatus::Synced | SyncStatus::Removed => DocSyncKind::Synced,
                     SyncStatus::Withdrawn => DocSyncKind::Withdrawn,
-                    SyncStatus::Denied | SyncStatus::ReadOnly | SyncStatus::ForeignActor | SyncStatus::Invalid => {
-                        DocSyncKind::Failed
-                    }
+                    SyncStatus::Denied
+                    | SyncStatus::ReadOnly
+                    | SyncStatus::ForeignActor
+                    | SyncStatus::Invalid
+                    | SyncStatus::TooLarge => DocSyncKind::Failed,
                 };
                 DocSyncStatus { doc_id: s.doc_id.to_string(), kind, reason: s.reason, urgent: s.urgent }
             })

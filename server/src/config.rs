@@ -11,6 +11,8 @@
 //! | `token_ttl_days` | `QAMQOR_TOKEN_TTL_DAYS` | `90` |
 //! | `max_body_bytes` | `QAMQOR_MAX_BODY_BYTES` | `16777216` |
 //! | `max_docs` | `QAMQOR_MAX_DOCS` | `250` |
+//! | `max_message_bytes` | `QAMQOR_MAX_MESSAGE_BYTES` | `8388608` |
+//! | `max_doc_bytes` | `QAMQOR_MAX_DOC_BYTES` | `4194304` |
 //! | `max_connections` | `QAMQOR_MAX_CONNECTIONS` | `4096` |
 //! | `max_connections_per_address` | `QAMQOR_MAX_CONNECTIONS_PER_ADDRESS` | `256` |
 //! | `header_timeout_secs` | `QAMQOR_HEADER_TIMEOUT_SECS` | `15` |
@@ -50,6 +52,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Most documents per request.
     pub max_docs: usize,
+    /// Largest single document message.
+    pub max_message_bytes: usize,
+    /// The largest a document may grow (changes past it are refused).
+    pub max_doc_bytes: usize,
     /// Connections open at once.
     pub max_connections: usize,
     /// Connections open at once from one address (phones behind a
@@ -84,6 +90,8 @@ impl Default for Config {
             token_ttl_days: 90,
             max_body_bytes: limits.max_body_bytes,
             max_docs: limits.max_docs,
+            max_message_bytes: limits.max_message_bytes,
+            max_doc_bytes: limits.max_doc_bytes,
             max_connections: 4096,
             max_connections_per_address: 256,
             header_timeout_secs: 15,
@@ -145,6 +153,12 @@ impl Config {
         if let Some(v) = get("QAMQOR_MAX_DOCS") {
             self.max_docs = num("QAMQOR_MAX_DOCS", v)?.max(1) as usize;
         }
+        if let Some(v) = get("QAMQOR_MAX_MESSAGE_BYTES") {
+            self.max_message_bytes = num("QAMQOR_MAX_MESSAGE_BYTES", v)?.max(1024) as usize;
+        }
+        if let Some(v) = get("QAMQOR_MAX_DOC_BYTES") {
+            self.max_doc_bytes = num("QAMQOR_MAX_DOC_BYTES", v)?.max(1024) as usize;
+        }
         if let Some(v) = get("QAMQOR_MAX_CONNECTIONS") {
             self.max_connections = num("QAMQOR_MAX_CONNECTIONS", v)?.max(1) as usize;
         }
@@ -181,7 +195,13 @@ impl Config {
 
     /// The protocol limits.
     pub fn limits(&self) -> Limits {
-        Limits { max_body_bytes: self.max_body_bytes, max_docs: self.max_docs, ..Limits::default() }
+        Limits {
+            max_body_bytes: self.max_body_bytes,
+            max_docs: self.max_docs,
+            max_message_bytes: self.max_message_bytes.min(self.max_body_bytes),
+            max_doc_bytes: self.max_doc_bytes,
+            ..Limits::default()
+        }
     }
 
     /// The connection limits.

@@ -44,6 +44,8 @@ struct Step<'r> {
     meta: Option<DocMeta>,
     incoming: Option<&'r [u8]>,
     policy: Policy,
+    /// Stored size in bytes (request documents).
+    size: u64,
 }
 
 /// Who is asking, for the per-document decisions.
@@ -52,6 +54,8 @@ struct Who<'a> {
     grants: &'a Grants,
     actor: ActorId,
     actor_hex: String,
+    max_message: usize,
+    max_doc: usize,
 }
 
 /// What one document's exchange decided.
@@ -80,6 +84,10 @@ fn result(id: &str, status: DocStatus, reason: &str) -> DocResult {
 }
 
 const DENIED: &str = "this device may not access this document";
+/// Room kept in a response for everything but the messages.
+const RESPONSE_OVERHEAD: usize = 64 * 1024;
+/// Encoding overhead of one document message (its id and framing).
+const DOC_OVERHEAD: usize = 128;
 const HELD: &str =
     "this user may not create this document; it is kept on the server for the regional office to hand on";
 
@@ -125,6 +133,8 @@ pub(crate) fn serve(
         grants: &ctx.grants,
         actor: ActorId::from(actor_bytes),
         actor_hex: ctx.device.actor.clone(),
+        max_message: limits.max_message_bytes,
+        max_doc: limits.max_doc_bytes,
     };
     let mut audits = Vec::new();
     let mut results = Vec::new();
@@ -134,6 +144,12 @@ pub(crate) fn serve(
     let mut incoming = Vec::new();
     for m in &req.docs {
         match DocId::parse(&m.id) {
+            Ok(id) if m.msg.len() > limits.max_message_bytes => {
+                seen.insert(id);
+                let reason =
+                    format!("the message is larger than the {} KiB a message may be", limits.max_message_bytes / 1024);
+                results.push(result(&m.id, DocStatus::TooLarge, &reason));
+            }
             Ok(id) if seen.insert(id.clone()) => incoming.push((id, m.msg.as_slice())),
             Ok(_) => {}
             Err(_) => results.push(result(&m.id, DocStatus::Invalid, "not a document id")),
@@ -141,6 +157,7 @@ pub(crate) fn serve(
     }
     let ids: Vec<DocId> = incoming.iter().map(|(id, _)| id.clone()).collect();
     let metas = tx.metas(&ids)?;
+    let sizes = tx.sizes(&ids)?;
     let end = tx.feed_end()?;
     // After a change of the user's access (or a server restored from a
     // backup older than the phone's cursor) the phone rescans the feed;
@@ -187,7 +204,8 @@ pub(crate) fn serve(
             }
         };
         let meta = metas.get(&id).cloned().flatten();
-        plan.push(Step { id, meta, incoming: Some(msg), policy });
+        let size = sizes.get(&id).copied().unwrap_or(0);
+        plan.push(Step { id, meta, incoming: Some(msg), policy, size });
     }
 
     // The change feed: urgent documents first, then in feed order. The
@@ -209,7 +227,13 @@ pub(crate) fn serve(
                 for meta in tx.urgent_feed(cursor, urgent_room)? {
                     if access::can_read(who.user, who.grants, &meta) && offered.insert(meta.id.clone()) {
                         taken += 1;
-                        plan.push(Step { id: meta.id.clone(), meta: Some(meta), incoming: None, policy: Policy::Feed });
+                        plan.push(Step {
+                            id: meta.id.clone(),
+                            meta: Some(meta),
+                            incoming: None,
+                            policy: Policy::Feed,
+                            size: 0,
+                        });
                     }
                 }
             }
@@ -223,7 +247,13 @@ pub(crate) fn serve(
             }
             for meta in page {
                 if access::can_read(who.user, who.grants, &meta) && offered.insert(meta.id.clone()) {
-                    plan.push(Step { id: meta.id.clone(), meta: Some(meta), incoming: None, policy: Policy::Feed });
+                    plan.push(Step {
+                        id: meta.id.clone(),
+                        meta: Some(meta),
+                        incoming: None,
+                        policy: Policy::Feed,
+                        size: 0,
+                    });
                 }
             }
         }
@@ -260,8 +290,23 @@ pub(crate) fn serve(
     let loaded = tx.load(device_id, &to_load)?;
     let mut writes = Vec::new();
     let mut docs_out = Vec::new();
+    // The response stays within the body limit: replies past it wait for
+    // the next round (the cursor does not pass a feed document whose reply
+    // waits).
+    let mut budget = limits.max_body_bytes.saturating_sub(RESPONSE_OVERHEAD);
     for (step, l) in plan.iter().zip(loaded) {
-        let out = exchange(step, l.doc, &l.state, &who);
+        let mut out = exchange(step, l.doc, &l.state, &who);
+        if let Some(reply) = &out.reply {
+            if reply.len() + DOC_OVERHEAD > budget {
+                out.reply = None;
+                more = true;
+                if let Some(meta) = step.meta.as_ref().filter(|m| step.policy == Policy::Feed && m.seq <= new_cursor) {
+                    new_cursor = new_cursor.min(meta.seq.saturating_sub(1));
+                }
+            } else {
+                budget -= reply.len() + DOC_OVERHEAD;
+            }
+        }
         let key = step.id.to_string();
         for (action, hashes) in out.audit {
             audits.push(line(&key, action, hashes));
@@ -392,6 +437,14 @@ fn exchange(step: &Step<'_>, mut doc: Automerge, state: &[u8], who: &Who<'_>) ->
                     }
                     _ => {}
                 }
+                let added = doc.save_after(&before).len() as u64;
+                if step.size + added > who.max_doc as u64 {
+                    return Outcome::refused(
+                        id,
+                        DocStatus::TooLarge,
+                        "these changes would make the document larger than a sync message may carry",
+                    );
+                }
                 let hashes = received.new_changes.iter().map(|h| h.to_string()).collect();
                 audit.push((if step.policy == Policy::Held { "write_withdrawn" } else { "write" }, hashes));
                 content = Some(p);
@@ -420,11 +473,21 @@ fn exchange(step: &Step<'_>, mut doc: Automerge, state: &[u8], who: &Who<'_>) ->
         None if state.shared_heads == doc.get_heads() => return Outcome::default(),
         None => {}
     }
-    let reply = engine::generate(&doc, &mut state);
+    let (reply, result) = match engine::generate_within(&doc, &mut state, who.max_message) {
+        Ok(reply) => (reply, None),
+        Err(size) => {
+            tracing::warn!(doc = %id, size, "a document too large for one sync message");
+            let reason = format!(
+                "the document ({} KiB of changes) is larger than one sync message may carry; the regional office can export it",
+                size / 1024
+            );
+            (None, Some(DocResult { id: id.to_string(), status: DocStatus::TooLarge, reason }))
+        }
+    };
     if reply.as_deref().and_then(|m| engine::decode(m).ok()).is_some_and(|m| !m.changes.is_empty()) {
         audit.push(("read", Vec::new()));
     }
-    Outcome { write: Some(write(id, doc, before, content, &state)), reply, result: None, audit, hold: None }
+    Outcome { write: Some(write(id, doc, before, content, &state)), reply, result, audit, hold: None }
 }
 
 fn write(

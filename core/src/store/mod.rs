@@ -26,6 +26,7 @@ pub use sync::{DocSyncState, SyncSummary};
 
 use crate::docs::{self, DocId, DocKind};
 use crate::error::{Error, Result};
+use crate::sync::wire::MAX_DOC_BYTES;
 
 /// Options for opening a store.
 #[derive(Debug, Clone)]
@@ -42,12 +43,21 @@ pub struct StoreOptions {
     pub compact_after: usize,
     /// How many documents to keep loaded in memory.
     pub cache_documents: usize,
+    /// The largest a document may grow before edits are refused (it must
+    /// stay sendable in one sync message).
+    pub max_doc_bytes: usize,
 }
 
 impl StoreOptions {
     /// Defaults for the user `author`.
     pub fn new(author: impl Into<String>) -> Self {
-        StoreOptions { author: author.into(), today: None, compact_after: 32, cache_documents: 256 }
+        StoreOptions {
+            author: author.into(),
+            today: None,
+            compact_after: 32,
+            cache_documents: 256,
+            max_doc_bytes: MAX_DOC_BYTES,
+        }
     }
 }
 
@@ -286,6 +296,7 @@ impl Store {
             author: &self.options.author,
             touched: Vec::new(),
             compact_after: self.options.compact_after,
+            max_doc_bytes: self.options.max_doc_bytes,
             wiped: false,
         };
         let result = f(&mut w).and_then(|r| w.finish().map(|()| r));
@@ -431,6 +442,7 @@ pub(crate) struct WriteTx<'a> {
     author: &'a str,
     touched: Vec<DocId>,
     compact_after: usize,
+    max_doc_bytes: usize,
     /// The transaction wiped the store (the file is vacuumed after commit).
     wiped: bool,
 }
@@ -489,6 +501,22 @@ impl WriteTx<'_> {
         let out = f(&mut tx)?;
         tx.commit_with(commit_options());
         let bytes = doc.save_after(&heads);
+        let stored: i64 = self
+            .tx
+            .prepare_cached(
+                "SELECT length(snapshot) + (SELECT coalesce(sum(length(data)), 0) FROM changes WHERE doc_id = ?1)
+                 FROM documents WHERE doc_id = ?1",
+            )?
+            .query_row([id.to_string()], |r| r.get(0))?;
+        if stored as usize + bytes.len() > self.max_doc_bytes {
+            // The cached copy holds the refused change.
+            self.cache.evict(id);
+            return Err(Error::Rule(format!(
+                "this {} has reached the largest size that can be synced ({:.1} MiB); ask the regional office to archive                  its oldest records",
+                kind_name(id.kind()),
+                (self.max_doc_bytes as f64 / f64::from(1 << 20))
+            )));
+        }
         self.append(id, &bytes)?;
         Ok(out)
     }

@@ -237,7 +237,7 @@ impl Store {
             let (pending, urgent, failed): (i64, i64, i64) = c.query_row(
                 "SELECT coalesce(sum(pending), 0),
                         coalesce(sum(pending AND EXISTS (SELECT 1 FROM q_urgent u WHERE u.doc_id = s.doc_id)), 0),
-                        coalesce(sum(status IN ('denied', 'read_only', 'foreign_actor', 'invalid')), 0)
+                        coalesce(sum(status IN ('denied', 'read_only', 'foreign_actor', 'invalid', 'too_large')), 0)
                  FROM sync_docs s",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),

@@ -56,6 +56,39 @@ pub fn generate(doc: &Automerge, state: &mut State) -> Option<Vec<u8>> {
     Some(m.encode())
 }
 
+/// The next message for the peer, at most `max_bytes` long: a message
+/// that would be longer carries its changes as one compressed chunk
+/// instead (Automerge's saved form, several times smaller than changes one
+/// by one); `Err(size)` when even that does not fit.
+pub fn generate_within(
+    doc: &Automerge,
+    state: &mut State,
+    max_bytes: usize,
+) -> std::result::Result<Option<Vec<u8>>, usize> {
+    let saved = state.clone();
+    let Some(msg) = generate(doc, state) else { return Ok(None) };
+    if msg.len() <= max_bytes {
+        return Ok(Some(msg));
+    }
+    let Ok(mut m) = Message::decode(&msg) else { return Err(msg.len()) };
+    let base: Vec<ChangeHash> = saved
+        .their_heads
+        .clone()
+        .unwrap_or_else(|| saved.shared_heads.clone())
+        .into_iter()
+        .filter(|h| doc.get_change_meta_by_hash(h).is_some())
+        .collect();
+    m.changes = automerge::sync::ChunkList::from(doc.save_after(&base));
+    let compact = m.encode();
+    if compact.len() <= max_bytes {
+        Ok(Some(compact))
+    } else {
+        // Not sent: the state must not believe it was.
+        *state = saved;
+        Err(compact.len())
+    }
+}
+
 /// Decodes a message, refusing damaged bytes.
 pub fn decode(msg: &[u8]) -> Result<Message> {
     Message::decode(msg).map_err(|_| Error::invalid("msg", "is not a valid Automerge sync message"))

@@ -41,6 +41,8 @@ pub enum SyncStatus {
     ForeignActor,
     /// The server could not read the message or the document.
     Invalid,
+    /// The document is larger than a sync message may carry.
+    TooLarge,
     /// Access was withdrawn while this phone held unsynced changes: the
     /// document stays (read-only) until the server has stored them.
     Withdrawn,
@@ -59,6 +61,7 @@ impl SyncStatus {
             SyncStatus::ReadOnly => "read_only",
             SyncStatus::ForeignActor => "foreign_actor",
             SyncStatus::Invalid => "invalid",
+            SyncStatus::TooLarge => "too_large",
             SyncStatus::Withdrawn => "withdrawn",
             SyncStatus::Removed => "removed",
         }
@@ -67,7 +70,7 @@ impl SyncStatus {
     /// Parses a stored code; anything else is a damaged store.
     pub fn parse(code: &str) -> Result<Self> {
         use SyncStatus::*;
-        [Pending, Synced, Denied, ReadOnly, ForeignActor, Invalid, Withdrawn, Removed]
+        [Pending, Synced, Denied, ReadOnly, ForeignActor, Invalid, TooLarge, Withdrawn, Removed]
             .into_iter()
             .find(|s| s.code() == code)
             .ok_or_else(|| Error::Corrupt("a document's sync status is not one this version knows".into()))
@@ -75,7 +78,14 @@ impl SyncStatus {
 
     /// Whether this status is a refusal by the server.
     pub fn is_refusal(self) -> bool {
-        matches!(self, SyncStatus::Denied | SyncStatus::ReadOnly | SyncStatus::ForeignActor | SyncStatus::Invalid)
+        matches!(
+            self,
+            SyncStatus::Denied
+                | SyncStatus::ReadOnly
+                | SyncStatus::ForeignActor
+                | SyncStatus::Invalid
+                | SyncStatus::TooLarge
+        )
     }
 
     fn of_refusal(s: DocStatus) -> Self {
@@ -85,6 +95,7 @@ impl SyncStatus {
             DocStatus::ReadOnly => SyncStatus::ReadOnly,
             DocStatus::ForeignActor => SyncStatus::ForeignActor,
             DocStatus::Invalid => SyncStatus::Invalid,
+            DocStatus::TooLarge => SyncStatus::TooLarge,
             DocStatus::Withdrawn => SyncStatus::Removed,
         }
     }
@@ -230,6 +241,9 @@ impl Session {
             return Err(Error::TooManyRounds(self.limits.max_rounds));
         }
         let max_docs = self.limits.max_docs;
+        let max_message = self.limits.max_message_bytes;
+        // Room for the messages in the body (the rest of a request is small).
+        let mut room = self.limits.max_body_bytes.saturating_sub(16 * 1024);
         let (states, pushed) = (&mut self.states, &mut self.pushed);
         let req = store.transact(|tx| {
             let cursor = tx.cursor()?;
@@ -250,13 +264,24 @@ impl Session {
                     }
                     continue;
                 }
-                match engine::generate(doc, state) {
-                    Some(msg) => docs.push(DocMessage { id: p.id.to_string(), msg }),
-                    None if !state.in_flight => {
+                match engine::generate_within(doc, state, max_message.min(room)) {
+                    Ok(Some(msg)) => {
+                        room = room.saturating_sub(msg.len() + 128);
+                        docs.push(DocMessage { id: p.id.to_string(), msg });
+                    }
+                    Ok(None) if !state.in_flight => {
                         let saved = engine::save_state(state);
                         tx.set_status(&p.id, SyncStatus::Synced, Some(&saved), None)?;
                     }
-                    None => {}
+                    Ok(None) => {}
+                    Err(_) if room < max_message => {
+                        // Does not fit beside the others: the next request.
+                    }
+                    Err(size) => {
+                        // This document only: the others go on.
+                        let reason = format!("{} KiB of changes do not fit in one sync message", size / 1024);
+                        tx.set_status(&p.id, SyncStatus::TooLarge, None, Some(&reason))?;
+                    }
                 }
             }
             Ok(SyncRequest { v: PROTOCOL_VERSION, cursor, docs, acks, wiped })
@@ -294,6 +319,7 @@ impl Session {
             return Ok(());
         }
         let (states, report) = (&mut self.states, &mut self.report);
+        let max_message = self.limits.max_message_bytes;
         store.transact(|tx| {
             if sent.wiped {
                 tx.set_wipe_owed(false)?;
@@ -304,6 +330,11 @@ impl Session {
                     tracing::warn!("the server sent a message for an unknown kind of document; skipped");
                     continue;
                 };
+                if m.msg.len() > max_message {
+                    let reason = "the server sent a message larger than this phone accepts";
+                    tx.set_status(&id, SyncStatus::TooLarge, None, Some(reason))?;
+                    continue;
+                }
                 let row = tx.sync_row(&id)?;
                 let status = match row.as_ref().map(|r| r.0) {
                     Some(SyncStatus::Withdrawn) => SyncStatus::Withdrawn,
@@ -364,6 +395,17 @@ impl Session {
             for key in &sent.acks {
                 if !resp.removed.contains(key) {
                     tx.forget(key)?;
+                }
+            }
+            // The server answers every message; one left unanswered waited
+            // for room in a full response: start that exchange again.
+            let answered: HashSet<&str> =
+                resp.docs.iter().map(|m| m.id.as_str()).chain(resp.results.iter().map(|r| r.id.as_str())).collect();
+            for m in sent.docs.iter().filter(|m| !answered.contains(m.id.as_str())) {
+                if let Ok(id) = DocId::parse(&m.id)
+                    && let Some(state) = states.get_mut(&id)
+                {
+                    *state = engine::load_state(&engine::save_state(state));
                 }
             }
             tx.set_cursor(resp.cursor)

@@ -21,11 +21,24 @@ pub struct Limits {
     pub max_message_bytes: usize,
     /// Most request/response rounds in one sync.
     pub max_rounds: usize,
+    /// The largest a document may grow, in bytes (see [`MAX_DOC_BYTES`]).
+    #[serde(default = "default_max_doc_bytes")]
+    pub max_doc_bytes: usize,
+}
+
+fn default_max_doc_bytes() -> usize {
+    MAX_DOC_BYTES
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_body_bytes: 16 << 20, max_docs: 250, max_message_bytes: 8 << 20, max_rounds: 12 }
+        Limits {
+            max_body_bytes: 16 << 20,
+            max_docs: 250,
+            max_message_bytes: 8 << 20,
+            max_rounds: 12,
+            max_doc_bytes: MAX_DOC_BYTES,
+        }
     }
 }
 
@@ -75,7 +88,16 @@ pub enum DocStatus {
     /// Access to the document was withdrawn; every change in the message
     /// is stored on the server. The phone deletes its copy.
     Withdrawn,
+    /// The document is (or would become) larger than one sync message may
+    /// carry; the rest of the request is served.
+    TooLarge,
 }
+
+/// The largest a document may grow (its saved size plus appended
+/// changes): past it, edits are refused on the phone and changes on the
+/// server, so that every document stays sendable in one message
+/// ([`Limits::max_message_bytes`]).
+pub const MAX_DOC_BYTES: usize = 4 << 20;
 
 /// A per-document result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,9 +170,9 @@ fn check_docs(docs: &[DocMessage], limits: &Limits) -> Result<()> {
     if docs.len() > limits.max_docs {
         return Err(Error::invalid("docs", format!("holds more than {} documents", limits.max_docs)));
     }
-    if docs.iter().any(|d| d.msg.len() > limits.max_message_bytes) {
-        return Err(Error::invalid("docs.msg", format!("a message is larger than {} bytes", limits.max_message_bytes)));
-    }
+    // A message above `max_message_bytes` is that document's failure only:
+    // the receiver answers it `too_large` and serves the rest (the body
+    // limit already bounds the memory).
     Ok(())
 }
 

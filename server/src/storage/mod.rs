@@ -93,6 +93,9 @@ pub trait SyncTx {
     /// document whose metadata holds a value this server does not know
     /// (never served, never written).
     fn metas(&mut self, ids: &[DocId]) -> Result<HashMap<DocId, Option<DocMeta>>>;
+    /// The stored size of the documents among `ids` (snapshot and appended
+    /// changes, in bytes).
+    fn sizes(&mut self, ids: &[DocId]) -> Result<HashMap<DocId, u64>>;
     /// The documents the device holds according to the server; all of them
     /// with `all`, otherwise only those awaiting removal.
     fn held(&mut self, device_id: &str, all: bool) -> Result<Vec<Held>>;

@@ -558,6 +558,25 @@ impl SyncTx for Tx<'_, '_> {
         Ok(out)
     }
 
+    fn sizes(&mut self, ids: &[DocId]) -> Result<HashMap<DocId, u64>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut st = self.tx.prepare_cached(
+            "SELECT d.doc_id, length(d.snapshot) + (SELECT coalesce(sum(length(c.data)), 0) FROM changes c WHERE c.doc_id = d.doc_id)
+             FROM documents d WHERE d.doc_id IN (SELECT value FROM json_each(?1))",
+        )?;
+        let rows = st.query_map([id_list(ids.iter())], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let (k, n) = row?;
+            if let Ok(id) = DocId::parse(&k) {
+                out.insert(id, n.max(0) as u64);
+            }
+        }
+        Ok(out)
+    }
+
     fn held(&mut self, device_id: &str, all: bool) -> Result<Vec<Held>> {
         let cols = META_COLS.split(", ").map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ");
         let mut st = self.tx.prepare_cached(&format!(
