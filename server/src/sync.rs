@@ -10,7 +10,9 @@ use std::collections::{HashMap, HashSet};
 use automerge::{ActorId, Automerge};
 use qamqor_core::docs::{self, DocId, Projection};
 use qamqor_core::sync::engine::{self, Refusal, WritePolicy};
-use qamqor_core::sync::wire::{DocMessage, DocResult, DocStatus, Limits, PROTOCOL_VERSION, SyncRequest, SyncResponse};
+use qamqor_core::sync::wire::{
+    Announced, DocMessage, DocResult, DocStatus, Limits, PROTOCOL_VERSION, SyncRequest, SyncResponse,
+};
 
 use crate::access::{self, Grants};
 use crate::error::{Result, ServerError};
@@ -84,7 +86,8 @@ fn result(id: &str, status: DocStatus, reason: &str) -> DocResult {
 }
 
 const DENIED: &str = "this device may not access this document";
-/// Room kept in a response for everything but the messages.
+/// Room kept in a response for everything but the messages (at most an
+/// eighth of the body limit).
 const RESPONSE_OVERHEAD: usize = 64 * 1024;
 /// Encoding overhead of one document message (its id and framing).
 const DOC_OVERHEAD: usize = 128;
@@ -142,7 +145,10 @@ pub(crate) fn serve(
     // The request's documents.
     let mut seen = HashSet::new();
     let mut incoming = Vec::new();
-    for m in &req.docs {
+    // Past `max_docs` the rest stay unanswered: the phone sends them again,
+    // told the server's limits.
+    let truncated = req.docs.len() > limits.max_docs;
+    for m in req.docs.iter().take(limits.max_docs) {
         match DocId::parse(&m.id) {
             Ok(id) if m.msg.len() > limits.max_message_bytes => {
                 seen.insert(id);
@@ -293,7 +299,7 @@ pub(crate) fn serve(
     // The response stays within the body limit: replies past it wait for
     // the next round (the cursor does not pass a feed document whose reply
     // waits).
-    let mut budget = limits.max_body_bytes.saturating_sub(RESPONSE_OVERHEAD);
+    let mut budget = limits.max_body_bytes.saturating_sub(RESPONSE_OVERHEAD.min(limits.max_body_bytes / 8));
     for (step, l) in plan.iter().zip(loaded) {
         let mut out = exchange(step, l.doc, &l.state, &who);
         if let Some(reply) = &out.reply {
@@ -350,8 +356,13 @@ pub(crate) fn serve(
         docs: docs_out,
         results,
         removed: removed.iter().map(DocId::to_string).collect(),
-        more,
+        more: more || truncated,
         wipe: false,
+        limits: truncated.then_some(Announced {
+            max_docs: limits.max_docs,
+            max_body_bytes: limits.max_body_bytes,
+            max_message_bytes: limits.max_message_bytes,
+        }),
     })
 }
 

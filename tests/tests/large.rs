@@ -117,3 +117,30 @@ async fn documents_cannot_grow_past_what_a_message_carries() {
     assert!(server.service.storage().load_doc(&big).unwrap().is_none());
     assert!(server.service.storage().load_doc(&small).unwrap().is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_adapts_to_a_server_with_smaller_limits() {
+    // Few documents per request, and a small body.
+    let server = TestServer::start_with(|c| {
+        c.max_docs = 10;
+        c.max_body_bytes = 64 * 1024;
+    })
+    .await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    server.user("gulnar", Role::Specialist, &[DISTRICT]);
+    let a = server.phone("aigerim").await;
+    let g = server.phone("gulnar").await;
+    let mut s = sample(44);
+    let ids: Vec<_> = (0..40).map(|_| big_case(&a.store, &mut s, 3)).collect();
+    // The phone assumes the defaults (250 documents, 16 MiB): it learns
+    // better from the server and finishes in one sync.
+    let limits = Limits { max_rounds: 200, ..Limits::default() };
+    let report = client::sync(a.store.clone(), &a.config, limits).await.unwrap();
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    let report = client::sync(g.store.clone(), &g.config, limits).await.unwrap();
+    assert!(report.refused.is_empty());
+    assert_eq!(g.store.document_ids().unwrap().len(), ids.len());
+    for id in &ids {
+        assert_eq!(server.service.storage().load_doc(id).unwrap().unwrap().get_heads(), a.store.heads(id).unwrap());
+    }
+}

@@ -190,7 +190,7 @@ async fn bad_input_to_every_endpoint_gets_a_clear_error_and_harms_nothing() {
     // Too many documents in one request.
     let many = SyncRequest {
         v: wire::PROTOCOL_VERSION,
-        docs: vec![DocMessage { id: id.to_string(), msg: vec![] }; 300],
+        docs: vec![DocMessage { id: id.to_string(), msg: vec![] }; 1001],
         ..Default::default()
     };
     let r = http.post(&sync_url).bearer_auth(tok).body(wire::encode(&many)).send().await.unwrap();

@@ -131,6 +131,7 @@ pub async fn sync<S: SyncStore + Send + Sync + 'static>(
     let endpoint = base.join("v1/sync").map_err(|_| Error::invalid("server_url", "is not a base URL"))?;
     let client = http_client(server.ca_pem.as_deref(), server.timeout, true)?;
     let session = Arc::new(std::sync::Mutex::new(Session::new(limits)));
+    let mut shrinks = 0;
     loop {
         let (st, s) = (store.clone(), session.clone());
         let Some(req) = blocking(move || lock(&s).next_request(&*st)).await? else {
@@ -147,6 +148,12 @@ pub async fn sync<S: SyncStore + Send + Sync + 'static>(
             .send()
             .await
             .map_err(net)?;
+        if resp.status() == reqwest::StatusCode::PAYLOAD_TOO_LARGE && shrinks < 8 {
+            // The server takes less than this phone assumed: send less.
+            shrinks += 1;
+            lock(&session).request_too_large();
+            continue;
+        }
         if !resp.status().is_success() {
             return Err(refusal(resp).await);
         }

@@ -224,6 +224,23 @@ impl Session {
         self.report.bytes_received += received;
     }
 
+    /// The last request was refused as too large (`413`): halve what a
+    /// request may carry and start its documents' exchanges again; the
+    /// next request is smaller.
+    pub fn request_too_large(&mut self) {
+        self.limits.max_body_bytes = (self.limits.max_body_bytes / 2).max(16 * 1024);
+        self.limits.max_docs = (self.limits.max_docs / 2).max(1);
+        if let Some(sent) = self.in_flight.take() {
+            for m in &sent.docs {
+                if let Ok(id) = DocId::parse(&m.id)
+                    && let Some(state) = self.states.get_mut(&id)
+                {
+                    *state = engine::load_state(&engine::save_state(state));
+                }
+            }
+        }
+    }
+
     /// Ends the session, returning its report.
     pub fn into_report(self) -> SyncReport {
         self.report
@@ -304,6 +321,12 @@ impl Session {
         let sent = self.in_flight.take().unwrap_or_default();
         self.report.rounds += 1;
         self.more = resp.more;
+        if let Some(a) = resp.limits {
+            // Announced by a server with smaller limits: adopt them.
+            self.limits.max_docs = self.limits.max_docs.min(a.max_docs.max(1));
+            self.limits.max_body_bytes = self.limits.max_body_bytes.min(a.max_body_bytes.max(1024));
+            self.limits.max_message_bytes = self.limits.max_message_bytes.min(a.max_message_bytes.max(1024));
+        }
         if resp.wipe {
             // Wipe, then say so in the next request; once the server has
             // that acknowledgement the session ends.

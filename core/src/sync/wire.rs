@@ -129,7 +129,28 @@ pub struct SyncResponse {
     /// The device was revoked: the phone must wipe its local data and say
     /// so with `wiped` in its next request. Repeated until it has.
     pub wipe: bool,
+    /// The server's limits, sent when the request exceeded one of them
+    /// (more documents than `max_docs`: the rest were left unanswered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Announced>,
 }
+
+/// The limits a server announces to a phone that exceeded them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Announced {
+    /// Most documents per request and per response.
+    pub max_docs: usize,
+    /// Largest request or response body, after decompression.
+    pub max_body_bytes: usize,
+    /// Largest single document message.
+    pub max_message_bytes: usize,
+}
+
+/// A request may carry at most this many times `max_docs` messages; past
+/// the limit itself the server serves the first `max_docs` and leaves the
+/// rest unanswered (the phone sends them again), past this it refuses the
+/// request.
+pub const MAX_DOCS_TOLERANCE: usize = 4;
 
 /// Encodes a message as CBOR.
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -167,8 +188,9 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], limits: &Limits) -> Resu
 }
 
 fn check_docs(docs: &[DocMessage], limits: &Limits) -> Result<()> {
-    if docs.len() > limits.max_docs {
-        return Err(Error::invalid("docs", format!("holds more than {} documents", limits.max_docs)));
+    let most = limits.max_docs.saturating_mul(MAX_DOCS_TOLERANCE);
+    if docs.len() > most {
+        return Err(Error::invalid("docs", format!("holds more than {most} documents")));
     }
     // A message above `max_message_bytes` is that document's failure only:
     // the receiver answers it `too_large` and serves the rest (the body
@@ -195,7 +217,7 @@ mod tests {
         let small = Limits { max_body_bytes: 4, ..Limits::default() };
         assert!(decode_request(&bytes, &small).is_err());
         let mut many = req.clone();
-        many.docs = vec![req.docs[0].clone(); 300];
+        many.docs = vec![req.docs[0].clone(); 1001];
         assert!(decode_request(&encode(&many), &Limits::default()).is_err());
         let mut old = req;
         old.v = 99;

@@ -59,6 +59,7 @@ fn main() {
         removed: vec![req.docs[0].id.clone()],
         more: true,
         wipe: false,
+        limits: Some(wire::Announced { max_docs: 10, max_body_bytes: 1 << 20, max_message_bytes: 1 << 16 }),
     };
     write("sync_request", "response", &wire::encode(&resp));
     // Sync messages: a first message, and one carrying changes.
