@@ -104,3 +104,42 @@ impl Error {
         Error::NotFound { kind, id: id.into() }
     }
 }
+
+/// A message from a parser with every quoted value replaced by `…`: serde
+/// quotes the values it could not read, and those may be a name or an IIN.
+pub fn redact(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quote: Option<char> = None;
+    for c in message.chars() {
+        match quote {
+            Some(q) if c == q => {
+                out.push('…');
+                out.push(c);
+                quote = None;
+            }
+            Some(_) => {}
+            None if c == '"' || c == '`' => {
+                out.push(c);
+                quote = Some(c);
+            }
+            None => out.push(c),
+        }
+    }
+    if quote.is_some() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quoted_values_are_redacted() {
+        assert_eq!(
+            super::redact("invalid type: string \"Иванов\", expected u32 at line 1"),
+            "invalid type: string \"…\", expected u32 at line 1"
+        );
+        assert_eq!(super::redact("invalid value: integer `5`, expected"), "invalid value: integer `…`, expected");
+        assert_eq!(super::redact("no quotes"), "no quotes");
+    }
+}

@@ -415,7 +415,14 @@ fn exchange(step: &Step<'_>, mut doc: Automerge, state: &[u8], who: &Who<'_>) ->
                         "the document's authors entry for this device does not name the device's enrolled user",
                     );
                 }
-                let p = Projection::of(id, &doc);
+                let p = match Projection::read(id, &doc) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        // Say what cannot be read (a field's path, never its value).
+                        let reason = format!("the document cannot be read: {e} (see docs/documents.md)");
+                        return Outcome::refused(id, DocStatus::Invalid, &reason);
+                    }
+                };
                 let old = step.meta.as_ref().map(|m| &m.projection);
                 let moved = old.is_some_and(|o| o.access_differs(&p));
                 match step.policy {

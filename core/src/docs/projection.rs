@@ -56,6 +56,12 @@ impl Projection {
     /// Projects `doc`. A document whose content this version cannot read
     /// gets no region, so that no region-based rule admits it.
     pub fn of<R: ReadDoc>(id: &DocId, doc: &R) -> Self {
+        Self::read(id, doc).unwrap_or_else(|_| Projection::empty(id.kind()))
+    }
+
+    /// Projects `doc`, or says which field could not be read (the error
+    /// names the field, never its value).
+    pub fn read<R: ReadDoc>(id: &DocId, doc: &R) -> crate::Result<Self> {
         let mut p = Projection::empty(id.kind());
         let place = |p: &mut Projection, district: &Kato| {
             p.region = Some(district.region().code().to_owned());
@@ -63,45 +69,40 @@ impl Projection {
         };
         match id.kind() {
             DocKind::Case => {
-                if let Ok(c) = CaseHead::read(doc) {
-                    place(&mut p, &c.child.district);
-                    p.region = Some(c.child.region.code().to_owned());
-                    p.tier = c.tier;
-                    p.urgent = latest_visit(doc).ok().flatten().is_some_and(|v| v.neglect_signs);
-                }
+                let c = CaseHead::read(doc)?;
+                place(&mut p, &c.child.district);
+                p.region = Some(c.child.region.code().to_owned());
+                p.tier = c.tier;
+                p.urgent = latest_visit(doc).ok().flatten().is_some_and(|v| v.neglect_signs);
             }
             DocKind::Representative => {
-                if let Ok(r) = super::read_view::<RepresentativeDoc, _>(doc) {
-                    place(&mut p, &r.representative.district);
-                    p.region = Some(r.representative.region.code().to_owned());
-                    p.tier = r.tier();
-                    p.urgent = r.is_urgent();
-                }
+                let r = super::read_view::<RepresentativeDoc, _>(doc)?;
+                place(&mut p, &r.representative.district);
+                p.region = Some(r.representative.region.code().to_owned());
+                p.tier = r.tier();
+                p.urgent = r.is_urgent();
             }
             DocKind::Mentor => {
-                if let Ok(x) = read_view_keys::<MentorDoc, _>(doc, &["mentor"]) {
-                    place(&mut p, &x.mentor.district);
-                    p.region = Some(x.mentor.region.code().to_owned());
-                    p.mentor_id = Some(x.mentor.id.to_string());
-                    p.owner_user = Some(x.mentor.user_id.clone());
-                }
+                let x = read_view_keys::<MentorDoc, _>(doc, &["mentor"])?;
+                place(&mut p, &x.mentor.district);
+                p.region = Some(x.mentor.region.code().to_owned());
+                p.mentor_id = Some(x.mentor.id.to_string());
+                p.owner_user = Some(x.mentor.user_id.clone());
             }
             DocKind::Mentee => {
-                if let Ok(x) = read_view_keys::<MenteeDoc, _>(doc, &["mentee", "mentorship"]) {
-                    place(&mut p, &x.mentee.district);
-                    p.mentor_id = Some(x.mentorship.mentor_id.to_string());
-                }
+                let x = read_view_keys::<MenteeDoc, _>(doc, &["mentee", "mentorship"])?;
+                place(&mut p, &x.mentee.district);
+                p.mentor_id = Some(x.mentorship.mentor_id.to_string());
             }
             DocKind::MeetingLog => {
-                if let Ok(x) = read_view_keys::<super::MeetingLogDoc, _>(doc, &["mentor_id", "district"]) {
-                    p.mentor_id = Some(x.mentor_id.to_string());
-                    if let Some(d) = &x.district {
-                        place(&mut p, d);
-                    }
+                let x = read_view_keys::<super::MeetingLogDoc, _>(doc, &["mentor_id", "district"])?;
+                p.mentor_id = Some(x.mentor_id.to_string());
+                if let Some(d) = &x.district {
+                    place(&mut p, d);
                 }
             }
         }
-        p
+        Ok(p)
     }
 
     /// Whether `other` differs in a field that decides who may see the

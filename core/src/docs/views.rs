@@ -260,14 +260,15 @@ pub fn current_events<E: Event>(events: &BTreeMap<String, E>) -> Vec<&E> {
 pub fn read_view<T: DeserializeOwned, R: ReadDoc>(doc: &R) -> Result<T> {
     let value = json::read(doc, &ROOT)?;
     let newer = value.get("schema").and_then(serde_json::Value::as_u64).is_some_and(|s| s > SCHEMA_VERSION);
-    serde_json::from_value(value).map_err(|e| if newer { Error::UpdateRequired } else { Error::Corrupt(e.to_string()) })
+    serde_json::from_value(value)
+        .map_err(|e| if newer { Error::UpdateRequired } else { Error::Corrupt(crate::error::redact(&e.to_string())) })
 }
 
 /// Reads only `keys` of the root into a typed view (see [`read_view`]).
 pub fn read_view_keys<T: DeserializeOwned, R: ReadDoc>(doc: &R, keys: &[&str]) -> Result<T> {
     let value = json::read_keys(doc, &ROOT, keys)?;
     let newer = value.get("schema").and_then(serde_json::Value::as_u64).is_some_and(|s| s > SCHEMA_VERSION);
-    serde_json::from_value(value).map_err(|e| if newer { Error::UpdateRequired } else { Error::Corrupt(e.to_string()) })
+    serde_json::from_value(value).map_err(|e| if newer { Error::UpdateRequired } else { Error::Corrupt(crate::error::redact(&e.to_string())) })
 }
 
 /// Writes a write-once event into the map `container`. Recording the same
