@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The binding tests: generates the Kotlin, Swift and Python bindings from the
-# built library, starts a real qamqor-server on loopback, and runs the
-# Kotlin (JVM + JNA) and Python tests against it. Installs the Kotlin
+# built library, starts a real qamqor-server on loopback, and runs against
+# it the Kotlin (JVM + JNA) and Python tests and a Node client written from
+# docs/ alone. Installs the Kotlin
 # compiler (npm) and JNA (Debian) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,6 +57,12 @@ done
 [ -n "$url" ] || { cat "$log"; echo "the server did not start"; exit 1; }
 echo "server at $url"
 export QAMQOR_URL="$url" QAMQOR_SERVER_BIN="$root/target/debug/qamqor-server" QAMQOR_DATA_DIR="$data"
+
+step "Node: a client written from docs/ alone (Automerge JS 3, CBOR)"
+if [ ! -d tests/node/node_modules/@automerge/automerge ]; then
+  npm ci --prefix tests/node --no-audit --no-fund >/dev/null
+fi
+node tests/node/conformance.mjs
 
 step "Python"
 (cd "$out/python" && PYTHONPATH="$out/python" python3 -X faulthandler "$root/mobile-bindings/tests/python/test_bindings.py")
