@@ -268,7 +268,8 @@ pub fn read_view<T: DeserializeOwned, R: ReadDoc>(doc: &R) -> Result<T> {
 pub fn read_view_keys<T: DeserializeOwned, R: ReadDoc>(doc: &R, keys: &[&str]) -> Result<T> {
     let value = json::read_keys(doc, &ROOT, keys)?;
     let newer = value.get("schema").and_then(serde_json::Value::as_u64).is_some_and(|s| s > SCHEMA_VERSION);
-    serde_json::from_value(value).map_err(|e| if newer { Error::UpdateRequired } else { Error::Corrupt(crate::error::redact(&e.to_string())) })
+    serde_json::from_value(value)
+        .map_err(|e| if newer { Error::UpdateRequired } else { Error::Corrupt(crate::error::redact(&e.to_string())) })
 }
 
 /// Writes a write-once event into the map `container`. Recording the same
