@@ -8,6 +8,21 @@ use crate::error::{Result, ServerError};
 use crate::model::{Device, Role, User};
 use crate::service::Service;
 
+/// Records an administrative action in the audit: who ran it (the
+/// operating-system user of the command line), what, and on what.
+pub fn audit_admin(service: &Service, action: &str, subject: &str) -> Result<()> {
+    let operator = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    service.storage().audit(&[crate::model::AuditEntry {
+        at: chrono::Utc::now().timestamp_millis(),
+        user_id: format!("(administrator: {})", operator.chars().take(40).collect::<String>()),
+        device_id: "-".into(),
+        doc_id: subject.chars().take(200).collect(),
+        action: action.to_owned(),
+        hashes: Vec::new(),
+        address: None,
+    }])
+}
+
 /// The id of the administrator created on first start.
 pub const FIRST_ADMIN: &str = "admin";
 
@@ -26,13 +41,15 @@ pub fn bootstrap(service: &Service, region: &str) -> Result<Option<String>> {
         adoption_access: false,
     };
     service.storage().create_user(&user)?;
-    Ok(Some(service.issue_code(FIRST_ADMIN, 72)?))
+    audit_admin(service, "region_created", &format!("user:{FIRST_ADMIN} region:{region}"))?;
+    Ok(Some(issue_code(service, FIRST_ADMIN, 72)?))
 }
 
 /// Creates a user after checking the region and districts.
 pub fn create_user(service: &Service, user: &User) -> Result<()> {
     check_user(user)?;
-    service.storage().create_user(user)
+    service.storage().create_user(user)?;
+    audit_admin(service, "user_added", &format!("user:{} role:{}", user.id, user.role.code()))
 }
 
 fn check_user(user: &User) -> Result<()> {
@@ -59,14 +76,30 @@ pub fn set_districts(service: &Service, user_id: &str, districts: Vec<String>) -
     let mut user = service.storage().user(user_id)?.ok_or_else(|| ServerError::NotFound("no such user".into()))?;
     user.districts = districts;
     check_user(&user)?;
-    service.storage().update_user(&user)
+    service.storage().update_user(&user)?;
+    audit_admin(service, "districts_set", &format!("user:{} districts:{}", user.id, user.districts.join(",")))
 }
 
 /// Grants or withdraws the adoption tier.
 pub fn set_adoption_access(service: &Service, user_id: &str, granted: bool) -> Result<()> {
     let mut user = service.storage().user(user_id)?.ok_or_else(|| ServerError::NotFound("no such user".into()))?;
     user.adoption_access = granted;
-    service.storage().update_user(&user)
+    service.storage().update_user(&user)?;
+    audit_admin(service, if granted { "adoption_granted" } else { "adoption_withdrawn" }, &format!("user:{}", user.id))
+}
+
+/// Issues a one-time enrollment code for a user's phone (audited; the code
+/// itself is never written to the audit).
+pub fn issue_code(service: &Service, user_id: &str, hours: i64) -> Result<String> {
+    let code = service.issue_code(user_id, hours)?;
+    audit_admin(service, "code_issued", &format!("user:{user_id} hours:{hours}"))?;
+    Ok(code)
+}
+
+/// Revokes a device: it is told to wipe its data at its next contact.
+pub fn revoke_device(service: &Service, device_id: &str) -> Result<()> {
+    service.storage().revoke_device(device_id, chrono::Utc::now().timestamp())?;
+    audit_admin(service, "device_revoked", &format!("device:{device_id}"))
 }
 
 /// Assigns a case (or any document) to a user, or withdraws it.
@@ -75,7 +108,8 @@ pub fn assign(service: &Service, user_id: &str, doc_id: &str, assigned: bool) ->
     if service.storage().user(user_id)?.is_none() {
         return Err(ServerError::NotFound("no such user".into()));
     }
-    service.storage().assign(user_id, &id, assigned)
+    service.storage().assign(user_id, &id, assigned)?;
+    audit_admin(service, if assigned { "assigned" } else { "unassigned" }, &format!("user:{user_id} {id}"))
 }
 
 /// Hands on a document the access rules refused (see
@@ -83,16 +117,7 @@ pub fn assign(service: &Service, user_id: &str, doc_id: &str, assigned: bool) ->
 pub fn release_held(service: &Service, doc_id: &str, device_id: &str) -> Result<()> {
     let id = DocId::parse(doc_id)?;
     service.storage().release_held(&id, device_id)?;
-    let entry = crate::model::AuditEntry {
-        at: chrono::Utc::now().timestamp_millis(),
-        user_id: "(administrator)".into(),
-        device_id: device_id.to_owned(),
-        doc_id: doc_id.to_owned(),
-        action: "released".into(),
-        hashes: Vec::new(),
-        address: None,
-    };
-    service.storage().audit(&[entry])
+    audit_admin(service, "released", &format!("{id} from device:{device_id}"))
 }
 
 /// Archives the audit lines older than `before` (UTC midnight) to a new
@@ -107,16 +132,7 @@ pub fn archive_audit(service: &Service, before: chrono::NaiveDate, to: &std::pat
         .map_err(|e| ServerError::Config(format!("cannot create {} (it must not exist): {e}", to.display())))?;
     let mut out = std::io::BufWriter::new(file);
     let n = service.storage().audit_archive(before_ms, &mut SyncedWriter(&mut out))?;
-    let entry = crate::model::AuditEntry {
-        at: chrono::Utc::now().timestamp_millis(),
-        user_id: "(administrator)".into(),
-        device_id: "-".into(),
-        doc_id: format!("audit before {before}: {n} lines"),
-        action: "archived".into(),
-        hashes: Vec::new(),
-        address: None,
-    };
-    service.storage().audit(&[entry])?;
+    audit_admin(service, "archived", &format!("audit before {before}: {n} lines"))?;
     Ok(n)
 }
 

@@ -169,14 +169,14 @@ fn real_main() -> qamqor_server::Result<()> {
             admin::set_adoption_access(&service, &id, action == "grant")?
         }
         Command::Code { user, hours } => {
-            let code = service.issue_code(&user, hours)?;
+            let code = admin::issue_code(&service, &user, hours)?;
             println!("enrollment code for {user} (valid {hours} h, single use): {code}");
         }
         Command::Assign { user, doc } => admin::assign(&service, &user, &doc, true)?,
         Command::Unassign { user, doc } => admin::assign(&service, &user, &doc, false)?,
         Command::Device(DeviceCmd::List) => print(&admin::devices(&service)?),
         Command::Device(DeviceCmd::Revoke { id }) => {
-            service.storage().revoke_device(&id, chrono::Utc::now().timestamp())?;
+            admin::revoke_device(&service, &id)?;
             println!("device {id} revoked; it will be told to wipe its data at its next contact");
         }
         Command::Held(HeldCmd::List) => print(&service.storage().held_documents()?),

@@ -80,6 +80,14 @@ fn first_start_administration_health_and_graceful_shutdown() {
     assert!(logs.lines().all(|l| l.starts_with('{')), "{logs}");
     assert!(!logs.contains(code.as_deref().unwrap()));
 
+    // Administrative actions are audited, never with the code itself.
+    let (ok, out, _) = admin(dir.path(), &["audit", "--limit", "100"]);
+    assert!(ok);
+    for action in ["region_created", "user_added", "code_issued"] {
+        assert!(out.contains(action), "{action} in {out}");
+    }
+    assert!(!out.contains(code.as_deref().unwrap()), "no enrollment code in the audit");
+
     // The audit verifies, and archives to a file.
     let (ok, out, err) = admin(dir.path(), &["audit", "verify"]);
     assert!(ok && out.contains("\"broken_at\": null"), "{out}{err}");
