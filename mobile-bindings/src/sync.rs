@@ -98,6 +98,12 @@ pub struct SyncReport {
     pub refused: Vec<String>,
     /// The device was revoked and the store wiped.
     pub wiped: bool,
+    /// A renewed device token: store it in the Keystore/Keychain in place of
+    /// the old one (this store already uses it for its next syncs). The old
+    /// token stays valid until the new one is first used.
+    pub renewed_token: Option<String>,
+    /// The renewed token's expiry, Unix seconds.
+    pub renewed_expires_at: Option<i64>,
 }
 
 /// Told of sync state changes. Called from a background thread: hop to
@@ -120,7 +126,7 @@ struct Config {
 /// Sync bookkeeping of one store.
 #[derive(Default)]
 pub(crate) struct SyncControl {
-    config: Mutex<Config>,
+    config: Arc<Mutex<Config>>,
     state: Arc<Mutex<Option<SyncState>>>,
     listeners: Arc<Mutex<Vec<Arc<dyn SyncListener>>>>,
     offline: Mutex<bool>,
@@ -285,10 +291,15 @@ impl QamqorStore {
         SyncControl::set(&state, &listeners, SyncState::Syncing);
         let store = self.core().clone();
         let (st, ls) = (state.clone(), listeners.clone());
+        let shared_config = self.sync.config.clone();
         let task = runtime().spawn(async move {
             let outcome = client::sync(store, &config, Limits::default()).await;
             let result = match outcome {
                 Ok(r) => {
+                    if let Some(renewal) = &r.renewal {
+                        // Later syncs use the renewed token; the app stores it (SyncReport).
+                        lock(&shared_config).token = Some(renewal.token.clone());
+                    }
                     let changed: Vec<String> = r.changed.iter().chain(&r.removed).map(|d| d.to_string()).collect();
                     if !changed.is_empty() {
                         for l in lock(&ls).clone() {
@@ -304,6 +315,8 @@ impl QamqorStore {
                         removed: r.removed.iter().map(|d| d.to_string()).collect(),
                         refused: r.refused.iter().map(|x| format!("{}: {}", x.id, x.reason)).collect(),
                         wiped: r.wiped,
+                        renewed_token: r.renewal.as_ref().map(|x| x.token.clone()),
+                        renewed_expires_at: r.renewal.as_ref().map(|x| x.expires_at),
                     })
                 }
                 Err(e) => {

@@ -204,6 +204,7 @@ impl Service {
         let device_id = caller.device.id.clone();
         let limits = self.limits;
         let address = caller.address.as_deref();
-        self.storage.sync_tx(&mut |tx| crate::sync::serve(tx, &device_id, address, req, now, &limits))
+        let ttl = self.token_ttl_secs;
+        self.storage.sync_tx(&mut |tx| crate::sync::serve(tx, &device_id, address, req, now, &limits, ttl))
     }
 }

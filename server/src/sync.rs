@@ -11,7 +11,7 @@ use automerge::{ActorId, Automerge};
 use qamqor_core::docs::{self, DocId, Projection};
 use qamqor_core::sync::engine::{self, Refusal, WritePolicy};
 use qamqor_core::sync::wire::{
-    Announced, DocMessage, DocResult, DocStatus, Limits, PROTOCOL_VERSION, SyncRequest, SyncResponse,
+    Announced, DocMessage, DocResult, DocStatus, Limits, PROTOCOL_VERSION, Renewal, SyncRequest, SyncResponse,
 };
 
 use crate::access::{self, Grants};
@@ -102,6 +102,7 @@ pub(crate) fn serve(
     req: &SyncRequest,
     now: i64,
     limits: &Limits,
+    token_ttl_secs: i64,
 ) -> Result<SyncResponse> {
     let ctx = tx.caller(device_id)?.ok_or_else(|| ServerError::Unauthorized("unknown device token".into()))?;
     let at = now * 1000;
@@ -345,6 +346,17 @@ pub(crate) fn serve(
     if rescan {
         tx.set_seen_epoch(device_id, ctx.epoch)?;
     }
+    // A token in its last third is renewed: the phone keeps working without
+    // a new code as long as it syncs now and then.
+    let renewal = if ctx.device.expires_at - now < token_ttl_secs / 3 {
+        let token = crate::auth::new_token();
+        let expires_at = now + token_ttl_secs;
+        tx.renew_token(device_id, &crate::auth::token_hash(&token), expires_at)?;
+        audits.push(line("-", "token_renewed", Vec::new()));
+        Some(Renewal { token, expires_at })
+    } else {
+        None
+    };
     let stale = ctx.device.last_sync_at.is_none_or(|t| now - t >= TOUCH_EVERY_SECS);
     if stale || ctx.device.cursor != new_cursor {
         tx.touch_device(device_id, now, new_cursor)?;
@@ -363,6 +375,7 @@ pub(crate) fn serve(
             max_body_bytes: limits.max_body_bytes,
             max_message_bytes: limits.max_message_bytes,
         }),
+        renewal,
     })
 }
 

@@ -277,3 +277,33 @@ async fn enrolling_again_after_an_expired_token_keeps_the_phones_work() {
     let e = client::enroll(&server.url(), None, &code, &a.store.actor_id(), "stolen").await.unwrap_err();
     assert!(matches!(e, Error::Server { status: 409, .. }), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_in_use_gets_a_renewed_token_before_its_token_expires() {
+    let mut server = TestServer::start().await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    let mut a = server.phone("aigerim").await;
+    let report = a.sync().await.unwrap();
+    assert!(report.renewal.is_none(), "a new token is not renewed");
+    // Seventy days on (of ninety): the next sync brings a renewed token.
+    server.advance_clock(70 * 86_400).await;
+    let report = a.sync().await.unwrap();
+    assert!(report.renewal.is_some(), "a renewed token");
+    let old = a.config.token.clone();
+    // The old token still works until a new one is used (the app may not
+    // have stored it yet): each such sync brings a fresh renewal, the
+    // newest being the one to keep...
+    let report = a.sync().await.unwrap();
+    let renewal = report.renewal.expect("renewed again");
+    // ...and once the new one is used, the old one is gone.
+    a.config.token = renewal.token.clone();
+    a.sync().await.unwrap();
+    a.config.token = old;
+    assert!(matches!(a.sync().await, Err(Error::Unauthorized(_))));
+    a.config.token = renewal.token;
+    // Past the first token's lifetime, the phone keeps syncing.
+    server.advance_clock(60 * 86_400).await;
+    a.store.register_child(&sample(30).child()).unwrap();
+    let report = a.sync().await.unwrap();
+    assert!(report.refused.is_empty());
+}

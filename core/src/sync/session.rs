@@ -175,6 +175,9 @@ pub struct SyncReport {
     pub refused: Vec<DocResult>,
     /// The store was wiped (device revoked).
     pub wiped: bool,
+    /// A renewed device token the server sent: keep it and use it from now
+    /// on (the old one works until the new one is first used).
+    pub renewal: Option<super::wire::Renewal>,
 }
 
 /// One sync session of a phone with its server.
@@ -321,6 +324,9 @@ impl Session {
         let sent = self.in_flight.take().unwrap_or_default();
         self.report.rounds += 1;
         self.more = resp.more;
+        if let Some(r) = &resp.renewal {
+            self.report.renewal = Some(r.clone());
+        }
         if let Some(a) = resp.limits {
             // Announced by a server with smaller limits: adopt them.
             self.limits.max_docs = self.limits.max_docs.min(a.max_docs.max(1));

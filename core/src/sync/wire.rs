@@ -133,6 +133,20 @@ pub struct SyncResponse {
     /// (more documents than `max_docs`: the rest were left unanswered).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<Announced>,
+    /// A renewed device token, sent when the current one nears its expiry.
+    /// Keep it (Keystore, Keychain) and use it from the next request: the
+    /// current token stays valid until the new one is first used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal: Option<Renewal>,
+}
+
+/// A renewed device token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Renewal {
+    /// The new bearer token.
+    pub token: String,
+    /// Its expiry, Unix seconds.
+    pub expires_at: i64,
 }
 
 /// The limits a server announces to a phone that exceeded them.

@@ -121,6 +121,9 @@ pub trait SyncTx {
     fn set_seen_epoch(&mut self, device_id: &str, epoch: u64) -> Result<()>;
     /// Records the device's last sync and cursor.
     fn touch_device(&mut self, device_id: &str, at: i64, cursor: u64) -> Result<()>;
+    /// Stores a renewed token (hashed) for the device; the current one stays
+    /// valid until this one is first used (see [`Storage::device_by_token`]).
+    fn renew_token(&mut self, device_id: &str, token_hash: &str, expires_at: i64) -> Result<()>;
     /// Records that a revoked device has wiped its data.
     fn mark_wiped(&mut self, device_id: &str, at: i64) -> Result<()>;
     /// Appends audit lines.
@@ -167,7 +170,8 @@ pub trait Storage: Send + Sync + 'static {
     /// sync state and gets the new token. Fails if the code was used
     /// meanwhile, or the actor belongs to another user's or a revoked device.
     fn enroll(&self, code_id: &str, device: &Device, token_hash: &str) -> Result<Device>;
-    /// The device holding a token.
+    /// The device holding a token. A renewed token used for the first time
+    /// becomes the device's token (the previous one stops working).
     fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>>;
     /// Every device.
     fn devices(&self) -> Result<Vec<Device>>;

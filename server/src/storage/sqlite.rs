@@ -150,6 +150,12 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT, WITHOUT ROWID;
     ALTER TABLE audit ADD COLUMN address TEXT;
 
+    -- A renewed token waiting to be used: the current one stays valid
+    -- until the device first uses this one.
+    ALTER TABLE devices ADD COLUMN next_token_hash TEXT;
+    ALTER TABLE devices ADD COLUMN next_expires_at INTEGER;
+    CREATE UNIQUE INDEX devices_next_token ON devices(next_token_hash) WHERE next_token_hash IS NOT NULL;
+
     -- Tamper evidence: each line's chain is the SHA-256 of the previous
     -- line's chain and its own fields (lines older than this migration
     -- have none). The anchor is the chain of the last line archived away.
@@ -781,6 +787,13 @@ impl SyncTx for Tx<'_, '_> {
         Ok(())
     }
 
+    fn renew_token(&mut self, device_id: &str, token_hash: &str, expires_at: i64) -> Result<()> {
+        self.tx
+            .prepare_cached("UPDATE devices SET next_token_hash = ?2, next_expires_at = ?3 WHERE id = ?1")?
+            .execute(params![device_id, token_hash, expires_at])?;
+        Ok(())
+    }
+
     fn mark_wiped(&mut self, device_id: &str, at: i64) -> Result<()> {
         self.tx
             .execute("UPDATE devices SET wiped_at = coalesce(wiped_at, ?2) WHERE id = ?1", params![device_id, at])?;
@@ -973,13 +986,30 @@ impl Storage for SqliteStorage {
     }
 
     fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>> {
-        self.read(|c| {
+        let current = self.read(|c| {
             Ok(c.query_row(
                 &format!("SELECT {DEVICE_COLS} FROM devices WHERE token_hash = ?1"),
                 [token_hash],
                 device_from,
             )
             .optional()?)
+        })?;
+        if current.is_some() {
+            return Ok(current);
+        }
+        // The first use of a renewed token makes it the device's token.
+        self.write(|tx| {
+            Ok(tx
+                .query_row(
+                    &format!(
+                        "UPDATE devices SET token_hash = next_token_hash, expires_at = next_expires_at,
+                         next_token_hash = NULL, next_expires_at = NULL
+                         WHERE next_token_hash = ?1 RETURNING {DEVICE_COLS}"
+                    ),
+                    [token_hash],
+                    device_from,
+                )
+                .optional()?)
         })
     }
 

@@ -60,6 +60,7 @@ fn main() {
         more: true,
         wipe: false,
         limits: Some(wire::Announced { max_docs: 10, max_body_bytes: 1 << 20, max_message_bytes: 1 << 16 }),
+        renewal: Some(wire::Renewal { token: "ab".repeat(32), expires_at: 1_900_000_000 }),
     };
     write("sync_request", "response", &wire::encode(&resp));
     // Sync messages: a first message, and one carrying changes.
