@@ -58,7 +58,7 @@ done
 echo "server at $url"
 export QAMQOR_URL="$url" QAMQOR_SERVER_BIN="$root/target/debug/qamqor-server" QAMQOR_DATA_DIR="$data"
 
-step "Node: a client written from docs/ alone (Automerge JS 3, CBOR)"
+step "Node: a client written from docs/ alone (Automerge JS 3, cborg)"
 if [ ! -d tests/node/node_modules/@automerge/automerge ]; then
   npm ci --prefix tests/node --no-audit --no-fund >/dev/null
 fi

@@ -1,11 +1,12 @@
-// A Qamqor client written from docs/protocol.md and docs/documents.md alone,
+// A Qamqor client written from docs/protocol.md and docs/documents.md alone
+// (Automerge JS 3 and cborg, a pure-JavaScript CBOR codec),
 // in another language than the reference: it enrolls two specialists' phones,
 // creates every kind of document, syncs them, and reads a colleague's change.
 //
 // Environment (set by scripts/test-bindings.sh): QAMQOR_URL, QAMQOR_SERVER_BIN,
 // QAMQOR_DATA_DIR.
 import * as A from "@automerge/automerge";
-import { encode, decode } from "cbor-x";
+import { encode, decode } from "cborg";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import assert from "node:assert/strict";
