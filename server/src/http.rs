@@ -29,7 +29,12 @@ impl IntoResponse for ServerError {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        (status, Json(json!({ "error": self.code(), "message": self.public_message() }))).into_response()
+        let mut body = json!({ "error": self.code(), "message": self.public_message() });
+        if let ServerError::TooLarge(limit) = self {
+            // The client sizes its next request by it.
+            body["limit"] = json!(limit);
+        }
+        (status, Json(body)).into_response()
     }
 }
 

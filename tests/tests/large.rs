@@ -144,3 +144,19 @@ async fn a_phone_adapts_to_a_server_with_smaller_limits() {
         assert_eq!(server.service.storage().load_doc(id).unwrap().unwrap().get_heads(), a.store.heads(id).unwrap());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_fits_its_requests_to_a_small_body_limit() {
+    let server = TestServer::start_with(|c| c.max_body_bytes = 24 * 1024).await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    server.user("gulnar", Role::Specialist, &[DISTRICT]);
+    let a = server.phone("aigerim").await;
+    let g = server.phone("gulnar").await;
+    let mut s = sample(45);
+    let ids: Vec<_> = (0..30).map(|_| big_case(&a.store, &mut s, 2)).collect();
+    let limits = Limits { max_rounds: 300, ..Limits::default() };
+    let report = client::sync(a.store.clone(), &a.config, limits).await.unwrap();
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    client::sync(g.store.clone(), &g.config, Limits { max_body_bytes: 24 * 1024, ..limits }).await.unwrap();
+    assert_eq!(g.store.document_ids().unwrap().len(), ids.len());
+}

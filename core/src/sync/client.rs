@@ -151,7 +151,8 @@ pub async fn sync<S: SyncStore + Send + Sync + 'static>(
         if resp.status() == reqwest::StatusCode::PAYLOAD_TOO_LARGE && shrinks < 8 {
             // The server takes less than this phone assumed: send less.
             shrinks += 1;
-            lock(&session).request_too_large();
+            let limit = body_limit(resp).await;
+            lock(&session).request_too_large(limit);
             continue;
         }
         if !resp.status().is_success() {
@@ -171,6 +172,15 @@ pub async fn sync<S: SyncStore + Send + Sync + 'static>(
         .await?;
     }
     Ok(lock(&session).report().clone())
+}
+
+/// The body limit a `413` answer names, if any.
+async fn body_limit(resp: reqwest::Response) -> Option<usize> {
+    let gzipped = is_gzip(&resp);
+    let bytes = resp.bytes().await.ok()?;
+    let bytes = if gzipped { gunzip(&bytes, 64 * 1024).ok()? } else { bytes.to_vec() };
+    let body: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    body["limit"].as_u64().and_then(|l| usize::try_from(l).ok())
 }
 
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -227,11 +227,12 @@ impl Session {
         self.report.bytes_received += received;
     }
 
-    /// The last request was refused as too large (`413`): halve what a
-    /// request may carry and start its documents' exchanges again; the
-    /// next request is smaller.
-    pub fn request_too_large(&mut self) {
-        self.limits.max_body_bytes = (self.limits.max_body_bytes / 2).max(16 * 1024);
+    /// The last request was refused as too large (`413`, with the server's
+    /// body limit if it said): send at most that (else half as much) and
+    /// start the request's documents' exchanges again.
+    pub fn request_too_large(&mut self, server_limit: Option<usize>) {
+        let halved = (self.limits.max_body_bytes / 2).max(4 * 1024);
+        self.limits.max_body_bytes = server_limit.map_or(halved, |l| l.clamp(4 * 1024, halved));
         self.limits.max_docs = (self.limits.max_docs / 2).max(1);
         if let Some(sent) = self.in_flight.take() {
             for m in &sent.docs {
@@ -263,7 +264,9 @@ impl Session {
         let max_docs = self.limits.max_docs;
         let max_message = self.limits.max_message_bytes;
         // Room for the messages in the body (the rest of a request is small).
-        let mut room = self.limits.max_body_bytes.saturating_sub(16 * 1024);
+        let body = self.limits.max_body_bytes;
+        let mut room = body.saturating_sub((16 * 1024).min(body / 8));
+        let mut deferred = false;
         let (states, pushed) = (&mut self.states, &mut self.pushed);
         let req = store.transact(|tx| {
             let cursor = tx.cursor()?;
@@ -294,8 +297,9 @@ impl Session {
                         tx.set_status(&p.id, SyncStatus::Synced, Some(&saved), None)?;
                     }
                     Ok(None) => {}
-                    Err(_) if room < max_message => {
+                    Err(_) if room < max_message && !docs.is_empty() => {
                         // Does not fit beside the others: the next request.
+                        deferred = true;
                     }
                     Err(size) => {
                         // This document only: the others go on.
@@ -307,6 +311,8 @@ impl Session {
             Ok(SyncRequest { v: PROTOCOL_VERSION, cursor, docs, acks, wiped })
         })?;
         let first = self.report.rounds == 0;
+        // Documents left for lack of room keep the session going.
+        self.more |= deferred;
         if !first && req.docs.is_empty() && req.acks.is_empty() && !req.wiped && !self.more {
             self.done = true;
             return Ok(None);
