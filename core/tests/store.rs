@@ -144,7 +144,10 @@ fn caseload_search_schedule_and_urgent_items() {
     let file = store.representative_file(&rep.id).unwrap();
     assert!(file.risk.removal_recommended);
     store.set_representative_status(&rep.id, RepresentativeStatus::Removed).unwrap();
-    assert!(store.urgent_items().unwrap().is_empty(), "acted on: no longer urgent");
+    // Acted on: the representative's items are gone; what remains is the
+    // child's open placement with them, to end (issue 9).
+    let left: Vec<_> = store.urgent_items().unwrap().into_iter().map(|u| u.reason).collect();
+    assert_eq!(left, [UrgentReason::PlacementToEnd]);
 }
 
 #[test]
@@ -460,11 +463,50 @@ fn query_tables_derived_under_other_rules_are_rebuilt_on_open() {
     };
     // Derived under the current rules: not rebuilt (the damage stays, which
     // proves the rebuild below comes from the version alone).
-    tamper("DELETE FROM q_urgent;");
+    tamper("DELETE FROM q_urgent; UPDATE q_representatives SET urgent = 0;");
     assert!(open(&dir, "a").urgent_items().unwrap().is_empty());
     // Derived under other rules: rebuilt on open.
     tamper("UPDATE meta SET value = x'00000000' WHERE key = 'derived_version';");
     let store = open(&dir, "a");
     let urgent = store.urgent_items().unwrap();
     assert!(urgent.iter().any(|u| u.doc_id == DocId::representative(&rep.id)), "{urgent:?}");
+}
+
+/// The seed's workflow: a risk factor on a guardian flags the child too,
+/// no other child may be placed with them, and the child stays on the
+/// urgent list until it is placed anew.
+#[test]
+fn a_risk_factor_flags_the_child_until_it_is_placed_anew() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, "a");
+    let mut s = sample(50);
+    let (child, rep, placement) = family(&store, &mut s);
+    let case = DocId::case(&child.id);
+    assert!(!store.caseload().unwrap()[0].urgent);
+
+    store.record_check(&s.check(&rep.id, d("2026-11-20"), Some(RiskFactor::CriminalProsecution))).unwrap();
+    assert!(store.caseload().unwrap()[0].urgent, "the child of a guardian under prosecution is urgent");
+    let urgent = store.urgent_items().unwrap();
+    assert!(urgent.iter().any(|u| u.doc_id == case && u.reason == UrgentReason::RepresentativeAtRisk), "{urgent:?}");
+
+    // No other child is placed with them.
+    let other = s.child();
+    store.register_child(&other).unwrap();
+    let start = other.birth_date.max(d("2026-01-10"));
+    let e = store.place_child(&s.placement(&other, &rep, start)).unwrap_err();
+    assert!(matches!(&e, Error::Rule(m) if m.contains("risk")), "{e}");
+
+    // Removed from duties with the placement still open: a task, not silence.
+    store.set_representative_status(&rep.id, RepresentativeStatus::Removed).unwrap();
+    let urgent = store.urgent_items().unwrap();
+    assert!(urgent.iter().any(|u| u.doc_id == case && u.reason == UrgentReason::PlacementToEnd), "{urgent:?}");
+    assert!(store.caseload().unwrap().iter().any(|c| c.urgent));
+
+    // The placement ends and the child is placed with another guardian.
+    store.end_placement(&child.id, &placement.id, d("2026-11-22"), PlacementEndReason::RepresentativeRemoved).unwrap();
+    let new_rep = s.representative(d("2026-11-22"));
+    store.register_representative(&new_rep).unwrap();
+    store.place_child(&s.placement(&child, &new_rep, d("2026-11-23"))).unwrap();
+    assert!(store.urgent_items().unwrap().is_empty(), "{:?}", store.urgent_items().unwrap());
+    assert!(store.caseload().unwrap().iter().all(|c| !c.urgent));
 }

@@ -81,6 +81,12 @@ pub enum UrgentKind {
     RemovalRecommended,
     /// The latest home visit saw signs of neglect.
     NeglectSigns,
+    /// The child's current representative carries a risk factor or a
+    /// removal recommendation.
+    RepresentativeAtRisk,
+    /// The child's representative was removed from duties while the
+    /// placement is open: end the placement and place the child anew.
+    PlacementToEnd,
 }
 
 /// An urgent item: shown first, synced first.
@@ -323,6 +329,8 @@ impl QamqorStore {
                     core_store::UrgentReason::Risk(f) => (UrgentKind::RiskFactor, Some(f)),
                     core_store::UrgentReason::RemovalRecommended => (UrgentKind::RemovalRecommended, None),
                     core_store::UrgentReason::NeglectSigns => (UrgentKind::NeglectSigns, None),
+                    core_store::UrgentReason::RepresentativeAtRisk => (UrgentKind::RepresentativeAtRisk, None),
+                    core_store::UrgentReason::PlacementToEnd => (UrgentKind::PlacementToEnd, None),
                 };
                 UrgentItem {
                     doc_id: u.doc_id.to_string(),

@@ -109,6 +109,13 @@ impl Store {
                     if placement.is_open() && rep.status != RepresentativeStatus::Active {
                         return Err(Error::Rule("the representative is not active and cannot take a child".into()));
                     }
+                    if placement.is_open() && rep.risk.is_urgent() {
+                        return Err(Error::Rule(
+                            "the representative carries a risk factor or a removal recommendation and cannot take a \
+                             child until it is cleared"
+                                .into(),
+                        ));
+                    }
                     Some(id)
                 }
                 None => None,

@@ -58,6 +58,13 @@ pub enum UrgentReason {
     RemovalRecommended,
     /// The latest home visit saw signs of neglect or violence.
     NeglectSigns,
+    /// The child's current representative carries a risk factor or a
+    /// removal recommendation.
+    RepresentativeAtRisk,
+    /// The child's current representative was removed from duties while the
+    /// placement is still open: the placement is to be ended and the child
+    /// placed anew.
+    PlacementToEnd,
 }
 
 /// An urgent item, first on the phone's screen and first to sync.
@@ -123,9 +130,14 @@ impl Store {
     pub fn caseload(&self) -> Result<Vec<CaseSummary>> {
         let today = self.today();
         self.read(|c| {
+            // A child is urgent through its current representative too.
             let mut st = c.prepare_cached(
-                "SELECT doc_id, display_name, iin, birth_date, district, placement_form, urgent, tier, last_visit
-                 FROM q_children ORDER BY sort_key",
+                "SELECT ch.doc_id, ch.display_name, ch.iin, ch.birth_date, ch.district, ch.placement_form,
+                        ch.urgent OR EXISTS (SELECT 1 FROM q_representatives r
+                                             WHERE r.doc_id = 'rep:' || ch.representative_id
+                                               AND (r.urgent = 1 OR r.status = 'removed')),
+                        ch.tier, ch.last_visit
+                 FROM q_children ch ORDER BY ch.sort_key",
             )?;
             let rows = st.query_map([], CaseRow::from_row)?;
             rows.map(|r| r?.into_summary(today)).collect::<Result<Vec<_>>>()
@@ -175,11 +187,20 @@ impl Store {
     pub fn urgent_items(&self) -> Result<Vec<UrgentItem>> {
         self.read(|c| {
             let mut st = c.prepare_cached(
-                "SELECT u.doc_id, u.item, u.since, coalesce(ch.display_name, r.display_name, '')
-                 FROM q_urgent u
-                 LEFT JOIN q_children ch ON ch.doc_id = u.doc_id
-                 LEFT JOIN q_representatives r ON r.doc_id = u.doc_id
-                 ORDER BY u.since, u.doc_id, u.item",
+                "SELECT doc_id, item, since, name FROM (
+                   SELECT u.doc_id, u.item, u.since, coalesce(ch.display_name, r.display_name, '') AS name
+                   FROM q_urgent u
+                   LEFT JOIN q_children ch ON ch.doc_id = u.doc_id
+                   LEFT JOIN q_representatives r ON r.doc_id = u.doc_id
+                   UNION ALL
+                   -- Children whose current representative is at risk or removed.
+                   SELECT ch.doc_id,
+                          CASE WHEN r.status = 'removed' THEN 'placement_to_end' ELSE 'representative_at_risk' END,
+                          (SELECT min(u.since) FROM q_urgent u WHERE u.doc_id = r.doc_id),
+                          ch.display_name
+                   FROM q_children ch JOIN q_representatives r ON r.doc_id = 'rep:' || ch.representative_id
+                   WHERE r.urgent = 1 OR r.status = 'removed'
+                 ) ORDER BY since, doc_id, item",
             )?;
             let rows = st.query_map([], |r| {
                 Ok((
@@ -194,6 +215,8 @@ impl Store {
                 let reason = match item.as_str() {
                     "removal_recommended" => UrgentReason::RemovalRecommended,
                     "neglect_signs" => UrgentReason::NeglectSigns,
+                    "representative_at_risk" => UrgentReason::RepresentativeAtRisk,
+                    "placement_to_end" => UrgentReason::PlacementToEnd,
                     code => UrgentReason::Risk(code.parse()?),
                 };
                 Ok(UrgentItem { doc_id: DocId::parse(&doc)?, reason, since: opt_date(since)?, display_name: name })
