@@ -510,3 +510,24 @@ fn a_risk_factor_flags_the_child_until_it_is_placed_anew() {
     assert!(store.urgent_items().unwrap().is_empty(), "{:?}", store.urgent_items().unwrap());
     assert!(store.caseload().unwrap().iter().all(|c| !c.urgent));
 }
+
+/// A name typed on a Latin keyboard (Kazakh Latin or a common
+/// transliteration) finds the Cyrillic name.
+#[test]
+fn a_latin_keyboard_finds_cyrillic_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, "a");
+    let mut s = sample(51);
+    let mut child = s.child();
+    child.name = FullName { family: "Сейітқызы".into(), given: "Нұрсұлу".into(), patronymic: None };
+    store.register_child(&child).unwrap();
+    for query in ["Nur", "nursulu", "Сейіт", "Seiitkizi Nur", "Sheyit", "seyit nurs"] {
+        let hits = store.search(query, 10).unwrap();
+        let found = hits.iter().any(|h| h.doc_id == DocId::case(&child.id));
+        if query.starts_with("Sheyit") {
+            assert!(!found, "{query} is another name");
+        } else {
+            assert!(found, "{query} finds the child: {hits:?}");
+        }
+    }
+}

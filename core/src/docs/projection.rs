@@ -13,10 +13,11 @@ use super::{
 use crate::model::{CodeList, Kato};
 
 /// The version of the rules in [`Projection::of`] (and of the phone's query
-/// tables). Raise it whenever what is derived from a document changes:
+/// tables; 2: Latin search forms of names). Raise it whenever what is
+/// derived from a document changes:
 /// phones rebuild their query tables on open and servers their document
 /// metadata on start.
-pub const PROJECTION_VERSION: u32 = 1;
+pub const PROJECTION_VERSION: u32 = 2;
 
 /// What access control and ordering need to know of a document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

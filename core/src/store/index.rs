@@ -30,6 +30,10 @@ fn names(conn: &Connection, id: &str, parts: &[&str]) -> Result<()> {
     let mut st = conn.prepare_cached("INSERT OR IGNORE INTO q_names(token, doc_id) VALUES (?1, ?2)")?;
     for part in parts {
         for token in text::tokens(part) {
+            // Also as typed on a Latin keyboard ("nur" finds "Нұр").
+            if let Some(latin) = text::latin_form(&token) {
+                st.execute(params![latin, id])?;
+            }
             st.execute(params![token, id])?;
         }
     }

@@ -256,12 +256,29 @@ impl Store {
                     })
                     .collect();
             }
-            let tokens: Vec<String> = text::tokens(q).take(5).collect();
+            // Each word matches a name part's beginning, in Cyrillic (folded)
+            // or, typed on a Latin keyboard, in the Latin search form.
+            let words: Vec<&str> = q.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(5).collect();
+            let tokens: Vec<Vec<String>> = words
+                .iter()
+                .map(|w| {
+                    let mut forms: Vec<String> = text::tokens(w).take(1).collect();
+                    forms.extend(text::latin_query(w));
+                    forms
+                })
+                .filter(|f| !f.is_empty())
+                .collect();
             if tokens.is_empty() {
                 return Ok(Vec::new());
             }
-            let matches =
-                vec!["SELECT doc_id FROM q_names WHERE token >= ? AND token < ?"; tokens.len()].join(" INTERSECT ");
+            let matches = tokens
+                .iter()
+                .map(|forms| {
+                    let any = vec!["(token >= ? AND token < ?)"; forms.len()].join(" OR ");
+                    format!("SELECT doc_id FROM q_names WHERE {any}")
+                })
+                .collect::<Vec<_>>()
+                .join(" INTERSECT ");
             let sql = format!(
                 "WITH m(doc_id) AS ({matches})
                  SELECT m.doc_id, coalesce(ch.display_name, r.display_name, me.display_name, ''),
@@ -273,7 +290,7 @@ impl Store {
                  ORDER BY k LIMIT ?"
             );
             let mut args: Vec<rusqlite::types::Value> = Vec::new();
-            for t in &tokens {
+            for t in tokens.iter().flatten() {
                 args.push(t.clone().into());
                 args.push(prefix_end(t).into());
             }
