@@ -374,6 +374,14 @@ impl QamqorStore {
         Ok(self.inner.resolve_conflict(&DocId::parse(&doc_id)?, &path, &value)?)
     }
 
+    /// Gives up this phone's change to a record the server refused (see
+    /// `document_sync_states`): the record leaves the phone and the next
+    /// sync brings back the server's copy if this user may read it. Any
+    /// other record is refused with a rule error.
+    pub fn discard_refused(&self, doc_id: String) -> Result<()> {
+        Ok(self.inner.discard_refused(&DocId::parse(&doc_id)?)?)
+    }
+
     // ---- Mentors ----
 
     /// Registers a mentor (by a specialist).

@@ -215,6 +215,10 @@ impl QamqorStore {
             .await
             .map_err(|_| QamqorError::Cancelled)??;
         self.configure_sync(server_url, e.token.clone(), ca_pem)?;
+        // The store learns its user's role: a mentor's refuses casework locally.
+        if let Some(role) = qamqor_core::model::UserRole::parse(&e.role) {
+            self.core().set_role(role)?;
+        }
         Ok(e)
     }
 

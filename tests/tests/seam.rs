@@ -307,3 +307,48 @@ async fn a_phone_in_use_gets_a_renewed_token_before_its_token_expires() {
     let report = a.sync().await.unwrap();
     assert!(report.refused.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mentors_phone_refuses_casework_and_a_refused_change_can_be_discarded() {
+    let server = TestServer::start().await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    server.user("mentor.aliya", Role::Mentor, &[]);
+    let spec = server.phone("aigerim").await;
+    let mut s = sample(32);
+    let mentor = s.mentor("mentor.aliya");
+    spec.store.register_mentor(&mentor).unwrap();
+    spec.sync().await.unwrap();
+    let m = server.phone("mentor.aliya").await;
+    m.store.set_role(qamqor_core::model::UserRole::Mentor).unwrap();
+    // Refused locally, with a clear rule error: nothing kept to fail forever.
+    let e = m.store.register_child(&s.child()).unwrap_err();
+    assert!(matches!(&e, Error::Rule(msg) if msg.contains("mentor")), "{e}");
+    assert!(m.store.document_ids().unwrap().is_empty());
+    m.sync().await.unwrap();
+    assert!(m.store.meeting_log(&mentor.id).is_ok(), "the meeting log is still theirs");
+
+    // A change the server refused (a mentor's edit of the profile, made
+    // before the phone knew its role) is discarded, and the server's copy
+    // comes back at the next sync.
+    let id = DocId::mentor(&mentor.id);
+    let before = server.service.storage().load_doc(&id).unwrap().unwrap().get_heads();
+    let mut doc = automerge::Automerge::load(&m.store.export_document(&id).unwrap()).unwrap();
+    let hex = m.store.actor_id();
+    doc.set_actor(automerge::ActorId::from(
+        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect::<Vec<_>>(),
+    ));
+    {
+        use automerge::transaction::Transactable;
+        let mut tx = doc.transaction();
+        qamqor_core::docs::prepare_edit(&mut tx, &hex, "mentor.aliya").unwrap();
+        tx.put(automerge::ROOT, "note", "changed").unwrap();
+        tx.commit();
+    }
+    m.store.merge_document(&id, &doc.save()).unwrap();
+    let report = m.sync().await.unwrap();
+    assert_eq!(report.refused.len(), 1);
+    assert!(m.store.discard_refused(&DocId::meeting_log(&mentor.id)).is_err(), "only refused records");
+    m.store.discard_refused(&id).unwrap();
+    m.sync().await.unwrap();
+    assert_eq!(m.store.heads(&id).unwrap(), before, "the server's copy is back");
+}

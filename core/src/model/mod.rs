@@ -227,3 +227,31 @@ pub fn add_months(date: NaiveDate, months: u32) -> NaiveDate {
 pub fn age_on(birth: NaiveDate, on: NaiveDate) -> u32 {
     on.years_since(birth).unwrap_or(0)
 }
+
+/// The role of a phone's user, as the regional server enrolled them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserRole {
+    /// A specialist of the guardianship body: all casework.
+    Specialist,
+    /// A certified mentor: the meeting log only.
+    Mentor,
+    /// The regional administrator.
+    Admin,
+}
+
+impl UserRole {
+    /// The code the server uses (`specialist`, `mentor`, `admin`).
+    pub fn code(self) -> &'static str {
+        match self {
+            UserRole::Specialist => "specialist",
+            UserRole::Mentor => "mentor",
+            UserRole::Admin => "admin",
+        }
+    }
+
+    /// Parses a code; `None` for anything else.
+    pub fn parse(code: &str) -> Option<Self> {
+        [UserRole::Specialist, UserRole::Mentor, UserRole::Admin].into_iter().find(|r| r.code() == code)
+    }
+}

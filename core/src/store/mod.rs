@@ -75,6 +75,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// A phone's casework store: encrypted, offline, durable.
 pub struct Store {
+    /// The role of the enrolled user, once known (see [`Store::set_role`]).
+    role: Mutex<Option<crate::model::UserRole>>,
     /// The operating system's lock on the database file, held while open.
     file_lock: Mutex<Option<std::fs::File>>,
     path: PathBuf,
@@ -218,7 +220,13 @@ impl Store {
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let checkpointer = Checkpointer::start(open_connection(path, key)?);
         let reader = open_connection(path, key)?;
+        let role = conn
+            .query_row("SELECT value FROM meta WHERE key = 'role'", [], |r| r.get::<_, Vec<u8>>(0))
+            .optional()?
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| crate::model::UserRole::parse(&s));
         let store = Store {
+            role: Mutex::new(role),
             file_lock: Mutex::new(Some(file_lock)),
             path: path.to_owned(),
             checkpointer: Mutex::new(Some(checkpointer)),
@@ -268,6 +276,27 @@ impl Store {
         }
     }
 
+    /// Records the role of the user this phone was enrolled for (the app
+    /// calls it with the enrollment's role; the bindings' `enroll` does).
+    /// A mentor's store then refuses casework locally, instead of keeping
+    /// changes the server would refuse forever.
+    pub fn set_role(&self, role: crate::model::UserRole) -> Result<()> {
+        self.write(|w| {
+            w.tx.execute(
+                "INSERT INTO meta(key, value) VALUES ('role', ?1) ON CONFLICT(key) DO UPDATE SET value = ?1",
+                [role.code().as_bytes().to_vec()],
+            )?;
+            Ok(())
+        })?;
+        *lock(&self.role) = Some(role);
+        Ok(())
+    }
+
+    /// The role of the enrolled user, if known.
+    pub fn role(&self) -> Option<crate::model::UserRole> {
+        *lock(&self.role)
+    }
+
     /// This installation's Automerge actor id, in hex.
     pub fn actor_id(&self) -> String {
         self.actor.to_hex_string()
@@ -289,9 +318,11 @@ impl Store {
         let mut guard = lock(&self.writer);
         let Writer { conn, cache } = guard.as_mut().ok_or(Error::Closed)?;
         let tx = conn.transaction()?;
+        let role = *lock(&self.role);
         let mut w = WriteTx {
             tx,
             cache,
+            role,
             actor: &self.actor,
             author: &self.options.author,
             touched: Vec::new(),
@@ -438,6 +469,7 @@ fn load_cached<'c>(
 pub(crate) struct WriteTx<'a> {
     tx: rusqlite::Transaction<'a>,
     cache: &'a mut DocCache,
+    role: Option<crate::model::UserRole>,
     actor: &'a ActorId,
     author: &'a str,
     touched: Vec<DocId>,
@@ -465,8 +497,21 @@ impl WriteTx<'_> {
         docs::CaseHead::read(doc)
     }
 
+    /// Refuses what the user's role may not write (a mentor: anything but
+    /// the meeting log).
+    fn check_role(&self, id: &DocId) -> Result<()> {
+        if self.role == Some(crate::model::UserRole::Mentor) && id.kind() != DocKind::MeetingLog {
+            return Err(Error::Rule(format!(
+                "this phone belongs to a mentor, who records meetings only; a {} is kept by specialists",
+                kind_name(id.kind())
+            )));
+        }
+        Ok(())
+    }
+
     /// Creates a new document and writes its first change with `f`.
     pub(crate) fn create(&mut self, id: &DocId, f: impl FnOnce(&mut Transaction<'_>) -> Result<()>) -> Result<()> {
+        self.check_role(id)?;
         if self.doc(id)?.is_some() {
             return Err(Error::Rule(format!("this {} already exists", kind_name(id.kind()))));
         }
@@ -481,6 +526,7 @@ impl WriteTx<'_> {
 
     /// Edits an existing document with `f` and appends the change.
     pub(crate) fn edit<R>(&mut self, id: &DocId, f: impl FnOnce(&mut Transaction<'_>) -> Result<R>) -> Result<R> {
+        self.check_role(id)?;
         let withdrawn: bool = self
             .tx
             .prepare_cached("SELECT EXISTS (SELECT 1 FROM sync_docs WHERE doc_id = ?1 AND status = 'withdrawn')")?

@@ -213,6 +213,29 @@ impl Store {
         self.transact(|tx| tx.wipe())
     }
 
+    /// Discards this phone's copy of a document the server refused (the
+    /// user gives up a change that cannot be accepted): the document leaves
+    /// the phone, and the next sync brings back the server's copy if this
+    /// user may read it (asking for it from nothing). Only refused documents can be discarded.
+    pub fn discard_refused(&self, id: &DocId) -> Result<()> {
+        self.write(|w| {
+            let status = w.sync_row(id)?.map(|(s, _)| s);
+            if !status.is_some_and(SyncStatus::is_refusal) {
+                return Err(crate::error::Error::Rule(
+                    "only a record the server refused can be discarded; this one is kept".into(),
+                ));
+            }
+            w.tx.execute("DELETE FROM changes WHERE doc_id = ?1", [id.to_string()])?;
+            w.tx.execute("DELETE FROM documents WHERE doc_id = ?1", [id.to_string()])?;
+            index::clear_doc(&w.tx, &id.to_string())?;
+            w.cache.evict(id);
+            w.touched.retain(|t| t != id);
+            // Start the exchange afresh, from nothing: the server sees this
+            // phone holds nothing of it and sends its copy.
+            w.set_status(id, SyncStatus::Pending, Some(&[]), None)
+        })
+    }
+
     /// Per-document sync state, urgent and pending first. Documents removed
     /// from this phone are not listed.
     pub fn sync_states(&self) -> Result<Vec<DocSyncState>> {

@@ -118,6 +118,10 @@ class MentorDay(unittest.TestCase):
         spec.sync()
 
         m = Phone("py.mentor", role="mentor")
+        # Enrolled as a mentor, the store refuses casework locally.
+        with self.assertRaises(qamqor.QamqorError.Rule) as refused:
+            m.store.register_child(s.child())
+        self.assertIn("mentor", str(refused.exception))
         m.sync()
         mentees = m.store.mentees(mentor.id)
         self.assertEqual([x.child_id for x in mentees], [child.id])
