@@ -484,8 +484,17 @@ fn a_risk_factor_flags_the_child_until_it_is_placed_anew() {
     let case = DocId::case(&child.id);
     assert!(!store.caseload().unwrap()[0].urgent);
 
+    // Income with absurd amounts is refused (and sums never overflow).
+    let mut absurd = s.check(&rep.id, d("2026-11-20"), None);
+    absurd.income.sources[0].monthly_amount_kzt = 1_000_000_000_000_000;
+    let e = store.record_check(&absurd).unwrap_err();
+    assert!(matches!(&e, Error::Invalid { field, .. } if field.contains("monthly_amount_kzt")), "{e}");
+
     store.record_check(&s.check(&rep.id, d("2026-11-20"), Some(RiskFactor::CriminalProsecution))).unwrap();
     assert!(store.caseload().unwrap()[0].urgent, "the child of a guardian under prosecution is urgent");
+    let in_care = store.children_in_care(&rep.id).unwrap();
+    assert_eq!(in_care.len(), 1);
+    assert!(in_care[0].urgent, "listed on the representative's file, flagged");
     let urgent = store.urgent_items().unwrap();
     assert!(urgent.iter().any(|u| u.doc_id == case && u.reason == UrgentReason::RepresentativeAtRisk), "{urgent:?}");
 

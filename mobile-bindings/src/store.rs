@@ -281,6 +281,13 @@ impl QamqorStore {
         Ok(self.inner.caseload()?)
     }
 
+    /// The children in a representative's care now (current placements
+    /// with them): shown on the representative's file, flagged urgent when
+    /// the representative is at risk.
+    pub fn children_in_care(&self, representative_id: String) -> Result<Vec<CaseSummary>> {
+        Ok(self.inner.children_in_care(&RepresentativeId::parse(&representative_id)?)?)
+    }
+
     /// Searches by IIN (digits: the IIN or its beginning) or by name (words
     /// that begin name parts; Kazakh and Russian letters, any case).
     pub fn search(&self, query: String, limit: u32) -> Result<Vec<SearchHit>> {

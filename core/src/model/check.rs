@@ -33,6 +33,10 @@ impl Evidence {
     }
 }
 
+/// The largest monthly amount accepted, in tenge (a billion: far above any
+/// household's income, far below where sums could overflow).
+pub const MAX_MONTHLY_KZT: i64 = 1_000_000_000;
+
 /// One source of household income.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncomeSource {
@@ -60,7 +64,8 @@ pub struct IncomePart {
 impl IncomePart {
     /// Monthly household income per member, in tenge.
     pub fn per_member_kzt(&self) -> i64 {
-        let total: i64 = self.sources.iter().map(|s| s.monthly_amount_kzt).sum();
+        // Saturating: a record from elsewhere may hold any numbers.
+        let total: i64 = self.sources.iter().fold(0i64, |acc, s| acc.saturating_add(s.monthly_amount_kzt));
         total / i64::from(self.household_members.max(1))
     }
 
@@ -176,14 +181,20 @@ impl AnnualCheck {
         if inc.household_members == 0 || inc.household_members > 50 {
             return Err(Error::invalid("check.income.household_members", "must be between 1 and 50"));
         }
-        if inc.subsistence_minimum_kzt <= 0 {
-            return Err(Error::invalid("check.income.subsistence_minimum_kzt", "must be positive"));
+        if inc.subsistence_minimum_kzt <= 0 || inc.subsistence_minimum_kzt > MAX_MONTHLY_KZT {
+            return Err(Error::invalid(
+                "check.income.subsistence_minimum_kzt",
+                "must be positive and at most 1,000,000,000 tenge",
+            ));
+        }
+        if inc.sources.len() > 50 {
+            return Err(Error::invalid("check.income.sources", "lists more than 50 sources"));
         }
         for (i, s) in inc.sources.iter().enumerate() {
-            if s.monthly_amount_kzt < 0 {
+            if !(0..=MAX_MONTHLY_KZT).contains(&s.monthly_amount_kzt) {
                 return Err(Error::invalid(
                     format!("check.income.sources[{i}].monthly_amount_kzt"),
-                    "cannot be negative",
+                    "must be between 0 and 1,000,000,000 tenge a month",
                 ));
             }
         }

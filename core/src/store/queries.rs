@@ -144,6 +144,24 @@ impl Store {
         })
     }
 
+    /// The children in a representative's care now (their current
+    /// placement is with this representative), alphabetically.
+    pub fn children_in_care(&self, representative: &RepresentativeId) -> Result<Vec<CaseSummary>> {
+        let today = self.today();
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT ch.doc_id, ch.display_name, ch.iin, ch.birth_date, ch.district, ch.placement_form,
+                        ch.urgent OR EXISTS (SELECT 1 FROM q_representatives r
+                                             WHERE r.doc_id = 'rep:' || ch.representative_id
+                                               AND (r.urgent = 1 OR r.status = 'removed')),
+                        ch.tier, ch.last_visit
+                 FROM q_children ch WHERE ch.representative_id = ?1 ORDER BY ch.sort_key",
+            )?;
+            let rows = st.query_map([representative.as_str()], CaseRow::from_row)?;
+            rows.map(|r| r?.into_summary(today)).collect::<Result<Vec<_>>>()
+        })
+    }
+
     /// Representatives whose annual check is due (within 30 days) or
     /// overdue as of `as_of`, most overdue first. Removed representatives
     /// are left out.
