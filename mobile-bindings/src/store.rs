@@ -268,6 +268,15 @@ impl QamqorStore {
         Ok(())
     }
 
+    /// Clears a risk flag recorded in error (a wrong person, a letter
+    /// withdrawn, a prosecution dropped), with the reason and who decided;
+    /// the clearance is kept beside the flags. Only a person clears a flag:
+    /// a later clean check does not.
+    pub fn clear_risk(&self, clearance: RiskClearance) -> Result<()> {
+        self.inner.clear_risk(&clearance)?;
+        Ok(())
+    }
+
     /// Records a risk factor reported outside a check.
     pub fn report_risk(&self, report: RiskReport) -> Result<()> {
         self.inner.report_risk(&report)?;

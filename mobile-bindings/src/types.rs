@@ -551,6 +551,25 @@ pub struct RiskReport {
     pub supersedes: Option<EventId>,
 }
 
+/// A risk flag recorded in error, cleared by a person with a reason (an
+/// event kept beside the flags).
+#[uniffi::remote(Record)]
+pub struct RiskClearance {
+    /// The event id.
+    pub id: EventId,
+    /// The representative concerned.
+    pub representative_id: RepresentativeId,
+    /// The date of the decision to clear.
+    pub date: NaiveDate,
+    /// The factor cleared; none clears the removal recommendation
+    /// (clearing the last raised factor clears it too).
+    pub factor: Option<RiskFactor>,
+    /// Why the flag was wrong (required).
+    pub reason: String,
+    /// Who cleared it (user id).
+    pub cleared_by: String,
+}
+
 /// A home visit (an event, written once).
 #[uniffi::remote(Record)]
 pub struct HomeVisit {

@@ -352,3 +352,50 @@ async fn a_mentors_phone_refuses_casework_and_a_refused_change_can_be_discarded(
     m.sync().await.unwrap();
     assert_eq!(m.store.heads(&id).unwrap(), before, "the server's copy is back");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flag_cleared_with_a_reason_on_one_phone_clears_on_another_both_events_kept() {
+    let server = TestServer::start().await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    server.user("daniyar", Role::Specialist, &[DISTRICT]);
+    let a = server.phone("aigerim").await;
+    let b = server.phone("daniyar").await;
+    let mut s = sample(33);
+    let child = s.child();
+    let start = child.birth_date.max(d("2024-01-10"));
+    let rep = s.representative(start);
+    a.store.register_child(&child).unwrap();
+    a.store.register_representative(&rep).unwrap();
+    a.store.place_child(&s.placement(&child, &rep, start)).unwrap();
+    let check = s.check(&rep.id, d("2026-11-20"), Some(RiskFactor::NarcologicalRegistration));
+    a.store.record_check(&check).unwrap();
+    a.sync().await.unwrap();
+    b.sync().await.unwrap();
+    assert!(b.store.caseload().unwrap()[0].urgent);
+
+    // The dispensary letter was about someone else: b clears it, with the reason.
+    let clearance = RiskClearance {
+        id: EventId::new(),
+        representative_id: rep.id.clone(),
+        date: d("2026-11-24"),
+        factor: Some(RiskFactor::NarcologicalRegistration),
+        reason: "Диспансер хатын кері қайтарды: басқа адам".into(),
+        cleared_by: "daniyar".into(),
+    };
+    let mut short = clearance.clone();
+    short.reason = "no".into();
+    assert!(matches!(b.store.clear_risk(&short), Err(Error::Invalid { .. })), "a reason is required");
+    b.store.clear_risk(&clearance).unwrap();
+    // b's clearance reaches a's phone.
+    b.sync().await.unwrap();
+    a.sync().await.unwrap();
+    let file = a.store.representative_file(&rep.id).unwrap();
+    assert!(file.risk.raised().is_empty());
+    assert!(!file.risk.removal_recommended);
+    assert_eq!(file.checks.len(), 1, "the check that raised it is kept");
+    assert_eq!(file.risk_clearances.len(), 1, "and the clearance beside it");
+    assert!(a.store.urgent_items().unwrap().is_empty());
+    assert!(!a.store.caseload().unwrap()[0].urgent);
+    // Clearing what is not raised is refused.
+    assert!(matches!(a.store.clear_risk(&RiskClearance { id: EventId::new(), ..clearance }), Err(Error::Rule(_))));
+}

@@ -157,7 +157,7 @@ impl From<DocId> for String {
 pub fn containers(kind: DocKind) -> &'static [&'static str] {
     match kind {
         DocKind::Case => &["placements", "visits"],
-        DocKind::Representative => &["relations", "risk", "checks", "risk_reports"],
+        DocKind::Representative => &["relations", "risk", "checks", "risk_reports", "risk_clearances"],
         DocKind::Mentor => &["certificates"],
         DocKind::Mentee => &[],
         DocKind::MeetingLog => &["meetings"],

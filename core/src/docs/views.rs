@@ -161,6 +161,9 @@ pub struct RepresentativeDoc {
     /// Children in this representative's care, with the kin relation where kin.
     #[serde(default)]
     pub relations: BTreeMap<String, Option<KinRelation>>,
+    /// Flags cleared by a person, by event id (kept with the flags).
+    #[serde(default)]
+    pub risk_clearances: BTreeMap<String, RiskClearance>,
     /// Annual checks by event id.
     #[serde(default)]
     pub checks: BTreeMap<String, AnnualCheck>,

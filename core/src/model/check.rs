@@ -268,3 +268,37 @@ impl RiskReport {
         check_text(&self.source, "risk_report.source", 500, true)
     }
 }
+
+/// A flag recorded in error, cleared by a person (the wrong person, a
+/// dispensary letter withdrawn, a prosecution dropped): an event kept with
+/// the flags it corrects. A later clean check never clears a flag; only
+/// this does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RiskClearance {
+    /// The event id.
+    pub id: EventId,
+    /// The representative concerned.
+    pub representative_id: RepresentativeId,
+    /// The date of the decision to clear.
+    pub date: NaiveDate,
+    /// The risk factor cleared; `None` clears the removal recommendation.
+    /// Clearing the last raised factor clears the recommendation too.
+    pub factor: Option<RiskFactor>,
+    /// Why the flag was wrong (required).
+    pub reason: String,
+    /// Who cleared it (user id).
+    pub cleared_by: String,
+}
+
+impl RiskClearance {
+    /// Validates the clearance.
+    pub fn validate(&self, today: NaiveDate) -> Result<()> {
+        not_in_future(self.date, today, "risk_clearance.date")?;
+        check_text(&self.cleared_by, "risk_clearance.cleared_by", 100, true)?;
+        check_text(&self.reason, "risk_clearance.reason", 1000, true)?;
+        if self.reason.trim().chars().count() < 5 {
+            return Err(Error::invalid("risk_clearance.reason", "must say why the flag was wrong"));
+        }
+        Ok(())
+    }
+}

@@ -214,6 +214,45 @@ impl Store {
         Ok(Recorded::default())
     }
 
+    /// Clears a risk flag (or the removal recommendation) recorded in error,
+    /// with the reason and who decided: the clearance is kept as an event
+    /// beside the checks and reports that raised the flag. Clearing the
+    /// last raised factor clears the removal recommendation too.
+    pub fn clear_risk(&self, clearance: &RiskClearance) -> Result<Recorded> {
+        clearance.validate(self.today())?;
+        let id = DocId::representative(&clearance.representative_id);
+        self.write(|w| {
+            let rep: RepresentativeDoc = w.view(&id)?;
+            let raised = rep.risk.raised();
+            match clearance.factor {
+                Some(f) if !raised.contains(&f) => {
+                    return Err(Error::Rule("this risk factor is not raised on the representative".into()));
+                }
+                None if !rep.risk.removal_recommended => {
+                    return Err(Error::Rule("no removal recommendation is raised on the representative".into()));
+                }
+                _ => {}
+            }
+            w.edit(&id, |tx| {
+                docs::put_event(tx, "risk_clearances", &clearance.id, clearance)?;
+                let risk = json::map_at(tx, &ROOT, "risk")?;
+                let last = match clearance.factor {
+                    Some(f) => {
+                        let flags = json::map_at(tx, &risk, "flags")?;
+                        json::put(tx, &flags, f.code(), &false)?;
+                        raised.len() == 1
+                    }
+                    None => true,
+                };
+                if last {
+                    json::put(tx, &risk, "removal_recommended", &false)?;
+                }
+                Ok(())
+            })
+        })?;
+        Ok(Recorded::default())
+    }
+
     /// Registers a mentor, with the mentor's (empty) meeting log.
     pub fn register_mentor(&self, mentor: &Mentor) -> Result<Recorded> {
         mentor.validate()?;
