@@ -190,6 +190,23 @@ impl QamqorStore {
         Ok(Arc::new(QamqorStore { inner: Arc::new(store), sync: SyncControl::default() }))
     }
 
+    /// Opens the store like `open`, with a fixed "today" (`YYYY-MM-DD`)
+    /// that validation and schedules use instead of the phone's clock: for
+    /// tests and demonstrations, or a phone whose clock is known to be
+    /// wrong.
+    #[uniffi::constructor]
+    pub fn open_on(path: String, key: Vec<u8>, user_id: String, today: NaiveDate) -> Result<Arc<Self>> {
+        let mut options = StoreOptions::new(user_id);
+        options.today = Some(today);
+        let store = Store::open(path, &key, options)?;
+        Ok(Arc::new(QamqorStore { inner: Arc::new(store), sync: SyncControl::default() }))
+    }
+
+    /// The date the store takes for today (`YYYY-MM-DD`).
+    pub fn today(&self) -> NaiveDate {
+        self.inner.today()
+    }
+
     /// Closes the store; later calls fail with `Closed`, and the file may
     /// be opened again. A running sync is cancelled first. (Named so as not
     /// to clash with Kotlin's `AutoCloseable.close`, which frees the handle.)

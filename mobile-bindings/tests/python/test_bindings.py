@@ -182,6 +182,21 @@ class BadInput(unittest.TestCase):
         self.assertEqual(store.caseload(), [])
         store.close_store()
 
+    def test_a_fixed_today(self):
+        d = tempfile.mkdtemp()
+        store = qamqor.QamqorStore.open_on(os.path.join(d, "p.db"), os.urandom(32), "u", "2026-01-15")
+        self.assertEqual(store.today(), "2026-01-15")
+        child = Sample(5).child()
+        child.birth_date = "2026-01-10"
+        child.iin = iin(datetime.date(2026, 1, 10), True, random.Random(5))
+        store.register_child(child)  # five days old on that day
+        child2 = Sample(6).child()
+        child2.birth_date = "2026-02-01"
+        child2.iin = iin(datetime.date(2026, 2, 1), True, random.Random(6))
+        with self.assertRaises(qamqor.QamqorError.Invalid):
+            store.register_child(child2)  # not born yet on that day
+        store.close_store()
+
     def test_expired_certificate(self):
         s = Sample(4)
         d = tempfile.mkdtemp()
