@@ -102,14 +102,35 @@ pub fn revoke_device(service: &Service, device_id: &str) -> Result<()> {
     audit_admin(service, "device_revoked", &format!("device:{device_id}"))
 }
 
-/// Assigns a case (or any document) to a user, or withdraws it.
-pub fn assign(service: &Service, user_id: &str, doc_id: &str, assigned: bool) -> Result<()> {
+/// Assigns a case (or any document) to a user, or withdraws it. A child's
+/// case brings the file of the representative of its open placement with
+/// it (and takes it away again). Returns notes for the administrator: an
+/// unassigned document the user still sees through their districts says so.
+pub fn assign(service: &Service, user_id: &str, doc_id: &str, assigned: bool) -> Result<Vec<String>> {
     let id = DocId::parse(doc_id)?;
-    if service.storage().user(user_id)?.is_none() {
-        return Err(ServerError::NotFound("no such user".into()));
+    let user = service.storage().user(user_id)?.ok_or_else(|| ServerError::NotFound("no such user".into()))?;
+    let mut ids = vec![id.clone()];
+    if id.kind() == qamqor_core::docs::DocKind::Case
+        && let Some(doc) = service.storage().load_doc(&id)?
+        && let Ok(case) = qamqor_core::docs::CaseHead::read(&doc)
+        && let Some(rep) = case.current_placement().and_then(|p| p.representative_id.clone())
+    {
+        ids.push(DocId::representative(&rep));
     }
-    service.storage().assign(user_id, &id, assigned)?;
-    audit_admin(service, if assigned { "assigned" } else { "unassigned" }, &format!("user:{user_id} {id}"))
+    let mut notes = Vec::new();
+    for doc in &ids {
+        service.storage().assign(user_id, doc, assigned)?;
+        audit_admin(service, if assigned { "assigned" } else { "unassigned" }, &format!("user:{user_id} {doc}"))?;
+        if !assigned
+            && let Some(meta) = service.storage().doc_meta(doc)?
+            && crate::access::can_read(&user, &service.storage().grants(user_id)?, &meta)
+        {
+            notes.push(format!(
+                "{user_id} still sees {doc} through their districts; change their districts to take it away"
+            ));
+        }
+    }
+    Ok(notes)
 }
 
 /// Hands on a document the access rules refused (see

@@ -172,8 +172,16 @@ fn real_main() -> qamqor_server::Result<()> {
             let code = admin::issue_code(&service, &user, hours)?;
             println!("enrollment code for {user} (valid {hours} h, single use): {code}");
         }
-        Command::Assign { user, doc } => admin::assign(&service, &user, &doc, true)?,
-        Command::Unassign { user, doc } => admin::assign(&service, &user, &doc, false)?,
+        Command::Assign { user, doc } => {
+            for note in admin::assign(&service, &user, &doc, true)? {
+                println!("note: {note}");
+            }
+        }
+        Command::Unassign { user, doc } => {
+            for note in admin::assign(&service, &user, &doc, false)? {
+                println!("note: {note}");
+            }
+        }
         Command::Device(DeviceCmd::List) => print(&admin::devices(&service)?),
         Command::Device(DeviceCmd::Revoke { id }) => {
             admin::revoke_device(&service, &id)?;

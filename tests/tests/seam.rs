@@ -399,3 +399,38 @@ async fn a_flag_cleared_with_a_reason_on_one_phone_clears_on_another_both_events
     // Clearing what is not raised is refused.
     assert!(matches!(a.store.clear_risk(&RiskClearance { id: EventId::new(), ..clearance }), Err(Error::Rule(_))));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assigning_a_case_brings_its_representatives_file_and_unassigning_takes_both() {
+    let server = TestServer::start().await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    server.user("daniyar", Role::Specialist, &[OTHER_DISTRICT]);
+    let a = server.phone("aigerim").await;
+    let b = server.phone("daniyar").await;
+    let mut s = sample(34);
+    let child = s.child();
+    let start = child.birth_date.max(d("2024-01-10"));
+    let rep = s.representative(start);
+    a.store.register_child(&child).unwrap();
+    a.store.register_representative(&rep).unwrap();
+    a.store.place_child(&s.placement(&child, &rep, start)).unwrap();
+    a.sync().await.unwrap();
+    let (case, file) = (DocId::case(&child.id), DocId::representative(&rep.id));
+
+    let notes = qamqor_server::admin::assign(&server.service, "daniyar", &case.to_string(), true).unwrap();
+    assert!(notes.is_empty());
+    b.sync().await.unwrap();
+    let mut held = b.store.document_ids().unwrap();
+    held.sort();
+    let mut want = vec![case.clone(), file.clone()];
+    want.sort();
+    assert_eq!(held, want, "the case comes with its guardian's file");
+
+    qamqor_server::admin::assign(&server.service, "daniyar", &case.to_string(), false).unwrap();
+    b.sync().await.unwrap();
+    assert!(b.store.document_ids().unwrap().is_empty(), "both leave");
+
+    // Unassigning a case the user sees through their district says so.
+    let notes = qamqor_server::admin::assign(&server.service, "aigerim", &case.to_string(), false).unwrap();
+    assert!(notes.iter().any(|n| n.contains("through their districts")), "{notes:?}");
+}
