@@ -433,6 +433,12 @@ impl QamqorStore {
         Ok(self.inner.start_mentorship(&mentorship)?)
     }
 
+    /// Ends a mentorship: the mentor's phone loses the mentee view at its
+    /// next sync; the meetings logged stay.
+    pub fn end_mentorship(&self, mentorship_id: MentorshipId, end_date: NaiveDate) -> Result<()> {
+        Ok(self.inner.end_mentorship(&mentorship_id, end_date)?)
+    }
+
     /// A mentor's mentees.
     pub fn mentees(&self, mentor_id: MentorId) -> Result<Vec<MenteeSummary>> {
         Ok(self.inner.mentees(&mentor_id)?)

@@ -434,3 +434,37 @@ async fn assigning_a_case_brings_its_representatives_file_and_unassigning_takes_
     let notes = qamqor_server::admin::assign(&server.service, "aigerim", &case.to_string(), false).unwrap();
     assert!(notes.iter().any(|n| n.contains("through their districts")), "{notes:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ended_mentorship_leaves_the_mentors_phone() {
+    let server = TestServer::start().await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    server.user("mentor.aliya", Role::Mentor, &[]);
+    let spec = server.phone("aigerim").await;
+    let mut s = sample(35);
+    let child = s.child();
+    spec.store.register_child(&child).unwrap();
+    let mentor = s.mentor("mentor.aliya");
+    spec.store.register_mentor(&mentor).unwrap();
+    let ship = Mentorship {
+        id: MentorshipId::new(),
+        mentor_id: mentor.id.clone(),
+        child_id: child.id.clone(),
+        contract_ref: "T-9".into(),
+        start_date: d("2025-09-01"),
+        end_date: None,
+    };
+    spec.store.start_mentorship(&ship).unwrap();
+    spec.sync().await.unwrap();
+    let m = server.phone("mentor.aliya").await;
+    m.sync().await.unwrap();
+    assert!(m.store.document_ids().unwrap().contains(&DocId::mentee(&ship.id)));
+
+    assert!(spec.store.end_mentorship(&ship.id, d("2025-08-01")).is_err(), "before it started");
+    spec.store.end_mentorship(&ship.id, d("2026-11-20")).unwrap();
+    spec.sync().await.unwrap();
+    let report = m.sync().await.unwrap();
+    assert_eq!(report.removed, vec![DocId::mentee(&ship.id)]);
+    assert!(m.store.meeting_log(&mentor.id).is_ok(), "the log stays with the mentor");
+    assert!(spec.store.mentee(&ship.id).unwrap().mentorship.end_date.is_some(), "specialists keep it");
+}

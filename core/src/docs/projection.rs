@@ -13,11 +13,12 @@ use super::{
 use crate::model::{CodeList, Kato};
 
 /// The version of the rules in [`Projection::of`] (and of the phone's query
-/// tables; 2: Latin search forms of names). Raise it whenever what is
+/// tables; 2: Latin search forms of names; 3: an ended mentorship leaves
+/// its mentor). Raise it whenever what is
 /// derived from a document changes:
 /// phones rebuild their query tables on open and servers their document
 /// metadata on start.
-pub const PROJECTION_VERSION: u32 = 2;
+pub const PROJECTION_VERSION: u32 = 3;
 
 /// What access control and ordering need to know of a document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,7 +94,10 @@ impl Projection {
             DocKind::Mentee => {
                 let x = read_view_keys::<MenteeDoc, _>(doc, &["mentee", "mentorship"])?;
                 place(&mut p, &x.mentee.district);
-                p.mentor_id = Some(x.mentorship.mentor_id.to_string());
+                // An ended mentorship is no longer the mentor's to see.
+                if x.mentorship.end_date.is_none() {
+                    p.mentor_id = Some(x.mentorship.mentor_id.to_string());
+                }
             }
             DocKind::MeetingLog => {
                 let x = read_view_keys::<super::MeetingLogDoc, _>(doc, &["mentor_id", "district"])?;

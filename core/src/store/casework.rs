@@ -295,6 +295,27 @@ impl Store {
         })
     }
 
+    /// Ends a mentorship on `end`: the mentor's phone loses the mentee view
+    /// at its next sync (the specialists keep it, and the meetings logged
+    /// stay in the mentor's log).
+    pub fn end_mentorship(&self, mentorship: &MentorshipId, end: NaiveDate) -> Result<()> {
+        not_in_future(end, self.today(), "mentorship.end_date")?;
+        let id = DocId::mentee(mentorship);
+        self.write(|w| {
+            let view: MenteeDoc = w.view(&id)?;
+            if view.mentorship.end_date.is_some() {
+                return Err(Error::Rule("this mentorship has already ended".into()));
+            }
+            if end < view.mentorship.start_date {
+                return Err(Error::invalid("mentorship.end_date", "is before the mentorship started"));
+            }
+            w.edit(&id, |tx| {
+                let ship = json::map_at(tx, &ROOT, "mentorship")?;
+                json::put(tx, &ship, "end_date", &end)
+            })
+        })
+    }
+
     /// Logs a mentor's meeting. Refused when the mentor has no valid
     /// certificate on the meeting date.
     pub fn log_meeting(&self, meeting: &Meeting) -> Result<Recorded> {
