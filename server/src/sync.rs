@@ -11,7 +11,8 @@ use automerge::{ActorId, Automerge};
 use qamqor_core::docs::{self, DocId, Projection};
 use qamqor_core::sync::engine::{self, Refusal, WritePolicy};
 use qamqor_core::sync::wire::{
-    Announced, DocMessage, DocResult, DocStatus, Limits, PROTOCOL_VERSION, Renewal, SyncRequest, SyncResponse,
+    Announced, DocMessage, DocResult, DocStatus, Limits, MAX_READS, PROTOCOL_VERSION, ReadRecord, Renewal, SyncRequest,
+    SyncResponse,
 };
 
 use crate::access::{self, Grants};
@@ -345,6 +346,22 @@ pub(crate) fn serve(
     tx.ack_removals(device_id, &acked)?;
     if rescan {
         tx.set_seen_epoch(device_id, ctx.epoch)?;
+    }
+    // Files opened on the phone, into the audit (each record once).
+    let reads: Vec<&ReadRecord> = req
+        .reads
+        .iter()
+        .take(MAX_READS)
+        .filter(|r| r.id.len() == 32 && r.id.bytes().all(|b| b.is_ascii_hexdigit()) && DocId::parse(&r.doc).is_ok())
+        .collect();
+    if !reads.is_empty() {
+        let ids: Vec<String> = reads.iter().map(|r| r.id.clone()).collect();
+        let fresh: HashSet<String> = tx.new_reads(device_id, &ids)?.into_iter().collect();
+        for r in reads.iter().filter(|r| fresh.contains(&r.id)) {
+            let mut entry = line(&r.doc, "read_on_phone", vec![r.id.clone()]);
+            entry.at = r.at;
+            audits.push(entry);
+        }
     }
     // A token in its last third is renewed: the phone keeps working without
     // a new code as long as it syncs now and then.

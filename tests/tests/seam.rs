@@ -468,3 +468,30 @@ async fn an_ended_mentorship_leaves_the_mentors_phone() {
     assert!(m.store.meeting_log(&mentor.id).is_ok(), "the log stays with the mentor");
     assert!(spec.store.mentee(&ship.id).unwrap().mentorship.end_date.is_some(), "specialists keep it");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_a_file_on_the_phone_reaches_the_servers_audit_once() {
+    let server = TestServer::start().await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    let mut a = server.phone("aigerim").await;
+    let mut s = sample(36);
+    let child = s.child();
+    a.store.register_child(&child).unwrap();
+    a.sync().await.unwrap();
+    let case = DocId::case(&child.id).to_string();
+    a.store.child_file(&child.id).unwrap();
+    a.store.child_file(&child.id).unwrap();
+    // The response is lost: the records are sent again, and counted once.
+    let proxy = DropProxy::start(server.running.as_ref().unwrap().addr).await;
+    let direct = a.config.url.clone();
+    a.config.url = proxy.url.clone();
+    proxy.drop_next(1);
+    assert!(a.sync().await.is_err());
+    a.config.url = direct;
+    a.sync().await.unwrap();
+    a.sync().await.unwrap();
+    let audit = server.service.storage().audit_log(500).unwrap();
+    let reads: Vec<_> = audit.iter().filter(|e| e.action == "read_on_phone" && e.doc_id == case).collect();
+    assert_eq!(reads.len(), 2, "{reads:?}");
+    assert!(reads.iter().all(|e| e.user_id == "aigerim" && e.address.as_deref() == Some("127.0.0.1")));
+}

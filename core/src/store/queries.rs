@@ -371,13 +371,38 @@ impl Store {
     }
 
     /// A child's whole case.
+    ///
+    /// Opening a file is recorded (who, which file, when) and reaches the
+    /// server's audit at the next sync.
     pub fn child_file(&self, id: &ChildId) -> Result<CaseDoc> {
-        self.with_doc(&DocId::case(id), docs::read_view)
+        let doc_id = DocId::case(id);
+        let file = self.with_doc(&doc_id, docs::read_view)?;
+        self.record_read(&doc_id)?;
+        Ok(file)
     }
 
     /// A representative's whole file.
+    /// Opening a file is recorded and reaches the server's audit at the
+    /// next sync.
     pub fn representative_file(&self, id: &RepresentativeId) -> Result<RepresentativeDoc> {
-        self.with_doc(&DocId::representative(id), docs::read_view)
+        let doc_id = DocId::representative(id);
+        let file = self.with_doc(&doc_id, docs::read_view)?;
+        self.record_read(&doc_id)?;
+        Ok(file)
+    }
+
+    /// Records that this phone's user opened a file, for the server's audit.
+    fn record_read(&self, id: &DocId) -> Result<()> {
+        self.write(|w| {
+            w.tx.prepare_cached("INSERT INTO read_log(read_id, doc_id, at) VALUES (?1, ?2, ?3)")?.execute(
+                rusqlite::params![
+                    hex::encode(rand::random::<[u8; 16]>()),
+                    id.to_string(),
+                    chrono::Utc::now().timestamp_millis()
+                ],
+            )?;
+            Ok(())
+        })
     }
 
     /// A mentor's profile and certificates.

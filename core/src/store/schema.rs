@@ -123,6 +123,14 @@ pub const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX sync_docs_pending ON sync_docs(pending, doc_id);
     "#,
+    // 3: who opened which file and when, until the server has it in its audit.
+    r#"
+    CREATE TABLE read_log (
+        read_id TEXT PRIMARY KEY,
+        doc_id  TEXT NOT NULL,
+        at      INTEGER NOT NULL
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this core writes.

@@ -176,7 +176,7 @@ impl SyncTx for WriteTx<'_> {
     }
 
     fn wipe(&mut self) -> Result<()> {
-        for t in ["changes", "documents", "sync_docs"] {
+        for t in ["changes", "documents", "sync_docs", "read_log"] {
             self.tx.execute(&format!("DELETE FROM {t}"), [])?;
         }
         self.tx.execute("DELETE FROM meta WHERE key NOT IN ('actor', 'derived_version')", [])?;
@@ -184,6 +184,23 @@ impl SyncTx for WriteTx<'_> {
         self.cache.clear();
         self.touched.clear();
         self.wiped = true;
+        Ok(())
+    }
+
+    fn reads(&mut self, limit: usize) -> Result<Vec<crate::sync::wire::ReadRecord>> {
+        let mut st =
+            self.tx.prepare_cached("SELECT read_id, doc_id, at FROM read_log ORDER BY at, read_id LIMIT ?1")?;
+        let rows = st.query_map([limit as i64], |r| {
+            Ok(crate::sync::wire::ReadRecord { id: r.get(0)?, doc: r.get(1)?, at: r.get(2)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn forget_reads(&mut self, ids: &[String]) -> Result<()> {
+        let mut st = self.tx.prepare_cached("DELETE FROM read_log WHERE read_id = ?1")?;
+        for id in ids {
+            st.execute([id])?;
+        }
         Ok(())
     }
 

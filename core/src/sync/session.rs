@@ -154,6 +154,11 @@ pub trait SyncTx {
     fn wipe_owed(&mut self) -> Result<bool>;
     /// Records whether a wipe is still to be acknowledged.
     fn set_wipe_owed(&mut self, owed: bool) -> Result<()>;
+    /// Files opened on this phone not yet in the server's audit, oldest
+    /// first, at most `limit`.
+    fn reads(&mut self, limit: usize) -> Result<Vec<super::wire::ReadRecord>>;
+    /// Forgets read records the server has received.
+    fn forget_reads(&mut self, ids: &[String]) -> Result<()>;
 }
 
 /// What a sync did.
@@ -272,6 +277,7 @@ impl Session {
             let cursor = tx.cursor()?;
             let wiped = tx.wipe_owed()?;
             let acks = tx.removed()?;
+            let reads = tx.reads(super::wire::MAX_READS)?;
             let mut docs = Vec::new();
             for p in tx.pending()? {
                 if docs.len() >= max_docs {
@@ -308,12 +314,12 @@ impl Session {
                     }
                 }
             }
-            Ok(SyncRequest { v: PROTOCOL_VERSION, cursor, docs, acks, wiped })
+            Ok(SyncRequest { v: PROTOCOL_VERSION, cursor, docs, acks, wiped, reads })
         })?;
         let first = self.report.rounds == 0;
         // Documents left for lack of room keep the session going.
         self.more |= deferred;
-        if !first && req.docs.is_empty() && req.acks.is_empty() && !req.wiped && !self.more {
+        if !first && req.docs.is_empty() && req.acks.is_empty() && req.reads.is_empty() && !req.wiped && !self.more {
             self.done = true;
             return Ok(None);
         }
@@ -432,6 +438,9 @@ impl Session {
                     tx.forget(key)?;
                 }
             }
+            // The server has the reads of the request in its audit.
+            let read_ids: Vec<String> = sent.reads.iter().map(|r| r.id.clone()).collect();
+            tx.forget_reads(&read_ids)?;
             // The server answers every message; one left unanswered waited
             // for room in a full response: start that exchange again.
             let answered: HashSet<&str> =

@@ -69,7 +69,27 @@ pub struct SyncRequest {
     /// and refuses the device from then on.
     #[serde(default)]
     pub wiped: bool,
+    /// Files opened on the phone since its last sync, for the server's
+    /// audit (the law asks who saw a child's file, not only who downloaded
+    /// it). Each is sent until a response arrives; the server records each
+    /// id once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reads: Vec<ReadRecord>,
 }
+
+/// A file opened on the phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadRecord {
+    /// A random id (32 hex digits), so that a record sent twice counts once.
+    pub id: String,
+    /// The document opened.
+    pub doc: String,
+    /// When, Unix milliseconds (the phone's clock).
+    pub at: i64,
+}
+
+/// Most read records in one request.
+pub const MAX_READS: usize = 500;
 
 /// The fate of one document of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,6 +197,9 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 /// Decodes a CBOR message, enforcing the limits.
 pub fn decode_request(bytes: &[u8], limits: &Limits) -> Result<SyncRequest> {
     let req: SyncRequest = decode(bytes, limits)?;
+    if req.reads.len() > MAX_READS * MAX_DOCS_TOLERANCE {
+        return Err(Error::invalid("reads", format!("holds more than {} records", MAX_READS * MAX_DOCS_TOLERANCE)));
+    }
     if req.v != PROTOCOL_VERSION {
         return Err(Error::invalid("v", format!("unsupported protocol version (this side speaks {PROTOCOL_VERSION})")));
     }

@@ -121,6 +121,9 @@ pub trait SyncTx {
     fn set_seen_epoch(&mut self, device_id: &str, epoch: u64) -> Result<()>;
     /// Records the device's last sync and cursor.
     fn touch_device(&mut self, device_id: &str, at: i64, cursor: u64) -> Result<()>;
+    /// Records read-record ids a device sent; returns those not seen before
+    /// (to be audited once).
+    fn new_reads(&mut self, device_id: &str, ids: &[String]) -> Result<Vec<String>>;
     /// Stores a renewed token (hashed) for the device; the current one stays
     /// valid until this one is first used (see [`Storage::device_by_token`]).
     fn renew_token(&mut self, device_id: &str, token_hash: &str, expires_at: i64) -> Result<()>;

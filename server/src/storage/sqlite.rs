@@ -156,6 +156,12 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE devices ADD COLUMN next_expires_at INTEGER;
     CREATE UNIQUE INDEX devices_next_token ON devices(next_token_hash) WHERE next_token_hash IS NOT NULL;
 
+    -- Read records phones sent, so that one sent twice is audited once.
+    CREATE TABLE phone_reads (
+        read_id   TEXT PRIMARY KEY,
+        device_id TEXT NOT NULL
+    ) STRICT, WITHOUT ROWID;
+
     -- Tamper evidence: each line's chain is the SHA-256 of the previous
     -- line's chain and its own fields (lines older than this migration
     -- have none). The anchor is the chain of the last line archived away.
@@ -785,6 +791,17 @@ impl SyncTx for Tx<'_, '_> {
             cursor as i64
         ])?;
         Ok(())
+    }
+
+    fn new_reads(&mut self, device_id: &str, ids: &[String]) -> Result<Vec<String>> {
+        let mut st = self.tx.prepare_cached("INSERT OR IGNORE INTO phone_reads(read_id, device_id) VALUES (?1, ?2)")?;
+        let mut fresh = Vec::new();
+        for id in ids {
+            if st.execute(params![id, device_id])? == 1 {
+                fresh.push(id.clone());
+            }
+        }
+        Ok(fresh)
     }
 
     fn renew_token(&mut self, device_id: &str, token_hash: &str, expires_at: i64) -> Result<()> {
