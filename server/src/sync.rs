@@ -230,19 +230,23 @@ pub(crate) fn serve(
             // Urgent documents take at most all but one place, so that the
             // feed always moves on.
             let urgent_room = room.saturating_sub(1);
+            let mut offer = |meta: DocMeta, plan: &mut Vec<Step<'_>>| {
+                let fresh = access::can_read(who.user, who.grants, &meta) && offered.insert(meta.id.clone());
+                if fresh {
+                    plan.push(Step {
+                        id: meta.id.clone(),
+                        meta: Some(meta),
+                        incoming: None,
+                        policy: Policy::Feed,
+                        size: 0,
+                    });
+                }
+                fresh
+            };
             let mut taken = 0;
             if urgent_room > 0 {
                 for meta in tx.urgent_feed(cursor, urgent_room)? {
-                    if access::can_read(who.user, who.grants, &meta) && offered.insert(meta.id.clone()) {
-                        taken += 1;
-                        plan.push(Step {
-                            id: meta.id.clone(),
-                            meta: Some(meta),
-                            incoming: None,
-                            policy: Policy::Feed,
-                            size: 0,
-                        });
-                    }
+                    taken += usize::from(offer(meta, &mut plan));
                 }
             }
             let page_room = room - taken;
@@ -254,15 +258,7 @@ pub(crate) fn serve(
                 more = last.seq < end;
             }
             for meta in page {
-                if access::can_read(who.user, who.grants, &meta) && offered.insert(meta.id.clone()) {
-                    plan.push(Step {
-                        id: meta.id.clone(),
-                        meta: Some(meta),
-                        incoming: None,
-                        policy: Policy::Feed,
-                        size: 0,
-                    });
-                }
+                offer(meta, &mut plan);
             }
         }
     }

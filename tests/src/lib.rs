@@ -223,3 +223,16 @@ impl DropProxy {
         self.drops.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
+
+/// The resident memory of process `pid` (`None`: this process) in MiB,
+/// from `/proc` (0 where there is none), for the benchmarks.
+pub fn rss_mib(pid: Option<u32>) -> f64 {
+    let path = pid.map_or_else(|| "/proc/self/status".to_owned(), |p| format!("/proc/{p}/status"));
+    let status = std::fs::read_to_string(path).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}

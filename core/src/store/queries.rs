@@ -125,20 +125,20 @@ fn prefix_end(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")
 }
 
+/// The columns of a case summary ([`CaseRow`]) over `q_children ch`. A
+/// child is urgent through its current representative too: one at risk, or
+/// removed while the placement is open.
+const CASE_COLS: &str = "ch.doc_id, ch.display_name, ch.iin, ch.birth_date, ch.district, ch.placement_form,
+     ch.urgent OR EXISTS (SELECT 1 FROM q_representatives r
+                          WHERE r.doc_id = 'rep:' || ch.representative_id AND (r.urgent = 1 OR r.status = 'removed')),
+     ch.tier, ch.last_visit";
+
 impl Store {
     /// The caseload: every child on this phone, in Kazakh alphabetical order.
     pub fn caseload(&self) -> Result<Vec<CaseSummary>> {
         let today = self.today();
         self.read(|c| {
-            // A child is urgent through its current representative too.
-            let mut st = c.prepare_cached(
-                "SELECT ch.doc_id, ch.display_name, ch.iin, ch.birth_date, ch.district, ch.placement_form,
-                        ch.urgent OR EXISTS (SELECT 1 FROM q_representatives r
-                                             WHERE r.doc_id = 'rep:' || ch.representative_id
-                                               AND (r.urgent = 1 OR r.status = 'removed')),
-                        ch.tier, ch.last_visit
-                 FROM q_children ch ORDER BY ch.sort_key",
-            )?;
+            let mut st = c.prepare_cached(&format!("SELECT {CASE_COLS} FROM q_children ch ORDER BY ch.sort_key"))?;
             let rows = st.query_map([], CaseRow::from_row)?;
             rows.map(|r| r?.into_summary(today)).collect::<Result<Vec<_>>>()
         })
@@ -149,14 +149,9 @@ impl Store {
     pub fn children_in_care(&self, representative: &RepresentativeId) -> Result<Vec<CaseSummary>> {
         let today = self.today();
         self.read(|c| {
-            let mut st = c.prepare_cached(
-                "SELECT ch.doc_id, ch.display_name, ch.iin, ch.birth_date, ch.district, ch.placement_form,
-                        ch.urgent OR EXISTS (SELECT 1 FROM q_representatives r
-                                             WHERE r.doc_id = 'rep:' || ch.representative_id
-                                               AND (r.urgent = 1 OR r.status = 'removed')),
-                        ch.tier, ch.last_visit
-                 FROM q_children ch WHERE ch.representative_id = ?1 ORDER BY ch.sort_key",
-            )?;
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {CASE_COLS} FROM q_children ch WHERE ch.representative_id = ?1 ORDER BY ch.sort_key"
+            ))?;
             let rows = st.query_map([representative.as_str()], CaseRow::from_row)?;
             rows.map(|r| r?.into_summary(today)).collect::<Result<Vec<_>>>()
         })

@@ -400,15 +400,20 @@ fn insert_audit(conn: &Connection, entries: &[AuditEntry]) -> Result<()> {
 }
 
 fn audit_from(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
-    let hashes: String = r.get(5)?;
+    audit_at(r, 0)
+}
+
+/// The [`AUDIT_COLS`] starting at column `at`.
+fn audit_at(r: &Row<'_>, at: usize) -> rusqlite::Result<AuditEntry> {
+    let hashes: String = r.get(at + 5)?;
     Ok(AuditEntry {
-        at: r.get(0)?,
-        user_id: r.get(1)?,
-        device_id: r.get(2)?,
-        doc_id: r.get(3)?,
-        action: r.get(4)?,
+        at: r.get(at)?,
+        user_id: r.get(at + 1)?,
+        device_id: r.get(at + 2)?,
+        doc_id: r.get(at + 3)?,
+        action: r.get(at + 4)?,
         hashes: hashes.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-        address: r.get(6)?,
+        address: r.get(at + 6)?,
     })
 }
 
@@ -1245,15 +1250,7 @@ impl Storage for SqliteStorage {
             while let Some(r) = rows.next()? {
                 let id: i64 = r.get(0)?;
                 let chain: Option<String> = r.get(1)?;
-                let entry = AuditEntry {
-                    at: r.get(2)?,
-                    user_id: r.get(3)?,
-                    device_id: r.get(4)?,
-                    doc_id: r.get(5)?,
-                    action: r.get(6)?,
-                    hashes: r.get::<_, String>(7)?.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-                    address: r.get(8)?,
-                };
+                let entry = audit_at(r, 2)?;
                 let Some(chain) = chain else {
                     // Written before the chain existed.
                     check.unchained += 1;
@@ -1287,15 +1284,7 @@ impl Storage for SqliteStorage {
             let mut n = 0;
             while let Some(r) = rows.next()? {
                 let chain: Option<String> = r.get(0)?;
-                let e = AuditEntry {
-                    at: r.get(1)?,
-                    user_id: r.get(2)?,
-                    device_id: r.get(3)?,
-                    doc_id: r.get(4)?,
-                    action: r.get(5)?,
-                    hashes: r.get::<_, String>(6)?.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-                    address: r.get(7)?,
-                };
+                let e = audit_at(r, 1)?;
                 let line = serde_json::json!({ "entry": e, "chain": chain });
                 writeln!(out, "{line}")?;
                 n += 1;

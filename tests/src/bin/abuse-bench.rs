@@ -10,18 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use qamqor_tests::rss_mib;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
 
 /// Samples the peak RSS while `f` runs.
 async fn peak<F: std::future::Future<Output = ()>>(pid: u32, f: F) -> f64 {
@@ -31,7 +22,7 @@ async fn peak<F: std::future::Future<Output = ()>>(pid: u32, f: F) -> f64 {
         let (peak, on) = (peak.clone(), on.clone());
         tokio::spawn(async move {
             while on.load(Ordering::Relaxed) {
-                let r = (rss_mib(pid) * 10.0) as u64;
+                let r = (rss_mib(Some(pid)) * 10.0) as u64;
                 peak.fetch_max(r, Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
@@ -71,7 +62,7 @@ async fn main() {
     println!("| attack | server RSS before | peak during | a health check during |\n| --- | --- | --- | --- |");
 
     // 1. 60 connections each sending 16 MiB with no token.
-    let before = rss_mib(pid);
+    let before = rss_mib(Some(pid));
     let during = Arc::new(std::sync::Mutex::new(None));
     let p = peak(pid, async {
         let mut tasks = Vec::new();
@@ -99,7 +90,7 @@ async fn main() {
     println!("| 60 × 16 MiB bodies without a token | {before:.0} MiB | {p:.0} MiB | {} |", fmt(h));
 
     // 2. 2,000 idle connections from one address, and 1,000 slowloris.
-    let before = rss_mib(pid);
+    let before = rss_mib(Some(pid));
     let mut idle = Vec::new();
     let p = peak(pid, async {
         for _ in 0..2000 {
@@ -132,7 +123,7 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     // 3. 64 parallel enrollment attempts with wrong secrets.
-    let before = rss_mib(pid);
+    let before = rss_mib(Some(pid));
     let p = peak(pid, async {
         let client = reqwest::Client::new();
         let mut tasks = Vec::new();

@@ -21,16 +21,6 @@ fn d(s: &str) -> chrono::NaiveDate {
     s.parse().unwrap()
 }
 
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -155,14 +145,14 @@ async fn main() {
     let cursor = storage.feed_end().unwrap();
     let http = reqwest::Client::builder().pool_max_idle_per_host(2000).build().unwrap();
     let url = format!("{}/v1/sync", server.url());
-    let rss_before = rss_mib();
+    let rss_before = rss_mib(None);
     let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let sampler = {
         let on = sampling.clone();
         tokio::spawn(async move {
             let mut peak = 0.0f64;
             while on.load(std::sync::atomic::Ordering::Relaxed) {
-                peak = peak.max(rss_mib());
+                peak = peak.max(rss_mib(None));
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
             peak
