@@ -36,6 +36,23 @@ pub fn sample(seed: u64) -> Sample {
     Sample::new(seed, today(), Kato::parse(DISTRICT).unwrap())
 }
 
+/// A child placed with a guardian since `since` (or the child's birth, if
+/// later), all registered on `store`.
+pub fn register_family(
+    store: &Store,
+    s: &mut Sample,
+    since: NaiveDate,
+) -> (qamqor_core::model::Child, qamqor_core::model::Representative, qamqor_core::model::Placement) {
+    let child = s.child();
+    let start = child.birth_date.max(since);
+    let rep = s.representative(start);
+    store.register_child(&child).unwrap();
+    store.register_representative(&rep).unwrap();
+    let placement = s.placement(&child, &rep, start);
+    store.place_child(&placement).unwrap();
+    (child, rep, placement)
+}
+
 /// A real server on loopback.
 pub struct TestServer {
     /// The running server.

@@ -361,12 +361,7 @@ async fn a_flag_cleared_with_a_reason_on_one_phone_clears_on_another_both_events
     let a = server.phone("aigerim").await;
     let b = server.phone("daniyar").await;
     let mut s = sample(33);
-    let child = s.child();
-    let start = child.birth_date.max(d("2024-01-10"));
-    let rep = s.representative(start);
-    a.store.register_child(&child).unwrap();
-    a.store.register_representative(&rep).unwrap();
-    a.store.place_child(&s.placement(&child, &rep, start)).unwrap();
+    let (_, rep, _) = register_family(&a.store, &mut s, d("2024-01-10"));
     let check = s.check(&rep.id, d("2026-11-20"), Some(RiskFactor::NarcologicalRegistration));
     a.store.record_check(&check).unwrap();
     a.sync().await.unwrap();
@@ -408,12 +403,7 @@ async fn assigning_a_case_brings_its_representatives_file_and_unassigning_takes_
     let a = server.phone("aigerim").await;
     let b = server.phone("daniyar").await;
     let mut s = sample(34);
-    let child = s.child();
-    let start = child.birth_date.max(d("2024-01-10"));
-    let rep = s.representative(start);
-    a.store.register_child(&child).unwrap();
-    a.store.register_representative(&rep).unwrap();
-    a.store.place_child(&s.placement(&child, &rep, start)).unwrap();
+    let (child, rep, _) = register_family(&a.store, &mut s, d("2024-01-10"));
     a.sync().await.unwrap();
     let (case, file) = (DocId::case(&child.id), DocId::representative(&rep.id));
 
