@@ -158,6 +158,27 @@ pub struct Phone {
 }
 
 impl Phone {
+    /// Writes a change into a stored document with this phone's actor,
+    /// around the store's actions (as a modified app could); with `author`,
+    /// the change names it in the document's `authors` first.
+    pub fn edit_raw(
+        &self,
+        id: &qamqor_core::docs::DocId,
+        author: Option<&str>,
+        f: impl FnOnce(&mut automerge::transaction::Transaction<'_>),
+    ) {
+        let actor = self.store.actor_id();
+        let mut doc = automerge::Automerge::load(&self.store.export_document(id).unwrap()).unwrap();
+        doc.set_actor(automerge::ActorId::try_from(actor.as_str()).unwrap());
+        let mut tx = doc.transaction();
+        if let Some(author) = author {
+            qamqor_core::docs::prepare_edit(&mut tx, &actor, author).unwrap();
+        }
+        f(&mut tx);
+        tx.commit();
+        self.store.merge_document(id, &doc.save()).unwrap();
+    }
+
     /// Syncs with the server.
     pub async fn sync(&self) -> qamqor_core::Result<SyncReport> {
         client::sync(self.store.clone(), &self.config, Limits::default()).await

@@ -332,19 +332,10 @@ async fn a_mentors_phone_refuses_casework_and_a_refused_change_can_be_discarded(
     // comes back at the next sync.
     let id = DocId::mentor(&mentor.id);
     let before = server.service.storage().load_doc(&id).unwrap().unwrap().get_heads();
-    let mut doc = automerge::Automerge::load(&m.store.export_document(&id).unwrap()).unwrap();
-    let hex = m.store.actor_id();
-    doc.set_actor(automerge::ActorId::from(
-        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect::<Vec<_>>(),
-    ));
-    {
+    m.edit_raw(&id, Some("mentor.aliya"), |tx| {
         use automerge::transaction::Transactable;
-        let mut tx = doc.transaction();
-        qamqor_core::docs::prepare_edit(&mut tx, &hex, "mentor.aliya").unwrap();
         tx.put(automerge::ROOT, "note", "changed").unwrap();
-        tx.commit();
-    }
-    m.store.merge_document(&id, &doc.save()).unwrap();
+    });
     let report = m.sync().await.unwrap();
     assert_eq!(report.refused.len(), 1);
     assert!(m.store.discard_refused(&DocId::meeting_log(&mentor.id)).is_err(), "only refused records");

@@ -141,12 +141,9 @@ async fn a_mentor_logs_meetings_and_cannot_fetch_a_representatives_file() {
     let mut tampered = m.store.mentee(&ship.id).unwrap();
     tampered.mentee.school = Some("changed".into());
     let id = DocId::mentee(&ship.id);
-    let mut doc = automerge::Automerge::load(&m.store.export_document(&id).unwrap()).unwrap();
-    doc.set_actor(automerge::ActorId::from(hex_actor(&m.store.actor_id())));
-    let mut tx = doc.transaction();
-    qamqor_core::docs::json::put(&mut tx, &automerge::ROOT, "mentee", &tampered.mentee).unwrap();
-    tx.commit();
-    m.store.merge_document(&id, &doc.save()).unwrap();
+    m.edit_raw(&id, None, |tx| {
+        qamqor_core::docs::json::put(tx, &automerge::ROOT, "mentee", &tampered.mentee).unwrap();
+    });
     let report = m.sync().await.unwrap();
     assert!(
         report
@@ -177,10 +174,6 @@ async fn ask_by_id(server: &TestServer, token: &str, id: &DocId) -> qamqor_core:
         .unwrap();
     assert_eq!(resp.status(), 200);
     qamqor_core::sync::wire::decode_response(&resp.bytes().await.unwrap(), &Default::default()).unwrap()
-}
-
-fn hex_actor(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
