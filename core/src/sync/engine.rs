@@ -91,7 +91,52 @@ pub fn generate_within(
 
 /// Decodes a message, refusing damaged bytes.
 pub fn decode(msg: &[u8]) -> Result<Message> {
-    Message::decode(msg).map_err(|_| Error::invalid("msg", "is not a valid Automerge sync message"))
+    decode_checked(msg).ok_or_else(|| Error::invalid("msg", "is not a valid Automerge sync message"))
+}
+
+/// The most Bloom filter probes per hash a peer may ask for; Automerge
+/// sends 7.
+const MAX_BLOOM_PROBES: u64 = 64;
+
+/// Decodes a message and checks what Automerge's decoder does not: a
+/// peer's Bloom filter that claims entries but has no bits divides by zero
+/// when we next generate (automerge 0.12 panics), and one with millions of
+/// probes allocates for each of our changes. Both are refused here.
+fn decode_checked(msg: &[u8]) -> Option<Message> {
+    let message = Message::decode(msg).ok()?;
+    message.have.iter().all(|have| bloom_is_sound(&have.bloom.to_bytes())).then_some(message)
+}
+
+/// A Bloom filter's wire form: empty, or LEB128 entries, bits per entry
+/// and probes, then the bits.
+fn bloom_is_sound(bytes: &[u8]) -> bool {
+    if bytes.is_empty() {
+        return true;
+    }
+    let mut rest = bytes;
+    let mut fields = [0u64; 3];
+    for field in &mut fields {
+        match leb128_u64(rest) {
+            Some((value, tail)) => {
+                *field = value;
+                rest = tail;
+            }
+            None => return false,
+        }
+    }
+    let [entries, _bits_per_entry, probes] = fields;
+    entries == 0 || (!rest.is_empty() && probes <= MAX_BLOOM_PROBES)
+}
+
+fn leb128_u64(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let mut value = 0u64;
+    for (i, byte) in bytes.iter().enumerate().take(10) {
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some((value, &bytes[i + 1..]));
+        }
+    }
+    None
 }
 
 /// Who may write through this peer.
@@ -151,7 +196,7 @@ fn receive_inner(
     msg: &[u8],
     policy: &WritePolicy,
 ) -> std::result::Result<Received, Refusal> {
-    let message = Message::decode(msg).map_err(|_| Refusal::Invalid)?;
+    let message = decode_checked(msg).ok_or(Refusal::Invalid)?;
     let before = doc.get_heads();
     if message.changes.is_empty() || matches!(policy, WritePolicy::Any) {
         let mut trial_state = state.clone();
@@ -265,6 +310,40 @@ mod tests {
             }
         }
         panic!("did not converge");
+    }
+
+    /// A message whose only `have` holds the given Bloom filter bytes.
+    fn message_with_bloom(bloom: &[u8]) -> Vec<u8> {
+        let bloom = automerge::sync::BloomFilter::try_from(bloom).unwrap();
+        Message {
+            heads: Vec::new(),
+            need: Vec::new(),
+            have: vec![automerge::sync::Have { last_sync: Vec::new(), bloom }],
+            changes: automerge::sync::ChunkList::empty(),
+            flags: None,
+            version: automerge::sync::MessageVersion::V1,
+        }
+        .encode()
+    }
+
+    #[test]
+    fn a_bloom_filter_without_bits_or_with_too_many_probes_is_refused() {
+        // Found by the sync_message fuzz target: entries but zero bits per
+        // entry made automerge 0.12 divide by zero on our next message.
+        let no_bits = message_with_bloom(&[1, 0, 7]);
+        let many_probes = message_with_bloom(&[1, 10, 0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0]);
+        for msg in [no_bits, many_probes] {
+            let mut doc = doc_with(&ActorId::random(), "a");
+            let mut state = State::new();
+            assert_eq!(receive(&mut doc, &mut state, &msg, &WritePolicy::Any), Err(Refusal::Invalid));
+            assert!(decode(&msg).is_err());
+            generate(&doc, &mut state);
+        }
+        let sound = message_with_bloom(&[1, 10, 7, 0, 0]);
+        let mut doc = doc_with(&ActorId::random(), "a");
+        let mut state = State::new();
+        receive(&mut doc, &mut state, &sound, &WritePolicy::Any).unwrap();
+        assert!(generate(&doc, &mut state).is_some());
     }
 
     #[test]
