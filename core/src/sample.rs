@@ -185,6 +185,7 @@ impl Sample {
                     IncomeSource { kind: IncomeSourceKind::GuardianshipAllowance, monthly_amount_kzt: 58_000 },
                 ],
                 household_members: self.rng.random_range(2..6),
+                members: Vec::new(),
                 subsistence_minimum_kzt: 46_228,
                 outcome: CheckOutcome::Satisfactory,
                 evidence: Some(self.evidence(date, "ЕНПФ")),
@@ -272,6 +273,32 @@ impl Sample {
             topics: vec!["Сабақ үлгерімі".into(), "Болашақ мамандық".into()],
             notes: Some("Бала белсенді, сұрақтар қойды".into()),
             supersedes: None,
+        }
+    }
+
+    /// The office's decision on `rep`, by an order dated `date`.
+    pub fn decision(&mut self, rep: &RepresentativeId, date: NaiveDate, outcome: RemovalOutcome) -> RemovalDecision {
+        RemovalDecision {
+            id: EventId::new(),
+            representative_id: rep.clone(),
+            outcome,
+            order: OfficeOrder { number: format!("{}-ж", self.rng.random_range(1..999)), date },
+            decided_by: "office".into(),
+            note: None,
+        }
+    }
+
+    /// The end of `placement` on `end` for `reason`.
+    pub fn ending(&mut self, placement: &Placement, end: NaiveDate, reason: PlacementEndReason) -> PlacementEnding {
+        PlacementEnding {
+            id: EventId::new(),
+            child_id: placement.child_id.clone(),
+            placement_id: placement.id.clone(),
+            end_date: end,
+            reason,
+            order: None,
+            recorded_by: "specialist".into(),
+            note: None,
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 use qamqor_core::Error;
-use qamqor_core::docs::{ConflictKind, DocId};
+use qamqor_core::docs::{ConflictKind, DocId, RemovalStep};
 use qamqor_core::model::*;
 use qamqor_core::sample::Sample;
 use qamqor_core::store::{Store, StoreOptions, UrgentReason};
@@ -143,11 +143,11 @@ fn caseload_search_schedule_and_urgent_items() {
     assert!(reasons.contains(&UrgentReason::RemovalRecommended));
     let file = store.representative_file(&rep.id).unwrap();
     assert!(file.risk.removal_recommended);
-    store.set_representative_status(&rep.id, RepresentativeStatus::Removed).unwrap();
+    store.decide_removal(&s.decision(&rep.id, d("2026-11-22"), RemovalOutcome::Removed)).unwrap();
     // Acted on: the representative's items are gone; what remains is the
-    // child's open placement with them, to end (issue 9).
-    let left: Vec<_> = store.urgent_items().unwrap().into_iter().map(|u| u.reason).collect();
-    assert_eq!(left, [UrgentReason::PlacementToEnd]);
+    // child's open placement with them, to end, since the order's date.
+    let left: Vec<_> = store.urgent_items().unwrap().into_iter().map(|u| (u.reason, u.since)).collect();
+    assert_eq!(left, [(UrgentReason::PlacementToEnd, Some(d("2026-11-22")))]);
 }
 
 #[test]
@@ -235,6 +235,16 @@ fn mentor_meetings_need_a_valid_certificate() {
     assert_eq!(store.mentee(&ship.id).unwrap().mentee.school.as_deref(), Some("№40 лицей"));
 }
 
+fn recommendation(rep: &RepresentativeId, date: NaiveDate) -> RemovalRecommendation {
+    RemovalRecommendation {
+        id: EventId::new(),
+        representative_id: rep.clone(),
+        date,
+        grounds: "the child was left alone for a week".into(),
+        recommended_by: "specialist".into(),
+    }
+}
+
 fn copy_all(from: &Store, to: &Store) {
     for id in from.document_ids().unwrap() {
         to.merge_document(&id, &from.export_document(&id).unwrap()).unwrap();
@@ -265,9 +275,10 @@ fn concurrent_edits_merge_or_surface_as_conflicts() {
     b.record_visit(&s.visit(&child, d("2026-10-02"))).unwrap();
     // Same legally significant fields: conflicts.
     a.set_representative_status(&rep.id, RepresentativeStatus::Suspended).unwrap();
-    b.set_representative_status(&rep.id, RepresentativeStatus::Removed).unwrap();
-    a.end_placement(&child.id, &placement.id, d("2026-10-05"), PlacementEndReason::Replaced).unwrap();
-    b.end_placement(&child.id, &placement.id, d("2026-10-06"), PlacementEndReason::RepresentativeRemoved).unwrap();
+    b.recommend_removal(&recommendation(&rep.id, d("2026-10-03"))).unwrap();
+    b.decide_removal(&s.decision(&rep.id, d("2026-10-04"), RemovalOutcome::Removed)).unwrap();
+    a.end_placement(&s.ending(&placement, d("2026-10-05"), PlacementEndReason::Replaced)).unwrap();
+    b.end_placement(&s.ending(&placement, d("2026-10-06"), PlacementEndReason::RepresentativeRemoved)).unwrap();
     // And each then places the child anew: two active placements after merge.
     a.place_child(&s.placement(&child, &rep2, d("2026-10-05"))).unwrap();
     b.place_child(&s.placement(&child, &rep2, d("2026-10-06"))).unwrap();
@@ -505,19 +516,43 @@ fn a_risk_factor_flags_the_child_until_it_is_placed_anew() {
     let e = store.place_child(&s.placement(&other, &rep, start)).unwrap_err();
     assert!(matches!(&e, Error::Rule(m) if m.contains("risk")), "{e}");
 
+    // Removal is the office's decision, by an order; the placement cannot
+    // end for that reason before it.
+    let e = store.set_representative_status(&rep.id, RepresentativeStatus::Removed).unwrap_err();
+    assert!(matches!(&e, Error::Rule(m) if m.contains("order")), "{e}");
+    let ending = s.ending(&placement, d("2026-11-22"), PlacementEndReason::RepresentativeRemoved);
+    let e = store.end_placement(&ending).unwrap_err();
+    assert!(matches!(&e, Error::Rule(m) if m.contains("decision")), "{e}");
+    let not_removed = s.decision(&rep.id, d("2026-11-21"), RemovalOutcome::NotRemoved);
+    let e = store.decide_removal(&not_removed).unwrap_err();
+    assert!(matches!(&e, Error::Rule(m) if m.contains("risk factor")), "{e}");
+
     // Removed from duties with the placement still open: a task, not silence.
-    store.set_representative_status(&rep.id, RepresentativeStatus::Removed).unwrap();
+    store.decide_removal(&s.decision(&rep.id, d("2026-11-21"), RemovalOutcome::Removed)).unwrap();
     let urgent = store.urgent_items().unwrap();
     assert!(urgent.iter().any(|u| u.doc_id == case && u.reason == UrgentReason::PlacementToEnd), "{urgent:?}");
     assert!(store.caseload().unwrap().iter().any(|c| c.urgent));
 
-    // The placement ends and the child is placed with another guardian.
-    store.end_placement(&child.id, &placement.id, d("2026-11-22"), PlacementEndReason::RepresentativeRemoved).unwrap();
+    // The placement ends: the child waits to be placed anew, still urgent.
+    store.end_placement(&ending).unwrap();
+    let urgent = store.urgent_items().unwrap();
+    assert_eq!(urgent.len(), 1, "{urgent:?}");
+    assert_eq!((&urgent[0].doc_id, &urgent[0].reason), (&case, &UrgentReason::ChildToPlace));
+    assert!(store.caseload().unwrap().iter().any(|c| c.child_id == child.id && c.urgent));
+
+    // Placed with another guardian: the list is empty, the chain is kept.
     let new_rep = s.representative(d("2026-11-22"));
     store.register_representative(&new_rep).unwrap();
     store.place_child(&s.placement(&child, &new_rep, d("2026-11-23"))).unwrap();
     assert!(store.urgent_items().unwrap().is_empty(), "{:?}", store.urgent_items().unwrap());
     assert!(store.caseload().unwrap().iter().all(|c| !c.urgent));
+    let file = store.representative_file(&rep.id).unwrap();
+    let steps: Vec<_> = file.removal_history().iter().map(|s| s.date()).collect();
+    assert_eq!(steps, [d("2026-11-21")]);
+    assert_eq!(file.status, RepresentativeStatus::Removed);
+    let case_file = store.child_file(&child.id).unwrap();
+    assert_eq!(case_file.endings().len(), 1);
+    assert_eq!(case_file.endings()[0].reason, PlacementEndReason::RepresentativeRemoved);
 }
 
 /// A name typed on a Latin keyboard (Kazakh Latin or a common
@@ -539,4 +574,117 @@ fn a_latin_keyboard_finds_cyrillic_names() {
             assert!(found, "{query} finds the child: {hits:?}");
         }
     }
+}
+
+/// A placement recorded wrongly is set right by an event that keeps what
+/// was recorded, why and by whom; the placement and the representative's
+/// file read the corrected facts.
+#[test]
+fn a_placement_is_corrected_by_an_event_that_keeps_the_old_facts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, "a");
+    let mut s = sample(52);
+    let (child, rep, placement) = family(&store, &mut s);
+    let corrected = PlacementFacts {
+        start_date: placement.start_date + chrono::Duration::days(3),
+        kin: Some(KinRelation::AdultSibling),
+        kin_considered: true,
+    };
+    let correction = PlacementCorrection {
+        id: EventId::new(),
+        child_id: child.id.clone(),
+        placement_id: placement.id.clone(),
+        date: d("2026-11-25"),
+        corrected: corrected.clone(),
+        previous: None,
+        reason: "the order gives a later start; the guardian is the child's sister".into(),
+        corrected_by: "specialist".into(),
+    };
+    let before = store.heads(&DocId::case(&child.id)).unwrap();
+    // Refused without harm: no reason, nothing changed, a start before birth.
+    let e = store.correct_placement(&PlacementCorrection { reason: "x".into(), ..correction.clone() }).unwrap_err();
+    assert!(matches!(&e, Error::Invalid { field, .. } if field == "placement_correction.reason"), "{e}");
+    let same = PlacementCorrection { corrected: PlacementFacts::of(&placement), ..correction.clone() };
+    assert!(matches!(store.correct_placement(&same), Err(Error::Rule(_))));
+    let early = PlacementFacts { start_date: child.birth_date - chrono::Duration::days(1), ..corrected.clone() };
+    let e = store.correct_placement(&PlacementCorrection { corrected: early, ..correction.clone() }).unwrap_err();
+    assert!(matches!(&e, Error::Invalid { field, .. } if field == "placement_correction.corrected.start_date"), "{e}");
+    assert_eq!(store.heads(&DocId::case(&child.id)).unwrap(), before);
+
+    store.correct_placement(&correction).unwrap();
+    let file = store.child_file(&child.id).unwrap();
+    let p = &file.placements[placement.id.as_str()];
+    assert_eq!(PlacementFacts::of(p), corrected);
+    let kept = file.corrections();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].previous.as_ref(), Some(&PlacementFacts::of(&placement)));
+    assert_eq!(kept[0].reason, correction.reason);
+    let relations = store.representative_file(&rep.id).unwrap().relations;
+    assert_eq!(relations[child.id.as_str()], Some(KinRelation::AdultSibling));
+    // Written once: the same id with other content is refused.
+    let again = PlacementCorrection { reason: "another reason entirely".into(), ..correction };
+    assert!(matches!(store.correct_placement(&again), Err(Error::Rule(_))));
+}
+
+/// The check's household lists its members; the count must agree, and a
+/// member's IIN that disagrees with the birth date is a warning.
+#[test]
+fn a_checks_household_lists_its_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, "a");
+    let mut s = sample(53);
+    let (child, rep, _) = family(&store, &mut s);
+    let mut check = s.check(&rep.id, d("2026-11-20"), None);
+    let member = |name: &str, relation, birth: NaiveDate, iin| HouseholdMember {
+        name: FullName { family: "Сейітов".into(), given: name.into(), patronymic: None },
+        relation,
+        birth_date: birth,
+        iin,
+    };
+    let other_birth = d("1980-01-01");
+    check.income.household_members = 3;
+    check.income.members = vec![
+        member("Ерлан", HouseholdRelation::Representative, d("1975-05-05"), Some(rep.iin.clone())),
+        member("Айгүл", HouseholdRelation::ChildInCare, child.birth_date, None),
+    ];
+    let e = store.record_check(&check).unwrap_err();
+    assert!(matches!(&e, Error::Invalid { field, .. } if field == "check.income.members"), "{e}");
+    check.income.members.push(member("Асан", HouseholdRelation::Spouse, d("2027-01-01"), None));
+    let e = store.record_check(&check).unwrap_err();
+    assert!(matches!(&e, Error::Invalid { field, .. } if field == "check.income.members[2].birth_date"), "{e}");
+    check.income.members[2].birth_date = other_birth;
+    let recorded = store.record_check(&check).unwrap();
+    assert!(
+        recorded
+            .warnings
+            .iter()
+            .any(|w| matches!(w, Warning::IinBirthDateMismatch { field } if field.contains("members[0]"))),
+        "{recorded:?}"
+    );
+    let file = store.representative_file(&rep.id).unwrap();
+    assert_eq!(file.checks.values().next().unwrap().income.members.len(), 3);
+}
+
+/// A specialist's recommendation on other grounds than a risk factor; the
+/// office decides not to remove, and the file is no longer urgent.
+#[test]
+fn a_recommendation_the_office_declines_leaves_the_urgent_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, "a");
+    let mut s = sample(54);
+    let (child, rep, _) = family(&store, &mut s);
+    let not_removed = s.decision(&rep.id, d("2026-11-24"), RemovalOutcome::NotRemoved);
+    assert!(matches!(store.decide_removal(&not_removed), Err(Error::Rule(_))), "nothing to decide yet");
+    store.recommend_removal(&recommendation(&rep.id, d("2026-11-20"))).unwrap();
+    let urgent = store.urgent_items().unwrap();
+    assert!(urgent.iter().any(|u| u.reason == UrgentReason::RemovalRecommended));
+    assert!(
+        urgent.iter().any(|u| u.doc_id == DocId::case(&child.id) && u.reason == UrgentReason::RepresentativeAtRisk)
+    );
+    store.decide_removal(&not_removed).unwrap();
+    assert!(store.urgent_items().unwrap().is_empty());
+    let file = store.representative_file(&rep.id).unwrap();
+    assert_eq!(file.status, RepresentativeStatus::Active);
+    let steps: Vec<_> = file.removal_history().into_iter().map(|s| matches!(s, RemovalStep::Decided(_))).collect();
+    assert_eq!(steps, [false, true], "recommended, then decided");
 }

@@ -40,6 +40,10 @@ pub enum CodeListKind {
     MeetingMode,
     /// Schedule states.
     ScheduleState,
+    /// The office's decisions on removal.
+    RemovalOutcome,
+    /// Household members' relations to the representative.
+    HouseholdRelation,
 }
 
 /// One entry of a code list: the stored code and its label.
@@ -76,6 +80,8 @@ pub fn code_list(list: CodeListKind, lang: Lang) -> Vec<CodeEntry> {
         CodeListKind::VisitGround => entries::<VisitGround>(lang),
         CodeListKind::MeetingMode => entries::<MeetingMode>(lang),
         CodeListKind::ScheduleState => entries::<ScheduleState>(lang),
+        CodeListKind::RemovalOutcome => entries::<RemovalOutcome>(lang),
+        CodeListKind::HouseholdRelation => entries::<HouseholdRelation>(lang),
     }
 }
 

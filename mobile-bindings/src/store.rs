@@ -28,6 +28,10 @@ pub struct ChildFile {
     pub placements: Vec<Placement>,
     /// Home visits not superseded by a correction, newest first.
     pub visits: Vec<HomeVisit>,
+    /// Placement endings, oldest first.
+    pub endings: Vec<PlacementEnding>,
+    /// Placement corrections, oldest first.
+    pub corrections: Vec<PlacementCorrection>,
 }
 
 /// A representative's whole file.
@@ -49,6 +53,21 @@ pub struct RepresentativeFile {
     pub checks: Vec<AnnualCheck>,
     /// Risk reports not superseded, newest first.
     pub risk_reports: Vec<RiskReport>,
+    /// The removal workflow, oldest first: recommendations, flags cleared
+    /// as recorded in error, the office's decisions.
+    pub removal_history: Vec<RemovalStep>,
+}
+
+/// One step of a representative's removal workflow; exactly one of the
+/// three is set.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct RemovalStep {
+    /// A specialist recommended removal.
+    pub recommended: Option<RemovalRecommendation>,
+    /// A flag or the recommendation was cleared as recorded in error.
+    pub cleared: Option<RiskClearance>,
+    /// The office decided.
+    pub decided: Option<RemovalDecision>,
 }
 
 /// A mentor's profile with certificates.
@@ -87,6 +106,8 @@ pub enum UrgentKind {
     /// The child's representative was removed from duties while the
     /// placement is open: end the placement and place the child anew.
     PlacementToEnd,
+    /// The child's placement ended and the child is not yet placed anew.
+    ChildToPlace,
 }
 
 /// An urgent item: shown first, synced first.
@@ -149,6 +170,8 @@ pub struct Conflict {
 
 fn child_file(c: docs::CaseDoc, today: NaiveDate) -> ChildFile {
     let current = c.current_placement().cloned();
+    let endings = c.endings().into_iter().cloned().collect();
+    let corrections = c.corrections().into_iter().cloned().collect();
     let mut placements: Vec<Placement> = c.placements.values().cloned().collect();
     placements.sort_by_key(|p| p.start_date);
     ChildFile {
@@ -156,6 +179,8 @@ fn child_file(c: docs::CaseDoc, today: NaiveDate) -> ChildFile {
         current_form: current.as_ref().map(|p| p.form_on(c.child.birth_date, today)),
         current_placement: current,
         visits: c.current_visits().into_iter().cloned().collect(),
+        endings,
+        corrections,
         placements,
         child: c.child,
     }
@@ -244,7 +269,8 @@ impl QamqorStore {
         Ok(self.inner.update_representative(&representative)?.warnings)
     }
 
-    /// Sets whether a representative may act (removal from duties).
+    /// Suspends or reinstates a representative. Removal from duties is
+    /// refused here: it is the office's decision (`decide_removal`).
     pub fn set_representative_status(
         &self,
         representative_id: RepresentativeId,
@@ -259,15 +285,38 @@ impl QamqorStore {
         Ok(())
     }
 
-    /// Ends a placement.
-    pub fn end_placement(
-        &self,
-        child_id: ChildId,
-        placement_id: PlacementId,
-        end_date: NaiveDate,
-        reason: PlacementEndReason,
-    ) -> Result<()> {
-        Ok(self.inner.end_placement(&child_id, &placement_id, end_date, reason)?)
+    /// Ends a placement (an event with the reason and, where one decided
+    /// it, the office's order). Ending it because the representative was
+    /// removed needs the removal decision recorded first. The child stays
+    /// on the urgent list (`ChildToPlace`) until placed anew, unless the
+    /// child came of age, was adopted or returned to the parents.
+    pub fn end_placement(&self, ending: PlacementEnding) -> Result<()> {
+        Ok(self.inner.end_placement(&ending)?)
+    }
+
+    /// Corrects a placement recorded wrongly (start date, kin relation):
+    /// an event keeping the old facts, the reason and who corrected it.
+    pub fn correct_placement(&self, correction: PlacementCorrection) -> Result<()> {
+        self.inner.correct_placement(&correction)?;
+        Ok(())
+    }
+
+    /// Records a specialist's recommendation to remove a representative
+    /// from duties; the file and the children in their care are urgent
+    /// until the office decides.
+    pub fn recommend_removal(&self, recommendation: RemovalRecommendation) -> Result<()> {
+        self.inner.recommend_removal(&recommendation)?;
+        Ok(())
+    }
+
+    /// Records the office's decision on removal, with the order's number
+    /// and date. `Removed` makes each open placement with the
+    /// representative an urgent task (`PlacementToEnd`); `NotRemoved`
+    /// clears the recommendation and is refused while a risk factor is
+    /// raised (clear a factor recorded in error with `clear_risk`).
+    pub fn decide_removal(&self, decision: RemovalDecision) -> Result<()> {
+        self.inner.decide_removal(&decision)?;
+        Ok(())
     }
 
     // ---- Specialist: visits, checks, risk ----
@@ -279,10 +328,11 @@ impl QamqorStore {
     }
 
     /// Records an annual check. Any risk factor raises the removal
-    /// recommendation and makes the file urgent: it syncs first.
-    pub fn record_check(&self, check: AnnualCheck) -> Result<()> {
-        self.inner.record_check(&check)?;
-        Ok(())
+    /// recommendation and makes the file urgent: it syncs first. Returns
+    /// warnings (a household member's IIN that disagrees with the birth
+    /// date).
+    pub fn record_check(&self, check: AnnualCheck) -> Result<Vec<Warning>> {
+        Ok(self.inner.record_check(&check)?.warnings)
     }
 
     /// Clears a risk flag recorded in error (a wrong person, a letter
@@ -334,6 +384,15 @@ impl QamqorStore {
     pub fn representative_file(&self, representative_id: RepresentativeId) -> Result<RepresentativeFile> {
         let r = self.inner.representative_file(&representative_id)?;
         let reports = docs::current_events(&r.risk_reports).into_iter().cloned().collect();
+        let removal_history = r
+            .removal_history()
+            .into_iter()
+            .map(|step| match step {
+                docs::RemovalStep::Recommended(x) => RemovalStep { recommended: Some(x), cleared: None, decided: None },
+                docs::RemovalStep::Cleared(x) => RemovalStep { recommended: None, cleared: Some(x), decided: None },
+                docs::RemovalStep::Decided(x) => RemovalStep { recommended: None, cleared: None, decided: Some(x) },
+            })
+            .collect();
         Ok(RepresentativeFile {
             status: r.status,
             risk_factors: r.risk.raised(),
@@ -342,6 +401,7 @@ impl QamqorStore {
             schedule: r.schedule(self.inner.today()),
             checks: r.current_checks().into_iter().cloned().collect(),
             risk_reports: reports,
+            removal_history,
             representative: r.representative,
         })
     }
@@ -364,6 +424,7 @@ impl QamqorStore {
                     core_store::UrgentReason::NeglectSigns => (UrgentKind::NeglectSigns, None),
                     core_store::UrgentReason::RepresentativeAtRisk => (UrgentKind::RepresentativeAtRisk, None),
                     core_store::UrgentReason::PlacementToEnd => (UrgentKind::PlacementToEnd, None),
+                    core_store::UrgentReason::ChildToPlace => (UrgentKind::ChildToPlace, None),
                 };
                 UrgentItem {
                     doc_id: u.doc_id.to_string(),

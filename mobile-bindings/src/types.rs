@@ -189,6 +189,36 @@ pub enum PlacementEndReason {
     Other,
 }
 
+/// The office's decision on a removal recommendation.
+#[uniffi::remote(Enum)]
+pub enum RemovalOutcome {
+    /// Removed from duties.
+    Removed,
+    /// Not removed: the representative keeps the duties.
+    NotRemoved,
+}
+
+/// A household member's relation to the representative.
+#[uniffi::remote(Enum)]
+pub enum HouseholdRelation {
+    /// The representative.
+    Representative,
+    /// Spouse.
+    Spouse,
+    /// A child in the representative's care.
+    ChildInCare,
+    /// The representative's own child.
+    OwnChild,
+    /// The representative's parent.
+    Parent,
+    /// Brother or sister.
+    Sibling,
+    /// Another relative.
+    OtherRelative,
+    /// Not a relative.
+    NotRelated,
+}
+
 /// Risk factors: each is ground for immediate removal from duties.
 #[uniffi::remote(Enum)]
 pub enum RiskFactor {
@@ -426,6 +456,19 @@ pub struct IncomeSource {
     pub monthly_amount_kzt: i64,
 }
 
+/// Someone living in the representative's household.
+#[uniffi::remote(Record)]
+pub struct HouseholdMember {
+    /// Name.
+    pub name: FullName,
+    /// Relation to the representative.
+    pub relation: HouseholdRelation,
+    /// Birth date.
+    pub birth_date: NaiveDate,
+    /// IIN, where known.
+    pub iin: Option<Iin>,
+}
+
 /// Part 1 of the check: income.
 #[uniffi::remote(Record)]
 pub struct IncomePart {
@@ -433,6 +476,9 @@ pub struct IncomePart {
     pub sources: Vec<IncomeSource>,
     /// People living in the household, the child included.
     pub household_members: u32,
+    /// Who they are, when listed (then as many as `household_members`;
+    /// an empty list records the count only).
+    pub members: Vec<HouseholdMember>,
     /// The subsistence minimum per person in force, in tenge.
     pub subsistence_minimum_kzt: i64,
     /// The outcome.
@@ -568,6 +614,103 @@ pub struct RiskClearance {
     pub reason: String,
     /// Who cleared it (user id).
     pub cleared_by: String,
+}
+
+/// An order of the guardianship body.
+#[uniffi::remote(Record)]
+pub struct OfficeOrder {
+    /// The order's number as printed.
+    pub number: String,
+    /// The order's date.
+    pub date: NaiveDate,
+}
+
+/// A specialist's recommendation to remove a representative from duties
+/// (an event; a check with a risk factor recommends removal by itself).
+#[uniffi::remote(Record)]
+pub struct RemovalRecommendation {
+    /// The event id.
+    pub id: EventId,
+    /// The representative concerned.
+    pub representative_id: RepresentativeId,
+    /// The date of the recommendation.
+    pub date: NaiveDate,
+    /// Why removal is recommended (required).
+    pub grounds: String,
+    /// Who recommends it (user id).
+    pub recommended_by: String,
+}
+
+/// The office's decision on a removal recommendation, by an order (an
+/// event).
+#[uniffi::remote(Record)]
+pub struct RemovalDecision {
+    /// The event id.
+    pub id: EventId,
+    /// The representative concerned.
+    pub representative_id: RepresentativeId,
+    /// Removed or not.
+    pub outcome: RemovalOutcome,
+    /// The order that decided it; its date is the decision's date.
+    pub order: OfficeOrder,
+    /// Who recorded the decision (user id).
+    pub decided_by: String,
+    /// Notes.
+    pub note: Option<String>,
+}
+
+/// The end of a placement, with its reason (an event).
+#[uniffi::remote(Record)]
+pub struct PlacementEnding {
+    /// The event id.
+    pub id: EventId,
+    /// The child.
+    pub child_id: ChildId,
+    /// The placement ended.
+    pub placement_id: PlacementId,
+    /// The last day of the placement.
+    pub end_date: NaiveDate,
+    /// Why it ended.
+    pub reason: PlacementEndReason,
+    /// The office's order, where one decided it.
+    pub order: Option<OfficeOrder>,
+    /// Who recorded it (user id).
+    pub recorded_by: String,
+    /// Notes.
+    pub note: Option<String>,
+}
+
+/// The facts of a placement a correction may set right.
+#[uniffi::remote(Record)]
+pub struct PlacementFacts {
+    /// Start date.
+    pub start_date: NaiveDate,
+    /// The representative's relation to the child when kin.
+    pub kin: Option<KinRelation>,
+    /// Whether relatives were considered first.
+    pub kin_considered: bool,
+}
+
+/// A placement recorded wrongly, set right (an event keeping the facts as
+/// they read before, the reason and who corrected it).
+#[uniffi::remote(Record)]
+pub struct PlacementCorrection {
+    /// The event id.
+    pub id: EventId,
+    /// The child.
+    pub child_id: ChildId,
+    /// The placement corrected.
+    pub placement_id: PlacementId,
+    /// The date of the correction.
+    pub date: NaiveDate,
+    /// The facts as they should read.
+    pub corrected: PlacementFacts,
+    /// The facts as they read before: filled in by the store; pass none.
+    pub previous: Option<PlacementFacts>,
+    /// Why the record was wrong (required).
+    pub reason: String,
+    /// Who corrected it (user id).
+    pub corrected_by: String,
 }
 
 /// A home visit (an event, written once).

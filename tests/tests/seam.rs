@@ -386,6 +386,65 @@ async fn a_flag_cleared_with_a_reason_on_one_phone_clears_on_another_both_events
     assert!(matches!(a.store.clear_risk(&RiskClearance { id: EventId::new(), ..clearance }), Err(Error::Rule(_))));
 }
 
+/// The seed's workflow end to end, across two phones and the server: a
+/// risk factor found at a check, the office's decision recorded on another
+/// phone, the placement ended by the order and the child placed anew.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_removal_chain_ends_with_a_new_placement_and_an_empty_urgent_list() {
+    let server = TestServer::start().await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    server.user("office", Role::Specialist, &[DISTRICT]);
+    let a = server.phone("aigerim").await;
+    let b = server.phone("office").await;
+    let mut s = sample(35);
+    let (child, rep, placement) = register_family(&a.store, &mut s, d("2024-01-10"));
+    let case = DocId::case(&child.id);
+    a.store.record_check(&s.check(&rep.id, d("2026-11-20"), Some(RiskFactor::CriminalProsecution))).unwrap();
+    let reasons = |p: &Phone| -> Vec<_> { p.store.urgent_items().unwrap().into_iter().map(|u| u.reason).collect() };
+    assert!(reasons(&a).contains(&qamqor_core::store::UrgentReason::RepresentativeAtRisk));
+    a.sync().await.unwrap();
+    b.sync().await.unwrap();
+
+    // The office decides, by an order, on its own phone.
+    let decision = RemovalDecision {
+        order: OfficeOrder { number: "412-ж".into(), date: d("2026-11-23") },
+        decided_by: "office".into(),
+        ..s.decision(&rep.id, d("2026-11-23"), RemovalOutcome::Removed)
+    };
+    b.store.decide_removal(&decision).unwrap();
+    b.sync().await.unwrap();
+    a.sync().await.unwrap();
+    let task = a.store.urgent_items().unwrap();
+    assert_eq!(task.len(), 1, "{task:?}");
+    assert_eq!((&task[0].doc_id, &task[0].reason), (&case, &qamqor_core::store::UrgentReason::PlacementToEnd));
+    assert_eq!(task[0].since, Some(d("2026-11-23")), "since the order");
+
+    // The placement ends by the same order; the child waits, still urgent.
+    let ending = PlacementEnding {
+        order: Some(decision.order.clone()),
+        ..s.ending(&placement, d("2026-11-24"), PlacementEndReason::RepresentativeRemoved)
+    };
+    a.store.end_placement(&ending).unwrap();
+    assert_eq!(reasons(&a), [qamqor_core::store::UrgentReason::ChildToPlace]);
+    let new_rep = s.representative(d("2026-11-24"));
+    a.store.register_representative(&new_rep).unwrap();
+    a.store.place_child(&s.placement(&child, &new_rep, d("2026-11-25"))).unwrap();
+    a.sync().await.unwrap();
+    b.sync().await.unwrap();
+
+    for phone in [&a, &b] {
+        assert!(reasons(phone).is_empty(), "{:?}", reasons(phone));
+        let file = phone.store.representative_file(&rep.id).unwrap();
+        assert_eq!(file.status, RepresentativeStatus::Removed);
+        assert_eq!(file.checks.len(), 1, "the check that raised the flag");
+        assert_eq!(file.removal_decisions.len(), 1, "the office's decision");
+        let case_file = phone.store.child_file(&child.id).unwrap();
+        assert_eq!(case_file.endings().len(), 1);
+        assert_eq!(case_file.endings()[0].order.as_ref().map(|o| o.number.as_str()), Some("412-ж"));
+        assert_eq!(case_file.current_placement().and_then(|p| p.representative_id.clone()), Some(new_rep.id.clone()));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn assigning_a_case_brings_its_representatives_file_and_unassigning_takes_both() {
     let server = TestServer::start().await;

@@ -47,10 +47,10 @@ async fn two_specialists_edit_one_case_offline_in_either_order() {
 
         // Offline: a records a check, b a visit and a conflicting placement change.
         a.store.record_check(&s.check(&rep.id, d("2026-11-20"), None)).unwrap();
-        a.store.end_placement(&child.id, &placement.id, d("2026-11-21"), PlacementEndReason::Replaced).unwrap();
+        a.store.end_placement(&s.ending(&placement, d("2026-11-21"), PlacementEndReason::Replaced)).unwrap();
         b.store.record_visit(&s.visit(&child, d("2026-11-22"))).unwrap();
         b.store
-            .end_placement(&child.id, &placement.id, d("2026-11-22"), PlacementEndReason::RepresentativeRequest)
+            .end_placement(&s.ending(&placement, d("2026-11-22"), PlacementEndReason::RepresentativeRequest))
             .unwrap();
 
         let (x, y) = if first_a { (&a, &b) } else { (&b, &a) };

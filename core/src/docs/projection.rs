@@ -14,11 +14,11 @@ use crate::model::{CodeList, Kato};
 
 /// The version of the rules in [`Projection::of`] (and of the phone's query
 /// tables; 2: Latin search forms of names; 3: an ended mentorship leaves
-/// its mentor). Raise it whenever what is
-/// derived from a document changes:
+/// its mentor; 4: a child awaiting a new placement is urgent). Raise it
+/// whenever what is derived from a document changes:
 /// phones rebuild their query tables on open and servers their document
 /// metadata on start.
-pub const PROJECTION_VERSION: u32 = 3;
+pub const PROJECTION_VERSION: u32 = 4;
 
 /// What access control and ordering need to know of a document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,8 +36,8 @@ pub struct Projection {
     pub mentor_id: Option<String>,
     /// The mentor's user id (mentor documents).
     pub owner_user: Option<String>,
-    /// Holds an urgent item: a risk factor, a removal recommendation, or
-    /// signs of neglect at the latest visit.
+    /// Holds an urgent item: a risk factor, a removal recommendation, signs
+    /// of neglect at the latest visit, or a child awaiting a new placement.
     pub urgent: bool,
 }
 
@@ -75,7 +75,8 @@ impl Projection {
                 place(&mut p, &c.child.district);
                 p.region = Some(c.child.region.code().to_owned());
                 p.tier = c.tier;
-                p.urgent = latest_visit(doc).ok().flatten().is_some_and(|v| v.neglect_signs);
+                p.urgent = c.awaiting_placement_since().is_some()
+                    || latest_visit(doc).ok().flatten().is_some_and(|v| v.neglect_signs);
             }
             DocKind::Representative => {
                 let r = super::read_view::<RepresentativeDoc, _>(doc)?;

@@ -53,6 +53,12 @@ pub struct CaseDoc {
     /// Home visits by event id.
     #[serde(default)]
     pub visits: BTreeMap<String, HomeVisit>,
+    /// Placement endings by event id.
+    #[serde(default)]
+    pub placement_endings: BTreeMap<String, PlacementEnding>,
+    /// Placement corrections by event id.
+    #[serde(default)]
+    pub placement_corrections: BTreeMap<String, PlacementCorrection>,
 }
 
 impl CaseDoc {
@@ -70,6 +76,20 @@ impl CaseDoc {
     /// Visits not superseded by a correction, newest first.
     pub fn current_visits(&self) -> Vec<&HomeVisit> {
         current_events(&self.visits)
+    }
+
+    /// Placement endings, oldest first.
+    pub fn endings(&self) -> Vec<&PlacementEnding> {
+        let mut v: Vec<_> = self.placement_endings.values().collect();
+        v.sort_by(|a, b| a.end_date.cmp(&b.end_date).then_with(|| a.id.cmp(&b.id)));
+        v
+    }
+
+    /// Placement corrections, oldest first.
+    pub fn corrections(&self) -> Vec<&PlacementCorrection> {
+        let mut v: Vec<_> = self.placement_corrections.values().collect();
+        v.sort_by(|a, b| a.date.cmp(&b.date).then_with(|| a.id.cmp(&b.id)));
+        v
     }
 }
 
@@ -101,6 +121,23 @@ impl CaseHead {
     /// The current placement (the latest open one).
     pub fn current_placement(&self) -> Option<&Placement> {
         self.open_placements().last().copied()
+    }
+
+    /// Since when the child waits to be placed anew: the child has been
+    /// placed, every placement has ended, and the last ended for a reason
+    /// that leaves the child without care (not coming of age, adoption or
+    /// return to the parents).
+    pub fn awaiting_placement_since(&self) -> Option<NaiveDate> {
+        if !self.open_placements().is_empty() {
+            return None;
+        }
+        let last = self.placements.values().max_by(|a, b| a.end_date.cmp(&b.end_date).then(a.id.cmp(&b.id)))?;
+        match last.end_reason {
+            Some(
+                PlacementEndReason::CameOfAge | PlacementEndReason::Adopted | PlacementEndReason::ReturnedToParents,
+            ) => None,
+            _ => last.end_date,
+        }
     }
 }
 
@@ -170,6 +207,12 @@ pub struct RepresentativeDoc {
     /// Risk reports by event id.
     #[serde(default)]
     pub risk_reports: BTreeMap<String, RiskReport>,
+    /// Specialists' removal recommendations by event id.
+    #[serde(default)]
+    pub removal_recommendations: BTreeMap<String, RemovalRecommendation>,
+    /// The office's removal decisions by event id.
+    #[serde(default)]
+    pub removal_decisions: BTreeMap<String, RemovalDecision>,
 }
 
 impl RepresentativeDoc {
@@ -188,6 +231,30 @@ impl RepresentativeDoc {
         schedule(self.representative.since, self.last_check(), as_of)
     }
 
+    /// The removal workflow in order: recommendations, clearances and
+    /// decisions, oldest first.
+    pub fn removal_history(&self) -> Vec<RemovalStep> {
+        let mut v: Vec<RemovalStep> = self
+            .removal_recommendations
+            .values()
+            .cloned()
+            .map(RemovalStep::Recommended)
+            .chain(self.risk_clearances.values().cloned().map(RemovalStep::Cleared))
+            .chain(self.removal_decisions.values().cloned().map(RemovalStep::Decided))
+            .collect();
+        v.sort_by(|a, b| a.date().cmp(&b.date()));
+        v
+    }
+
+    /// The date of the office's order that removed the representative, while
+    /// removed (the latest such order).
+    pub fn removed_on(&self) -> Option<NaiveDate> {
+        if self.status != RepresentativeStatus::Removed {
+            return None;
+        }
+        self.removal_decisions.values().filter(|d| d.outcome == RemovalOutcome::Removed).map(|d| d.order.date).max()
+    }
+
     /// Urgent: a risk factor or removal recommendation not yet acted on.
     pub fn is_urgent(&self) -> bool {
         self.status != RepresentativeStatus::Removed && self.risk.is_urgent()
@@ -199,6 +266,29 @@ impl RepresentativeDoc {
             AccessTier::Adoption
         } else {
             AccessTier::Standard
+        }
+    }
+}
+
+/// One step of a representative's removal workflow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "step")]
+pub enum RemovalStep {
+    /// A specialist recommended removal.
+    Recommended(RemovalRecommendation),
+    /// A flag or the recommendation was cleared as recorded in error.
+    Cleared(RiskClearance),
+    /// The office decided.
+    Decided(RemovalDecision),
+}
+
+impl RemovalStep {
+    /// The step's date (a decision's is its order's).
+    pub fn date(&self) -> NaiveDate {
+        match self {
+            RemovalStep::Recommended(r) => r.date,
+            RemovalStep::Cleared(c) => c.date,
+            RemovalStep::Decided(d) => d.order.date,
         }
     }
 }

@@ -46,6 +46,19 @@ pub struct IncomeSource {
     pub monthly_amount_kzt: i64,
 }
 
+/// Someone living in the representative's household.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HouseholdMember {
+    /// Name.
+    pub name: FullName,
+    /// Relation to the representative.
+    pub relation: HouseholdRelation,
+    /// Birth date.
+    pub birth_date: NaiveDate,
+    /// IIN, where known.
+    pub iin: Option<Iin>,
+}
+
 /// Part 1: confirmation of income sources.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncomePart {
@@ -53,6 +66,9 @@ pub struct IncomePart {
     pub sources: Vec<IncomeSource>,
     /// People living in the household, the child included.
     pub household_members: u32,
+    /// Who they are, when listed (then as many as `household_members`).
+    #[serde(default)]
+    pub members: Vec<HouseholdMember>,
     /// The subsistence minimum per person in force, in tenge.
     pub subsistence_minimum_kzt: i64,
     /// The outcome.
@@ -173,8 +189,9 @@ impl AnnualCheck {
         !self.risk_factors.is_empty()
     }
 
-    /// Validates the check.
-    pub fn validate(&self, today: NaiveDate) -> Result<()> {
+    /// Validates the check; returns warnings (a household member's IIN
+    /// that disagrees with the birth date).
+    pub fn validate(&self, today: NaiveDate) -> Result<Vec<Warning>> {
         not_in_future(self.date, today, "check.date")?;
         check_text(&self.examiner, "check.examiner", 100, true)?;
         let inc = &self.income;
@@ -186,6 +203,21 @@ impl AnnualCheck {
                 "check.income.subsistence_minimum_kzt",
                 "must be positive and at most 1,000,000,000 tenge",
             ));
+        }
+        let mut warnings = Vec::new();
+        if !inc.members.is_empty() && inc.members.len() != inc.household_members as usize {
+            return Err(Error::invalid(
+                "check.income.members",
+                "lists a different number of people than household_members",
+            ));
+        }
+        for (i, m) in inc.members.iter().enumerate() {
+            let field = format!("check.income.members[{i}]");
+            m.name.validate(&format!("{field}.name"))?;
+            not_in_future(m.birth_date, self.date, &format!("{field}.birth_date"))?;
+            if let Some(iin) = &m.iin {
+                warnings.extend(iin_warnings(iin, m.birth_date, None, &field));
+            }
         }
         if inc.sources.len() > 50 {
             return Err(Error::invalid("check.income.sources", "lists more than 50 sources"));
@@ -236,7 +268,7 @@ impl AnnualCheck {
         if let Some(n) = &self.notes {
             check_text(n, "check.notes", 4000, false)?;
         }
-        Ok(())
+        Ok(warnings)
     }
 }
 

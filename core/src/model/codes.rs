@@ -260,6 +260,38 @@ code_list! {
 }
 
 code_list! {
+    /// The office's decision on a removal recommendation.
+    RemovalOutcome, "removal outcome" {
+        /// Removed from duties.
+        Removed = "removed", "Міндеттерінен шеттетілді", "Отстранён от исполнения обязанностей", "Removed from duties";
+        /// Not removed: the representative keeps the duties.
+        NotRemoved = "not_removed", "Міндеттерінен шеттетілмеді", "Не отстранён", "Not removed";
+    }
+}
+
+code_list! {
+    /// A household member's relation to the representative.
+    HouseholdRelation, "household relation" {
+        /// The representative.
+        Representative = "representative", "Заңды өкілдің өзі", "Сам законный представитель", "The representative";
+        /// Spouse.
+        Spouse = "spouse", "Жұбайы", "Супруг или супруга", "Spouse";
+        /// A child in the representative's care.
+        ChildInCare = "child_in_care", "Қамқорлықтағы бала", "Подопечный ребёнок", "Child in care";
+        /// The representative's own child.
+        OwnChild = "own_child", "Өз баласы", "Собственный ребёнок", "Own child";
+        /// The representative's parent.
+        Parent = "parent", "Ата-анасы", "Родитель", "Parent";
+        /// Brother or sister.
+        Sibling = "sibling", "Бауыры немесе әпкесі, сіңлісі", "Брат или сестра", "Sibling";
+        /// Another relative.
+        OtherRelative = "other_relative", "Басқа туыс", "Другой родственник", "Other relative";
+        /// Not a relative.
+        NotRelated = "not_related", "Туыс емес", "Не родственник", "Not related";
+    }
+}
+
+code_list! {
     /// The outcome of one part of the annual check.
     CheckOutcome, "check outcome" {
         /// Requirement met.
@@ -399,6 +431,8 @@ mod tests {
         check_list::<VisitGround>();
         check_list::<MeetingMode>();
         check_list::<ScheduleState>();
+        check_list::<RemovalOutcome>();
+        check_list::<HouseholdRelation>();
         assert_eq!(Region::all().len(), 20);
     }
 

@@ -9,6 +9,7 @@ pub mod iin;
 pub mod kato;
 pub mod mentor;
 pub mod people;
+pub mod removal;
 pub mod schedule;
 pub mod text;
 pub mod visit;
@@ -22,6 +23,7 @@ pub use iin::Iin;
 pub use kato::Kato;
 pub use mentor::*;
 pub use people::*;
+pub use removal::*;
 pub use schedule::*;
 pub use visit::*;
 

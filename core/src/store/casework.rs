@@ -79,11 +79,76 @@ impl Store {
         Ok(Recorded { warnings })
     }
 
-    /// Sets whether a representative may act (a legally significant field:
-    /// concurrent different settings go to the review list).
+    /// Sets whether a representative may act: suspends or reinstates (a
+    /// legally significant field: concurrent different settings go to the
+    /// review list). Removal from duties is the office's decision, recorded
+    /// with its order by [`Store::decide_removal`].
     pub fn set_representative_status(&self, id: &RepresentativeId, status: RepresentativeStatus) -> Result<()> {
+        if status == RepresentativeStatus::Removed {
+            return Err(Error::Rule(
+                "removal from duties is the office's decision: record it with its order's number and date \
+                 (decide_removal)"
+                    .into(),
+            ));
+        }
         let doc = DocId::representative(id);
         self.write(|w| w.edit(&doc, |tx| json::put(tx, &ROOT, "status", &status)))
+    }
+
+    /// Records a specialist's recommendation to remove a representative
+    /// from duties (an event); the file is urgent until the office decides.
+    pub fn recommend_removal(&self, rec: &RemovalRecommendation) -> Result<Recorded> {
+        rec.validate(self.today())?;
+        let id = DocId::representative(&rec.representative_id);
+        self.write(|w| {
+            let rep: RepresentativeDoc = w.view(&id)?;
+            if rep.status == RepresentativeStatus::Removed {
+                return Err(Error::Rule("the representative is already removed from duties".into()));
+            }
+            w.edit(&id, |tx| {
+                docs::put_event(tx, "removal_recommendations", &rec.id, rec)?;
+                let risk = json::map_at(tx, &ROOT, "risk")?;
+                json::put(tx, &risk, "removal_recommended", &true)
+            })
+        })?;
+        Ok(Recorded::default())
+    }
+
+    /// Records the office's decision on a removal recommendation, with the
+    /// order's number and date (an event). `Removed` sets the
+    /// representative's status: every open placement with them becomes an
+    /// urgent task until it is ended and the child placed anew. `NotRemoved`
+    /// clears the recommendation; it is refused while a risk factor is
+    /// raised (a risk factor is ground for removal: clear it with
+    /// [`Store::clear_risk`] if it was recorded in error).
+    pub fn decide_removal(&self, decision: &RemovalDecision) -> Result<Recorded> {
+        decision.validate(self.today())?;
+        let id = DocId::representative(&decision.representative_id);
+        self.write(|w| {
+            let rep: RepresentativeDoc = w.view(&id)?;
+            if rep.status == RepresentativeStatus::Removed {
+                return Err(Error::Rule("the representative is already removed from duties".into()));
+            }
+            if !rep.risk.removal_recommended {
+                return Err(Error::Rule("no removal recommendation is raised on the representative".into()));
+            }
+            if decision.outcome == RemovalOutcome::NotRemoved && !rep.risk.raised().is_empty() {
+                return Err(Error::Rule(
+                    "a raised risk factor is ground for removal: clear it first if it was recorded in error".into(),
+                ));
+            }
+            w.edit(&id, |tx| {
+                docs::put_event(tx, "removal_decisions", &decision.id, decision)?;
+                match decision.outcome {
+                    RemovalOutcome::Removed => json::put(tx, &ROOT, "status", &RepresentativeStatus::Removed),
+                    RemovalOutcome::NotRemoved => {
+                        let risk = json::map_at(tx, &ROOT, "risk")?;
+                        json::put(tx, &risk, "removal_recommended", &false)
+                    }
+                }
+            })
+        })?;
+        Ok(Recorded::default())
     }
 
     /// Places a child. Refused when the child already has an active
@@ -139,36 +204,107 @@ impl Store {
         Ok(Recorded::default())
     }
 
-    /// Ends a placement.
-    pub fn end_placement(
-        &self,
-        child: &ChildId,
-        placement: &PlacementId,
-        end: NaiveDate,
-        reason: PlacementEndReason,
-    ) -> Result<()> {
-        let case_id = DocId::case(child);
+    /// Ends a placement (an event in the child's case, with the reason and
+    /// the order where one decided it). Ending it because the
+    /// representative was removed needs the office's removal decision
+    /// recorded first. A child whose placement ended and who is not yet
+    /// placed again (unless the child came of age, was adopted or returned
+    /// to the parents) is an urgent item until [`Store::place_child`].
+    pub fn end_placement(&self, ending: &PlacementEnding) -> Result<()> {
+        ending.validate(self.today())?;
+        let case_id = DocId::case(&ending.child_id);
         let today = self.today();
         self.write(|w| {
             let case = w.case_head(&case_id)?;
+            let placement = ending.placement_id.as_str();
             let mut p = case
                 .placements
-                .get(placement.as_str())
+                .get(placement)
                 .cloned()
-                .ok_or_else(|| Error::not_found("placement", placement.to_string()))?;
+                .ok_or_else(|| Error::not_found("placement", placement.to_owned()))?;
             if !p.is_open() {
                 return Err(Error::Rule("this placement has already ended".into()));
             }
-            p.end_date = Some(end);
-            p.end_reason = Some(reason);
+            if ending.reason == PlacementEndReason::RepresentativeRemoved {
+                let removed = match &p.representative_id {
+                    Some(r) => w.view::<RepresentativeDoc>(&DocId::representative(r))?.status,
+                    None => RepresentativeStatus::Active,
+                };
+                if removed != RepresentativeStatus::Removed {
+                    return Err(Error::Rule(
+                        "the representative is not removed from duties: record the office's decision first".into(),
+                    ));
+                }
+            }
+            p.end_date = Some(ending.end_date);
+            p.end_reason = Some(ending.reason);
             p.validate(case.child.birth_date, today)?;
             w.edit(&case_id, |tx| {
-                let obj = docs::object_at(tx, &["placements", placement.as_str()])?
-                    .ok_or_else(|| Error::not_found("placement", placement.to_string()))?;
+                docs::put_event(tx, "placement_endings", &ending.id, ending)?;
+                let obj = docs::object_at(tx, &["placements", placement])?
+                    .ok_or_else(|| Error::not_found("placement", placement.to_owned()))?;
                 json::put(tx, &obj, "end_date", &p.end_date)?;
                 json::put(tx, &obj, "end_reason", &p.end_reason)
             })
         })
+    }
+
+    /// Corrects a placement recorded wrongly (its start date, kin relation,
+    /// whether kin were considered): an event keeping the facts as they
+    /// read before, the reason and who corrected it; the placement reads
+    /// the corrected facts. Concurrent corrections of the same fact go to
+    /// the review list.
+    pub fn correct_placement(&self, correction: &PlacementCorrection) -> Result<Recorded> {
+        correction.validate(self.today())?;
+        let case_id = DocId::case(&correction.child_id);
+        let today = self.today();
+        self.write(|w| {
+            let case = w.case_head(&case_id)?;
+            let placement = correction.placement_id.as_str();
+            let mut p = case
+                .placements
+                .get(placement)
+                .cloned()
+                .ok_or_else(|| Error::not_found("placement", placement.to_owned()))?;
+            let previous = PlacementFacts::of(&p);
+            let c = &correction.corrected;
+            if *c == previous {
+                return Err(Error::Rule("the correction changes nothing in the placement".into()));
+            }
+            p.start_date = c.start_date;
+            p.kin = c.kin;
+            p.kin_considered = c.kin_considered;
+            p.validate(case.child.birth_date, today).map_err(|e| match e {
+                Error::Invalid { field, reason } => {
+                    Error::Invalid { field: field.replacen("placement.", "placement_correction.corrected.", 1), reason }
+                }
+                e => e,
+            })?;
+            let event = PlacementCorrection { previous: Some(previous.clone()), ..correction.clone() };
+            w.edit(&case_id, |tx| {
+                docs::put_event(tx, "placement_corrections", &correction.id, &event)?;
+                let obj = docs::object_at(tx, &["placements", placement])?
+                    .ok_or_else(|| Error::not_found("placement", placement.to_owned()))?;
+                if c.start_date != previous.start_date {
+                    json::put(tx, &obj, "start_date", &c.start_date)?;
+                }
+                if c.kin != previous.kin {
+                    json::put(tx, &obj, "kin", &c.kin)?;
+                }
+                if c.kin_considered != previous.kin_considered {
+                    json::put(tx, &obj, "kin_considered", &c.kin_considered)?;
+                }
+                Ok(())
+            })?;
+            if let (Some(rep), true) = (&p.representative_id, c.kin != previous.kin) {
+                w.edit(&DocId::representative(rep), |tx| {
+                    let relations = json::map_at(tx, &ROOT, "relations")?;
+                    json::put(tx, &relations, p.child_id.as_str(), &c.kin)
+                })?;
+            }
+            Ok(())
+        })?;
+        Ok(Recorded::default())
     }
 
     /// Records a home visit (an event, written once).
@@ -188,7 +324,7 @@ impl Store {
     /// raises the flag and a removal-from-duties recommendation on the
     /// representative, and marks the file urgent.
     pub fn record_check(&self, check: &AnnualCheck) -> Result<Recorded> {
-        check.validate(self.today())?;
+        let warnings = check.validate(self.today())?;
         let id = DocId::representative(&check.representative_id);
         self.write(|w| {
             check_supersedes(w, &id, "checks", check.supersedes.as_ref(), "check.supersedes")?;
@@ -197,7 +333,7 @@ impl Store {
                 raise_risks(tx, &check.risk_factors)
             })
         })?;
-        Ok(Recorded::default())
+        Ok(Recorded { warnings })
     }
 
     /// Records a risk factor reported outside a check.

@@ -69,7 +69,8 @@ fn index_doc(conn: &Connection, id: &DocId, key: &str, doc: &Automerge) -> Resul
         DocKind::Case => {
             let case = docs::CaseHead::read(doc)?;
             let latest = docs::latest_visit(doc)?;
-            let neglect = urgent_doc;
+            let neglect = latest.as_ref().is_some_and(|v| v.neglect_signs);
+            let awaiting = case.awaiting_placement_since();
             let c = &case.child;
             let current = case.current_placement();
             conn.prepare_cached(
@@ -88,12 +89,15 @@ fn index_doc(conn: &Connection, id: &DocId, key: &str, doc: &Automerge) -> Resul
                 case.tier.code(),
                 current.map(|p| p.form.code()),
                 current.and_then(|p| p.representative_id.as_ref().map(|r| r.to_string())),
-                neglect,
+                urgent_doc,
                 latest.as_ref().map(|v| v.date.to_string()),
             ])?;
             names(conn, key, &[&c.name.family, &c.name.given, c.name.patronymic.as_deref().unwrap_or("")])?;
             if neglect {
                 urgent(conn, key, "neglect_signs", latest.as_ref().map(|v| v.date.to_string()))?;
+            }
+            if let Some(since) = awaiting {
+                urgent(conn, key, "child_to_place", Some(since.to_string()))?;
             }
         }
         DocKind::Representative => {
@@ -103,7 +107,8 @@ fn index_doc(conn: &Connection, id: &DocId, key: &str, doc: &Automerge) -> Resul
             let sched = rep.schedule(r.since);
             conn.prepare_cached(
                 "INSERT INTO q_representatives(doc_id, iin, display_name, sort_key, region, district, role, status, since,
-                 last_check, due_date, urgent, removal_recommended) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+                 last_check, due_date, urgent, removal_recommended, removed_on)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
             )?
             .execute(params![
                 key,
@@ -119,6 +124,7 @@ fn index_doc(conn: &Connection, id: &DocId, key: &str, doc: &Automerge) -> Resul
                 sched.due_date.to_string(),
                 urgent_doc,
                 rep.risk.removal_recommended,
+                rep.removed_on().map(|d| d.to_string()),
             ])?;
             names(conn, key, &[&r.name.family, &r.name.given, r.name.patronymic.as_deref().unwrap_or("")])?;
             if urgent_doc {

@@ -65,6 +65,8 @@ pub enum UrgentReason {
     /// placement is still open: the placement is to be ended and the child
     /// placed anew.
     PlacementToEnd,
+    /// The child's placement ended and the child is not yet placed anew.
+    ChildToPlace,
 }
 
 /// An urgent item, first on the phone's screen and first to sync.
@@ -209,7 +211,7 @@ impl Store {
                    -- Children whose current representative is at risk or removed.
                    SELECT ch.doc_id,
                           CASE WHEN r.status = 'removed' THEN 'placement_to_end' ELSE 'representative_at_risk' END,
-                          (SELECT min(u.since) FROM q_urgent u WHERE u.doc_id = r.doc_id),
+                          coalesce(r.removed_on, (SELECT min(u.since) FROM q_urgent u WHERE u.doc_id = r.doc_id)),
                           ch.display_name
                    FROM q_children ch JOIN q_representatives r ON r.doc_id = 'rep:' || ch.representative_id
                    WHERE r.urgent = 1 OR r.status = 'removed'
@@ -230,6 +232,7 @@ impl Store {
                     "neglect_signs" => UrgentReason::NeglectSigns,
                     "representative_at_risk" => UrgentReason::RepresentativeAtRisk,
                     "placement_to_end" => UrgentReason::PlacementToEnd,
+                    "child_to_place" => UrgentReason::ChildToPlace,
                     code => UrgentReason::Risk(code.parse()?),
                 };
                 Ok(UrgentItem { doc_id: DocId::parse(&doc)?, reason, since: opt_date(since)?, display_name: name })

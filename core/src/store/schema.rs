@@ -131,6 +131,11 @@ pub const MIGRATIONS: &[&str] = &[
         at      INTEGER NOT NULL
     ) STRICT;
     "#,
+    // 4: the date of the office's order removing a representative, for the
+    // urgent task of their children's open placements.
+    r#"
+    ALTER TABLE q_representatives ADD COLUMN removed_on TEXT;
+    "#,
 ];
 
 /// The schema version this core writes.
