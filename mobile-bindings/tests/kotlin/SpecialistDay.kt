@@ -77,9 +77,15 @@ fun representative(rng: Random): Representative {
 
 fun evidence(issuer: String) = Evidence("DOC-" + Random.nextInt(100000), today.minusDays(5).toString(), issuer, null)
 
-fun riskCheck(rep: Representative) = AnnualCheck(
+fun household(rep: Representative, c: Child) = listOf(
+    HouseholdMember(rep.name, HouseholdRelation.REPRESENTATIVE, rep.birthDate!!, rep.iin),
+    HouseholdMember(FullName("Қасымов", "Ерлан", null), HouseholdRelation.SPOUSE, "1970-03-02", null),
+    HouseholdMember(c.name, HouseholdRelation.CHILD_IN_CARE, c.birthDate, c.iin))
+
+fun riskCheck(rep: Representative, c: Child) = AnnualCheck(
     newId(), rep.id, today.toString(), "kt.spec",
-    IncomePart(listOf(IncomeSource(IncomeSourceKind.EMPLOYMENT, 250000L)), 3u, 46228L, CheckOutcome.SATISFACTORY, evidence("ЕНПФ")),
+    IncomePart(listOf(IncomeSource(IncomeSourceKind.EMPLOYMENT, 250000L)), 3u, household(rep, c), 46228L,
+        CheckOutcome.SATISFACTORY, evidence("ЕНПФ")),
     CertificatePart(CheckOutcome.SATISFACTORY, evidence("Емхана")),
     HousingPart(HousingRight.OWNED, HousingType.APARTMENT, 64.5, 3u, Utilities(true, true, true, false, true), true, null,
         ChildSpace(true, true, true, true), CheckOutcome.SATISFACTORY, null),
@@ -133,7 +139,10 @@ fun main() = runBlocking {
         store.placeChild(Placement(newId(), c.id, rep.id, null, PlacementForm.GUARDIANSHIP, KinRelation.AUNT_UNCLE, true,
             "2023-02-01", null, null))
         store.recordVisit(visit(c, 1))
-        store.recordCheck(riskCheck(rep))
+        check(store.recordCheck(riskCheck(rep, c)).isEmpty(), "no warnings: every IIN agrees")
+        val members = store.representativeFile(rep.id).checks.first().income.members
+        check(members.map { it.relation } == listOf(HouseholdRelation.REPRESENTATIVE, HouseholdRelation.SPOUSE,
+            HouseholdRelation.CHILD_IN_CARE), "the household's members are kept: $members")
         val urgent = store.urgentItems()
         check(urgent.any { it.kind == UrgentKind.RISK_FACTOR && it.riskFactor == RiskFactor.CRIMINAL_PROSECUTION }, "urgent risk")
         check(store.documentSyncStates().first().urgent, "urgent documents first in the status list")

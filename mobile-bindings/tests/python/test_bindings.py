@@ -93,6 +93,22 @@ class Sample:
             address="Абай к-сі, 10", phone="+7 701 123 4567", region=qamqor.Region.ALMATY_CITY, district=DISTRICT,
             role=qamqor.RepresentativeRole.GUARDIAN, since="2023-01-10")
 
+    def placement(self, child, rep, start):
+        return qamqor.Placement(
+            id=qamqor.new_id(), child_id=child.id, representative_id=rep.id, institution=None,
+            form=qamqor.PlacementForm.GUARDIANSHIP, kin=qamqor.KinRelation.AUNT_UNCLE, kin_considered=True,
+            start_date=start, end_date=None, end_reason=None)
+
+    def recommendation(self, rep_id):
+        return qamqor.RemovalRecommendation(
+            id=qamqor.new_id(), representative_id=rep_id, date=iso(TODAY), grounds="the child left alone for days",
+            recommended_by="py")
+
+    def decision(self, rep_id, outcome, number="77-ж"):
+        return qamqor.RemovalDecision(
+            id=qamqor.new_id(), representative_id=rep_id, outcome=outcome,
+            order=qamqor.OfficeOrder(number=number, date=iso(TODAY)), decided_by="py.office", note=None)
+
     def mentor(self, user):
         birth = datetime.date(1988, 4, 12)
         return qamqor.Mentor(
@@ -149,7 +165,8 @@ class MentorDay(unittest.TestCase):
         a.sync()
         b.sync()
         a.store.set_representative_status(rep.id, qamqor.RepresentativeStatus.SUSPENDED)
-        b.store.set_representative_status(rep.id, qamqor.RepresentativeStatus.REMOVED)
+        b.store.recommend_removal(s.recommendation(rep.id))
+        b.store.decide_removal(s.decision(rep.id, qamqor.RemovalOutcome.REMOVED))
         a.sync()
         b.sync()
         a.sync()
@@ -164,6 +181,123 @@ class MentorDay(unittest.TestCase):
         b.sync()
         self.assertFalse([c for c in b.store.conflicts() if c.path == "status"])
         self.assertEqual(b.store.representative_file(rep.id).status, qamqor.RepresentativeStatus.REMOVED)
+
+
+class Casework(unittest.TestCase):
+    """Issue 9 through the bindings: the removal workflow and corrections."""
+
+    def reasons(self, phone):
+        return [(u.doc_id, u.kind) for u in phone.store.urgent_items()]
+
+    def test_the_removal_chain_across_two_phones(self):
+        s = Sample(9)
+        a = Phone("py.spec.r")
+        office = Phone("py.office")
+        child, rep = s.child(), s.representative()
+        a.store.register_child(child)
+        a.store.register_representative(rep)
+        placement = s.placement(child, rep, "2023-02-01")
+        a.store.place_child(placement)
+        case = f"case:{child.id}"
+        # A guardian under prosecution: the child is urgent on the caseload.
+        a.store.report_risk(qamqor.RiskReport(
+            id=qamqor.new_id(), representative_id=rep.id, date=iso(TODAY), reported_by="py.spec.r",
+            factor=qamqor.RiskFactor.CRIMINAL_PROSECUTION, source="Police letter 12/445", supersedes=None))
+        self.assertTrue(a.store.caseload()[0].urgent)
+        self.assertIn((case, qamqor.UrgentKind.REPRESENTATIVE_AT_RISK), self.reasons(a))
+        self.assertTrue(a.store.children_in_care(rep.id)[0].urgent)
+        # No other child is placed with them.
+        other = s.child()
+        a.store.register_child(other)
+        with self.assertRaises(qamqor.QamqorError.Rule):
+            a.store.place_child(s.placement(other, rep, "2024-01-10"))
+        # Removal is the office's decision, by an order, on another phone.
+        with self.assertRaises(qamqor.QamqorError.Rule) as e:
+            a.store.set_representative_status(rep.id, qamqor.RepresentativeStatus.REMOVED)
+        self.assertIn("order", str(e.exception))
+        a.sync()
+        office.sync()
+        decision = s.decision(rep.id, qamqor.RemovalOutcome.REMOVED, number="412-ж")
+        office.store.decide_removal(decision)
+        office.sync()
+        a.sync()
+        self.assertIn((case, qamqor.UrgentKind.PLACEMENT_TO_END), self.reasons(a))
+        # The placement ends by the same order; the child waits to be placed.
+        a.store.end_placement(qamqor.PlacementEnding(
+            id=qamqor.new_id(), child_id=child.id, placement_id=placement.id, end_date=iso(TODAY),
+            reason=qamqor.PlacementEndReason.REPRESENTATIVE_REMOVED, order=decision.order, recorded_by="py.spec.r",
+            note=None))
+        self.assertIn((case, qamqor.UrgentKind.CHILD_TO_PLACE), self.reasons(a))
+        new_rep = s.representative()
+        a.store.register_representative(new_rep)
+        a.store.place_child(s.placement(child, new_rep, iso(TODAY)))
+        self.assertEqual([r for r in self.reasons(a) if r[0] == case], [])
+        a.sync()
+        office.sync()
+        for phone in (a, office):
+            f = phone.store.representative_file(rep.id)
+            self.assertEqual(f.status, qamqor.RepresentativeStatus.REMOVED)
+            self.assertEqual([x.decided.order.number for x in f.removal_history if x.decided], ["412-ж"])
+            c = phone.store.child_file(child.id)
+            self.assertEqual([e.order.number for e in c.endings], ["412-ж"])
+            self.assertEqual(c.current_placement.representative_id, new_rep.id)
+        # Opening the files on the phone reaches the server's audit.
+        a.sync()
+        rc, out, err = admin("audit", "--limit", "500")
+        self.assertEqual(rc, 0, err)
+        self.assertIn(f'"doc_id": "case:{child.id}",\n    "action": "read_on_phone"', out)
+
+    def test_a_flag_cleared_on_one_phone_clears_on_another(self):
+        s = Sample(10)
+        a, b = Phone("py.spec.f1"), Phone("py.spec.f2")
+        child, rep = s.child(), s.representative()
+        a.store.register_child(child)
+        a.store.register_representative(rep)
+        a.store.place_child(s.placement(child, rep, "2023-02-01"))
+        a.store.report_risk(qamqor.RiskReport(
+            id=qamqor.new_id(), representative_id=rep.id, date=iso(TODAY), reported_by="py.spec.f1",
+            factor=qamqor.RiskFactor.NARCOLOGICAL_REGISTRATION, source="Dispensary letter 7", supersedes=None))
+        a.sync()
+        b.sync()
+        with self.assertRaises(qamqor.QamqorError.Invalid):
+            b.store.clear_risk(qamqor.RiskClearance(
+                id=qamqor.new_id(), representative_id=rep.id, date=iso(TODAY),
+                factor=qamqor.RiskFactor.NARCOLOGICAL_REGISTRATION, reason="no", cleared_by="py.spec.f2"))
+        b.store.clear_risk(qamqor.RiskClearance(
+            id=qamqor.new_id(), representative_id=rep.id, date=iso(TODAY),
+            factor=qamqor.RiskFactor.NARCOLOGICAL_REGISTRATION, reason="The letter was about a namesake",
+            cleared_by="py.spec.f2"))
+        b.sync()
+        a.sync()
+        f = a.store.representative_file(rep.id)
+        self.assertEqual(f.risk_factors, [])
+        self.assertFalse(f.urgent)
+        self.assertEqual(len(f.risk_reports), 1)
+        self.assertEqual([x.cleared.cleared_by for x in f.removal_history if x.cleared], ["py.spec.f2"])
+
+    def test_a_placement_corrected_and_a_latin_search(self):
+        s = Sample(11)
+        store = qamqor.QamqorStore.open(os.path.join(tempfile.mkdtemp(), "p.db"), os.urandom(32), "u")
+        child, rep = s.child(), s.representative()
+        child.name = qamqor.FullName(family="Сейітқызы", given="Нұрсұлу", patronymic=None)
+        store.register_child(child)
+        store.register_representative(rep)
+        placement = s.placement(child, rep, "2023-02-01")
+        store.place_child(placement)
+        self.assertEqual([h.doc_id for h in store.search("Nur", 10)], [f"case:{child.id}"])
+        correction = qamqor.PlacementCorrection(
+            id=qamqor.new_id(), child_id=child.id, placement_id=placement.id, date=iso(TODAY),
+            corrected=qamqor.PlacementFacts(start_date="2023-02-15", kin=qamqor.KinRelation.GRANDPARENT,
+                                            kin_considered=True),
+            previous=None, reason="the order names the grandmother", corrected_by="u")
+        store.correct_placement(correction)
+        f = store.child_file(child.id)
+        self.assertEqual((f.current_placement.start_date, f.current_placement.kin),
+                         ("2023-02-15", qamqor.KinRelation.GRANDPARENT))
+        self.assertEqual(f.corrections[0].previous.start_date, "2023-02-01")
+        with self.assertRaises(qamqor.QamqorError.Rule):
+            store.correct_placement(correction)  # changes nothing now
+        store.close_store()
 
 
 class BadInput(unittest.TestCase):
