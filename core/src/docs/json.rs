@@ -10,14 +10,15 @@ use serde_json::{Map, Number, Value as Json};
 
 use crate::error::{Error, Result};
 
-/// Reads an Automerge object as JSON (the winning value of each key).
+/// Reads an Automerge object as JSON (the winning value of each key; maps
+/// created concurrently at one key read as one, see [`read_key`]).
 pub fn read<R: ReadDoc>(doc: &R, obj: &ObjId) -> Result<Json> {
     Ok(match doc.object_type(obj)? {
         ObjType::Map | ObjType::Table => {
             let mut m = Map::new();
             for key in doc.keys(obj) {
-                if let Some((v, id)) = doc.get(obj, key.as_str())? {
-                    m.insert(key, value_to_json(doc, v, &id)?);
+                if let Some(v) = read_key(doc, obj, &key)? {
+                    m.insert(key, v);
                 }
             }
             Json::Object(m)
@@ -39,11 +40,33 @@ pub fn read<R: ReadDoc>(doc: &R, obj: &ObjId) -> Result<Json> {
 pub fn read_keys<R: ReadDoc>(doc: &R, obj: &ObjId, keys: &[&str]) -> Result<Json> {
     let mut m = Map::new();
     for key in keys {
-        if let Some((v, id)) = doc.get(obj, *key)? {
-            m.insert((*key).to_owned(), value_to_json(doc, v, &id)?);
+        if let Some(v) = read_key(doc, obj, key)? {
+            m.insert((*key).to_owned(), v);
         }
     }
     Ok(Json::Object(m))
+}
+
+/// Reads the value at `key` of the map `obj`. When two devices created a
+/// map at the same key concurrently (an event container a document made
+/// by an older version lacked), Automerge keeps both and one wins; the
+/// entries of both are read, the winner's where both have a key, so that
+/// no one's events are hidden.
+pub fn read_key<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<Option<Json>> {
+    let Some((v, id)) = doc.get(obj, key)? else { return Ok(None) };
+    let winner = value_to_json(doc, v, &id)?;
+    let Json::Object(mut merged) = winner else { return Ok(Some(winner)) };
+    for (v, other) in doc.get_all(obj, key)? {
+        if other == id || !matches!(v, Value::Object(ObjType::Map)) {
+            continue;
+        }
+        if let Json::Object(entries) = read(doc, &other)? {
+            for (k, v) in entries {
+                merged.entry(k).or_insert(v);
+            }
+        }
+    }
+    Ok(Some(Json::Object(merged)))
 }
 
 /// Converts one value read from a document.
@@ -178,6 +201,23 @@ mod tests {
     use super::*;
     use automerge::{Automerge, ROOT};
     use serde_json::json;
+
+    #[test]
+    fn maps_created_concurrently_at_one_key_read_as_one() {
+        let mut a = Automerge::new();
+        let mut b = a.fork();
+        for (doc, id) in [(&mut a, "e1"), (&mut b, "e2")] {
+            let mut tx = doc.transaction();
+            let events = map_at(&mut tx, &ROOT, "events").unwrap();
+            write(&mut tx, &events, id, &json!({"date": "2026-11-30"})).unwrap();
+            tx.commit();
+        }
+        a.merge(&mut b).unwrap();
+        let all = read(&a, &ROOT).unwrap();
+        let keys: Vec<_> = all["events"].as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["e1", "e2"], "neither device's event is hidden");
+        assert_eq!(read_keys(&a, &ROOT, &["events"]).unwrap(), all);
+    }
 
     #[test]
     fn roundtrip_and_minimal_writes() {

@@ -24,8 +24,9 @@ pub use views::*;
 use crate::error::{Error, Result};
 use crate::model::{ChildId, MentorId, MentorshipId, RepresentativeId};
 
-/// The document schema this core writes.
-pub const SCHEMA_VERSION: u64 = 1;
+/// The document schema this core writes (2: the removal workflow's events,
+/// placement endings and corrections, household members, two code lists).
+pub const SCHEMA_VERSION: u64 = 2;
 /// The editor generation of this core. A document whose `min_editor` is
 /// higher was changed by a newer version in a way this one cannot safely
 /// edit: reads work, writes say an update is needed.
@@ -156,8 +157,16 @@ impl From<DocId> for String {
 /// container concurrently (which would hide one side's entries).
 pub fn containers(kind: DocKind) -> &'static [&'static str] {
     match kind {
-        DocKind::Case => &["placements", "visits"],
-        DocKind::Representative => &["relations", "risk", "checks", "risk_reports", "risk_clearances"],
+        DocKind::Case => &["placements", "visits", "placement_endings", "placement_corrections"],
+        DocKind::Representative => &[
+            "relations",
+            "risk",
+            "checks",
+            "risk_reports",
+            "risk_clearances",
+            "removal_recommendations",
+            "removal_decisions",
+        ],
         DocKind::Mentor => &["certificates"],
         DocKind::Mentee => &[],
         DocKind::MeetingLog => &["meetings"],

@@ -242,7 +242,7 @@ impl RepresentativeDoc {
             .chain(self.risk_clearances.values().cloned().map(RemovalStep::Cleared))
             .chain(self.removal_decisions.values().cloned().map(RemovalStep::Decided))
             .collect();
-        v.sort_by(|a, b| a.date().cmp(&b.date()));
+        v.sort_by_key(RemovalStep::date);
         v
     }
 

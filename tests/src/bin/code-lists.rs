@@ -26,4 +26,6 @@ fn main() {
     list::<HousingType>();
     list::<VisitGround>();
     list::<MeetingMode>();
+    list::<RemovalOutcome>();
+    list::<HouseholdRelation>();
 }
