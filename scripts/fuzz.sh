@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
-# Runs every fuzz target (fuzz/fuzz_targets/) for SECONDS each (default 10)
-# on a scratch copy of its seed corpus (fuzz/corpus/<target>/). A crash
-# fails the run and leaves its input in fuzz/artifacts/<target>/.
+# Runs every fuzz target (fuzz/fuzz_targets/) on a scratch copy of its seed
+# corpus (fuzz/corpus/<target>/). A crash fails the run and leaves its input
+# in fuzz/artifacts/<target>/; add it to the corpus once fixed.
 #
-#   scripts/fuzz.sh            # the short budget the test command uses
-#   scripts/fuzz.sh 3600       # a long run: an hour per target
+#   scripts/fuzz.sh            # the test command's gate: every seed, then
+#                              # 5,000 inputs from a fixed random seed, so
+#                              # the same tree passes or fails the same way
+#   scripts/fuzz.sh 3600       # a search: an hour per target, new random seed
 #
 # Installs cargo-fuzz into .tools/ when missing. cargo fuzz needs nightly
 # compiler flags; this machine has the stable toolchain only, so they are
 # enabled with RUSTC_BOOTSTRAP.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${1:-10}
+secs=${1:-}
+if [ -n "$secs" ]; then
+  budget=(-max_total_time="$secs")
+else
+  budget=(-seed=1 -runs=5000)
+fi
 tools="$(pwd)/.tools"
 if [ ! -x "$tools/bin/cargo-fuzz" ]; then
   cargo install cargo-fuzz --locked --root "$tools" >/dev/null 2>&1 || cargo install cargo-fuzz --locked --root "$tools"
@@ -22,7 +29,7 @@ for target in $(cargo fuzz list); do
   work=$(mktemp -d)
   cp -r "corpus/$target/." "$work/"
   printf '%s: ' "$target"
-  if ! cargo fuzz run -O "$target" "$work" -- -max_total_time="$secs" -rss_limit_mb=2048 >"$work.log" 2>&1; then
+  if ! cargo fuzz run -O "$target" "$work" -- "${budget[@]}" -rss_limit_mb=2048 >"$work.log" 2>&1; then
     tail -40 "$work.log"
     echo "fuzz target $target failed; the input is in fuzz/artifacts/$target/"
     exit 1
