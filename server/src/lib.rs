@@ -17,6 +17,7 @@ pub mod auth;
 pub mod config;
 pub mod conn;
 pub mod error;
+pub mod figures;
 pub mod http;
 pub mod model;
 pub mod ratelimit;

@@ -53,6 +53,12 @@ enum Command {
     /// Documents phones created that the access rules refused (kept for the office).
     #[command(subcommand)]
     Held(HeldCmd),
+    /// The region's figures as JSON (docs/figures.md), as of a date.
+    Figures {
+        /// The date (`YYYY-MM-DD`); today if absent.
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+    },
     /// Show the latest audit lines (or verify or archive the audit).
     Audit {
         /// How many lines.
@@ -189,6 +195,10 @@ fn real_main() -> qamqor_server::Result<()> {
         }
         Command::Held(HeldCmd::List) => print(&service.storage().held_documents()?),
         Command::Held(HeldCmd::Release { doc, device }) => admin::release_held(&service, &doc, &device)?,
+        Command::Figures { as_of } => {
+            let now = chrono::Utc::now();
+            print(&qamqor_server::figures::compute(&service, as_of.unwrap_or(now.date_naive()), now.timestamp())?)
+        }
         Command::Audit { limit, action: None } => print(&service.storage().audit_log(limit)?),
         Command::Audit { action: Some(AuditCmd::Verify), .. } => {
             let check = service.storage().audit_verify()?;

@@ -7,6 +7,7 @@
 //! SQLite and no network.
 
 pub mod conflicts;
+pub mod facts;
 pub mod json;
 pub mod projection;
 pub mod views;
@@ -18,6 +19,7 @@ use automerge::{ObjType, ROOT, ReadDoc};
 use serde::{Deserialize, Serialize};
 
 pub use conflicts::{Conflict, ConflictKind, ConflictValue};
+pub use facts::{FACTS_VERSION, Facts};
 pub use projection::{PROJECTION_VERSION, Projection};
 pub use views::*;
 

@@ -25,7 +25,7 @@ pub mod sqlite;
 use std::collections::HashMap;
 
 use automerge::Automerge;
-use qamqor_core::docs::{DocId, Projection};
+use qamqor_core::docs::{AccessTier, DocId, Facts, Projection};
 use qamqor_core::sync::wire::SyncResponse;
 
 use crate::access::Grants;
@@ -187,6 +187,9 @@ pub trait Storage: Send + Sync + 'static {
     /// The user's assignments and mentor profiles.
     fn grants(&self, user_id: &str) -> Result<Grants>;
 
+    /// The facts of every stored document the figures count (documents
+    /// this version cannot read have none), with each one's access tier.
+    fn facts(&self) -> Result<Vec<(DocId, AccessTier, Facts)>>;
     /// A document's metadata.
     fn doc_meta(&self, id: &DocId) -> Result<Option<DocMeta>>;
     /// The whole document, as stored.

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use automerge::Automerge;
-use qamqor_core::docs::{AccessTier, DocId, DocKind, PROJECTION_VERSION, Projection};
+use qamqor_core::docs::{AccessTier, DocId, DocKind, FACTS_VERSION, Facts, PROJECTION_VERSION, Projection};
 use qamqor_core::sync::wire::SyncResponse;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
@@ -171,6 +171,17 @@ const MIGRATIONS: &[&str] = &[
         chain     TEXT NOT NULL,
         up_to_id  INTEGER NOT NULL
     ) STRICT;
+"#,
+    // 6: the facts the region's figures count, one row per document,
+    // written with each stored change (core::docs::Facts: dates and codes,
+    // no personal data).
+    r#"
+    CREATE TABLE doc_facts (
+        doc_id TEXT PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE,
+        tier   TEXT NOT NULL,
+        facts  TEXT NOT NULL
+    ) STRICT;
+    INSERT INTO meta(key, value) VALUES ('facts_version', 0);
 "#,
 ];
 
@@ -428,6 +439,76 @@ fn id_list<'a>(ids: impl Iterator<Item = &'a DocId>) -> String {
 /// Folds a document's change rows into a fresh snapshot, from what is
 /// stored (never from a cached copy), verifying the snapshot reloads to
 /// the same heads before the change rows are deleted.
+/// Stores a document's new content (all of it when `before` is empty, else
+/// the changes since `before`), its projection and its facts, under a new
+/// feed number, which it returns.
+fn put_document(
+    tx: &Connection,
+    id: &DocId,
+    doc: &Automerge,
+    before: &[automerge::ChangeHash],
+    p: &Projection,
+) -> Result<i64> {
+    let key = id.to_string();
+    let seq = next_seq(tx)?;
+    if before.is_empty() {
+        tx.prepare_cached(
+            "INSERT INTO documents(doc_id, kind, region, district, tier, mentor_id, owner_user, urgent, seq, snapshot)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?
+        .execute(params![
+            key,
+            p.kind.prefix(),
+            p.region,
+            p.district,
+            p.tier.code(),
+            p.mentor_id,
+            p.owner_user,
+            p.urgent,
+            seq,
+            doc.save()
+        ])?;
+    } else {
+        tx.prepare_cached("INSERT INTO changes(doc_id, data) VALUES (?1, ?2)")?
+            .execute(params![key, doc.save_after(before)])?;
+        tx.prepare_cached(
+            "UPDATE documents SET region = ?2, district = ?3, tier = ?4, mentor_id = ?5, owner_user = ?6,
+             urgent = ?7, seq = ?8 WHERE doc_id = ?1",
+        )?
+        .execute(params![
+            key,
+            p.region,
+            p.district,
+            p.tier.code(),
+            p.mentor_id,
+            p.owner_user,
+            p.urgent,
+            seq
+        ])?;
+    }
+    write_facts(tx, id, doc, p.tier)?;
+    Ok(seq)
+}
+
+/// Writes a document's facts (or removes them when it cannot be read).
+fn write_facts(tx: &Connection, id: &DocId, doc: &Automerge, tier: qamqor_core::docs::AccessTier) -> Result<()> {
+    let key = id.to_string();
+    match Facts::of(id, doc) {
+        Some(f) => {
+            let body = serde_json::to_string(&f).map_err(|e| ServerError::Config(e.to_string()))?;
+            tx.prepare_cached(
+                "INSERT INTO doc_facts(doc_id, tier, facts) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(doc_id) DO UPDATE SET tier = ?2, facts = ?3",
+            )?
+            .execute(params![key, tier.code(), body])?;
+        }
+        None => {
+            tx.prepare_cached("DELETE FROM doc_facts WHERE doc_id = ?1")?.execute([&key])?;
+        }
+    }
+    Ok(())
+}
+
 fn compact(tx: &Connection, key: &str) -> Result<()> {
     let doc = load_from(tx, key)?.ok_or_else(|| corrupt("a document vanished while being compacted"))?;
     let snapshot = doc.save();
@@ -708,35 +789,8 @@ impl SyncTx for Tx<'_, '_> {
         for w in writes {
             let key = w.id.to_string();
             if let Some((doc, before, p)) = w.content {
-                let seq = next_seq(self.tx)?;
-                if before.is_empty() {
-                    self.tx
-                        .prepare_cached(
-                            "INSERT INTO documents(doc_id, kind, region, district, tier, mentor_id, owner_user, urgent, seq, snapshot)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                        )?
-                        .execute(params![
-                            key,
-                            p.kind.prefix(),
-                            p.region,
-                            p.district,
-                            p.tier.code(),
-                            p.mentor_id,
-                            p.owner_user,
-                            p.urgent,
-                            seq,
-                            doc.save()
-                        ])?;
-                } else {
-                    self.tx
-                        .prepare_cached("INSERT INTO changes(doc_id, data) VALUES (?1, ?2)")?
-                        .execute(params![key, doc.save_after(&before)])?;
-                    self.tx
-                        .prepare_cached(
-                            "UPDATE documents SET region = ?2, district = ?3, tier = ?4, mentor_id = ?5, owner_user = ?6,
-                             urgent = ?7, seq = ?8 WHERE doc_id = ?1",
-                        )?
-                        .execute(params![key, p.region, p.district, p.tier.code(), p.mentor_id, p.owner_user, p.urgent, seq])?;
+                let seq = put_document(self.tx, &w.id, &doc, &before, &p)?;
+                if !before.is_empty() {
                     let pending: i64 = self
                         .tx
                         .prepare_cached("SELECT count(*) FROM changes WHERE doc_id = ?1")?
@@ -1074,6 +1128,26 @@ impl Storage for SqliteStorage {
         self.read(|c| grants_of(c, user_id))
     }
 
+    fn facts(&self) -> Result<Vec<(DocId, AccessTier, Facts)>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached("SELECT doc_id, tier, facts FROM doc_facts")?;
+            let rows =
+                st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, tier, body) = row?;
+                // Unknown tiers or unreadable facts are counted nowhere (fail closed).
+                let (Ok(id), Some(tier), Ok(facts)) =
+                    (DocId::parse(&id), AccessTier::parse(&tier), serde_json::from_str::<Facts>(&body))
+                else {
+                    continue;
+                };
+                out.push((id, tier, facts));
+            }
+            Ok(out)
+        })
+    }
+
     fn doc_meta(&self, id: &DocId) -> Result<Option<DocMeta>> {
         self.read(|c| {
             Ok(c.query_row(
@@ -1131,7 +1205,8 @@ impl Storage for SqliteStorage {
         self.write(|tx| {
             let version: i64 =
                 tx.query_row("SELECT value FROM meta WHERE key = 'projection_version'", [], |r| r.get(0))?;
-            if version == i64::from(PROJECTION_VERSION) {
+            let facts: i64 = tx.query_row("SELECT value FROM meta WHERE key = 'facts_version'", [], |r| r.get(0))?;
+            if version == i64::from(PROJECTION_VERSION) && facts == i64::from(FACTS_VERSION) {
                 return Ok(0);
             }
             let ids: Vec<String> =
@@ -1141,6 +1216,7 @@ impl Storage for SqliteStorage {
                 let Ok(id) = DocId::parse(key) else { continue };
                 let Some(doc) = load_from(tx, key)? else { continue };
                 let p = Projection::of(&id, &doc);
+                write_facts(tx, &id, &doc, p.tier)?;
                 let n = tx.execute(
                     "UPDATE documents SET kind = ?2, region = ?3, district = ?4, tier = ?5, mentor_id = ?6, owner_user = ?7, urgent = ?8
                      WHERE doc_id = ?1 AND (kind IS NOT ?2 OR region IS NOT ?3 OR district IS NOT ?4 OR tier IS NOT ?5
@@ -1158,6 +1234,7 @@ impl Storage for SqliteStorage {
                 "UPDATE meta SET value = ?1 WHERE key = 'projection_version'",
                 [i64::from(PROJECTION_VERSION)],
             )?;
+            tx.execute("UPDATE meta SET value = ?1 WHERE key = 'facts_version'", [i64::from(FACTS_VERSION)])?;
             Ok(changed)
         })
     }
@@ -1200,22 +1277,7 @@ impl Storage for SqliteStorage {
                 }
                 None => (held, Vec::new()),
             };
-            let p = Projection::of(doc_id, &doc);
-            let seq = next_seq(tx)?;
-            if before.is_empty() {
-                tx.execute(
-                    "INSERT INTO documents(doc_id, kind, region, district, tier, mentor_id, owner_user, urgent, seq, snapshot)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                    params![key, p.kind.prefix(), p.region, p.district, p.tier.code(), p.mentor_id, p.owner_user, p.urgent, seq, doc.save()],
-                )?;
-            } else {
-                tx.execute("INSERT INTO changes(doc_id, data) VALUES (?1, ?2)", params![key, doc.save_after(&before)])?;
-                tx.execute(
-                    "UPDATE documents SET region = ?2, district = ?3, tier = ?4, mentor_id = ?5, owner_user = ?6, urgent = ?7, seq = ?8
-                     WHERE doc_id = ?1",
-                    params![key, p.region, p.district, p.tier.code(), p.mentor_id, p.owner_user, p.urgent, seq],
-                )?;
-            }
+            let seq = put_document(tx, doc_id, &doc, &before, &Projection::of(doc_id, &doc))?;
             tx.execute("DELETE FROM held_documents WHERE doc_id = ?1 AND device_id = ?2", params![key, device_id])?;
             stored = Some((seq as u64, doc));
             Ok(())
