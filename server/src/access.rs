@@ -41,6 +41,7 @@ pub fn can_read_projection(user: &User, grants: &Grants, doc_id: &str, p: &Proje
             }
             DocKind::Case | DocKind::Representative => false,
         },
+        Role::Analyst => false,
     }
 }
 
@@ -54,6 +55,7 @@ pub fn may_write_kind(role: Role, kind: DocKind) -> bool {
     match role {
         Role::Mentor => kind == DocKind::MeetingLog,
         Role::Specialist | Role::Admin => true,
+        Role::Analyst => false,
     }
 }
 
@@ -72,7 +74,7 @@ pub fn can_write(user: &User, grants: &Grants, meta: &DocMeta) -> bool {
 /// then checked with [`can_write_projection`] once it arrives).
 pub fn can_create(user: &User, kind: DocKind) -> bool {
     match user.role {
-        Role::Mentor => false,
+        Role::Mentor | Role::Analyst => false,
         Role::Specialist | Role::Admin => DocKind::ALL.contains(&kind),
     }
 }
@@ -81,5 +83,5 @@ pub fn can_create(user: &User, kind: DocKind) -> bool {
 /// (its district, tier, mentor or owner). Mentors may not: a meeting log
 /// stays with its mentor and the supervising district.
 pub fn may_move(user: &User) -> bool {
-    !matches!(user.role, Role::Mentor)
+    !matches!(user.role, Role::Mentor | Role::Analyst)
 }

@@ -77,16 +77,19 @@ pub fn router(service: Arc<Service>, limits: EdgeLimits) -> Router {
         enrollments: RateLimiter::new(limits.enrollments_per_minute),
         disk_full_at: std::sync::atomic::AtomicI64::new(0),
     });
+    let console = crate::console::router(edge.service.clone());
     Router::new()
         .route("/v1/health", get(health))
         .route("/v1/enroll", post(enroll))
         .route("/v1/sync", post(sync))
+        .route("/console/", get(|| async { axum::response::Redirect::permanent("/console") }))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(RequestDecompressionLayer::new())
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .with_state(edge)
+        .nest("/console", console)
 }
 
 async fn not_found() -> ServerError {

@@ -16,6 +16,7 @@ pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod conn;
+pub mod console;
 pub mod error;
 pub mod figures;
 pub mod http;

@@ -53,6 +53,12 @@ enum Command {
     /// Documents phones created that the access rules refused (kept for the office).
     #[command(subcommand)]
     Held(HeldCmd),
+    /// Sets (or resets) an administrator's or analyst's console sign-in:
+    /// prints a new password and the second factor's secret, once.
+    ConsoleUser {
+        /// The user id.
+        user: String,
+    },
     /// The region's figures as JSON (docs/figures.md), as of a date.
     Figures {
         /// The date (`YYYY-MM-DD`); today if absent.
@@ -195,6 +201,14 @@ fn real_main() -> qamqor_server::Result<()> {
         }
         Command::Held(HeldCmd::List) => print(&service.storage().held_documents()?),
         Command::Held(HeldCmd::Release { doc, device }) => admin::release_held(&service, &doc, &device)?,
+        Command::ConsoleUser { user } => {
+            let a = qamqor_server::console::signin::create_account(&service, &user)?;
+            admin::audit_admin(&service, "console_account_set", &format!("user:{user}"))?;
+            println!("console sign-in for {user} (shown once; give it to the user in person):");
+            println!("password: {}", a.password);
+            println!("authenticator secret: {}", a.totp_secret);
+            println!("authenticator link: {}", a.otpauth_uri);
+        }
         Command::Figures { as_of } => {
             let now = chrono::Utc::now();
             print(&qamqor_server::figures::compute(&service, as_of.unwrap_or(now.date_naive()), now.timestamp())?)

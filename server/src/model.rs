@@ -13,6 +13,9 @@ pub enum Role {
     Mentor,
     /// The regional administrator.
     Admin,
+    /// An analyst of the regional office: the console's figures and lists,
+    /// no phone and no documents.
+    Analyst,
 }
 
 impl Role {
@@ -22,12 +25,13 @@ impl Role {
             Role::Specialist => "specialist",
             Role::Mentor => "mentor",
             Role::Admin => "admin",
+            Role::Analyst => "analyst",
         }
     }
 
     /// Parses a stored code; `None` for anything else (callers deny).
     pub fn parse(s: &str) -> Option<Role> {
-        [Role::Specialist, Role::Mentor, Role::Admin].into_iter().find(|r| r.code() == s)
+        [Role::Specialist, Role::Mentor, Role::Admin, Role::Analyst].into_iter().find(|r| r.code() == s)
     }
 }
 
@@ -136,4 +140,34 @@ pub struct AuditCheck {
     /// The chain value of the last line: record it elsewhere to detect a
     /// truncated log later.
     pub head: String,
+}
+
+/// An office user's console sign-in: password and second factor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleAccount {
+    /// The user.
+    pub user_id: String,
+    /// Argon2 hash of the password.
+    pub password_hash: String,
+    /// The TOTP secret (base32).
+    pub totp_secret: String,
+    /// The last TOTP time step accepted (a code is used once).
+    pub last_totp_step: i64,
+    /// Failed sign-ins since the last success.
+    pub failures: u32,
+    /// Locked until (Unix seconds; 0: not locked).
+    pub locked_until: i64,
+    /// The console's language for this user (`kk`, `ru`, `en`).
+    pub lang: String,
+}
+
+/// A console session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSession {
+    /// The user.
+    pub user_id: String,
+    /// The token every form must carry (CSRF).
+    pub csrf: String,
+    /// Expiry (Unix seconds).
+    pub expires_at: i64,
 }

@@ -30,7 +30,7 @@ use qamqor_core::sync::wire::SyncResponse;
 
 use crate::access::Grants;
 use crate::error::Result;
-use crate::model::{AuditCheck, AuditEntry, Device, DocMeta, HeldDocument, User};
+use crate::model::{AuditCheck, AuditEntry, ConsoleAccount, ConsoleSession, Device, DocMeta, HeldDocument, User};
 
 /// The caller of a sync request as of the request's transaction.
 #[derive(Debug, Clone)]
@@ -186,6 +186,33 @@ pub trait Storage: Send + Sync + 'static {
     fn assign(&self, user_id: &str, doc_id: &DocId, assigned: bool) -> Result<()>;
     /// The user's assignments and mentor profiles.
     fn grants(&self, user_id: &str) -> Result<Grants>;
+
+    /// A user's console sign-in, if set.
+    fn console_account(&self, user_id: &str) -> Result<Option<ConsoleAccount>>;
+    /// Sets (or replaces) a user's console sign-in; ends their sessions.
+    fn set_console_account(&self, account: &ConsoleAccount) -> Result<()>;
+    /// Records a sign-in attempt's outcome atomically: on failure, counts
+    /// it and locks the account for `lock_secs` at `max_failures`; on
+    /// success, resets the count and records the TOTP step used. Returns
+    /// the failures now counted.
+    fn console_attempt(
+        &self,
+        user_id: &str,
+        ok: Option<i64>,
+        now: i64,
+        max_failures: u32,
+        lock_secs: i64,
+    ) -> Result<u32>;
+    /// Sets the user's console language.
+    fn set_console_lang(&self, user_id: &str, lang: &str) -> Result<()>;
+    /// Opens a session (the token is stored hashed).
+    fn create_session(&self, token_hash: &str, session: &ConsoleSession) -> Result<()>;
+    /// The session of a token, if it exists and has not expired at `now`.
+    fn session(&self, token_hash: &str, now: i64) -> Result<Option<ConsoleSession>>;
+    /// Ends one session.
+    fn end_session(&self, token_hash: &str) -> Result<()>;
+    /// Ends every session of a user (sign-out everywhere).
+    fn end_sessions(&self, user_id: &str) -> Result<()>;
 
     /// The facts of every stored document the figures count (documents
     /// this version cannot read have none), with each one's access tier.

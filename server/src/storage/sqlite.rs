@@ -17,7 +17,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use super::{DocWrite, Held, Loaded, Storage, SyncCaller, SyncTx};
 use crate::access::Grants;
 use crate::error::{Result, ServerError};
-use crate::model::{AuditCheck, AuditEntry, Device, DocMeta, HeldDocument, Role, User};
+use crate::model::{AuditCheck, AuditEntry, ConsoleAccount, ConsoleSession, Device, DocMeta, HeldDocument, Role, User};
 
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -182,6 +182,25 @@ const MIGRATIONS: &[&str] = &[
         facts  TEXT NOT NULL
     ) STRICT;
     INSERT INTO meta(key, value) VALUES ('facts_version', 0);
+"#,
+    // 7: the office console: sign-ins with a second factor, and sessions.
+    r#"
+    CREATE TABLE console_accounts (
+        user_id        TEXT PRIMARY KEY REFERENCES users(id),
+        password_hash  TEXT NOT NULL,
+        totp_secret    TEXT NOT NULL,
+        last_totp_step INTEGER NOT NULL DEFAULT 0,
+        failures       INTEGER NOT NULL DEFAULT 0,
+        locked_until   INTEGER NOT NULL DEFAULT 0,
+        lang           TEXT NOT NULL DEFAULT 'ru'
+    ) STRICT;
+    CREATE TABLE console_sessions (
+        token_hash TEXT PRIMARY KEY,
+        user_id    TEXT NOT NULL REFERENCES users(id),
+        csrf       TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX console_sessions_user ON console_sessions(user_id);
 "#,
 ];
 
@@ -1126,6 +1145,119 @@ impl Storage for SqliteStorage {
 
     fn grants(&self, user_id: &str) -> Result<Grants> {
         self.read(|c| grants_of(c, user_id))
+    }
+
+    fn console_account(&self, user_id: &str) -> Result<Option<ConsoleAccount>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT user_id, password_hash, totp_secret, last_totp_step, failures, locked_until, lang
+                 FROM console_accounts WHERE user_id = ?1",
+                [user_id],
+                |r| {
+                    Ok(ConsoleAccount {
+                        user_id: r.get(0)?,
+                        password_hash: r.get(1)?,
+                        totp_secret: r.get(2)?,
+                        last_totp_step: r.get(3)?,
+                        failures: r.get(4)?,
+                        locked_until: r.get(5)?,
+                        lang: r.get(6)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+    }
+
+    fn set_console_account(&self, a: &ConsoleAccount) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO console_accounts(user_id, password_hash, totp_secret, last_totp_step, failures, locked_until, lang)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT(user_id) DO UPDATE SET password_hash = ?2, totp_secret = ?3, last_totp_step = ?4,
+                   failures = ?5, locked_until = ?6, lang = ?7",
+                params![a.user_id, a.password_hash, a.totp_secret, a.last_totp_step, a.failures, a.locked_until, a.lang],
+            )?;
+            tx.execute("DELETE FROM console_sessions WHERE user_id = ?1", [&a.user_id])?;
+            Ok(())
+        })
+    }
+
+    fn console_attempt(
+        &self,
+        user_id: &str,
+        ok: Option<i64>,
+        now: i64,
+        max_failures: u32,
+        lock_secs: i64,
+    ) -> Result<u32> {
+        self.write(|tx| {
+            match ok {
+                Some(step) => {
+                    tx.execute(
+                        "UPDATE console_accounts SET failures = 0, locked_until = 0, last_totp_step = max(last_totp_step, ?2)
+                         WHERE user_id = ?1",
+                        params![user_id, step],
+                    )?;
+                }
+                None => {
+                    tx.execute(
+                        "UPDATE console_accounts SET
+                           locked_until = CASE WHEN failures + 1 >= ?2 THEN ?3 ELSE locked_until END,
+                           failures = CASE WHEN failures + 1 >= ?2 THEN 0 ELSE failures + 1 END
+                         WHERE user_id = ?1",
+                        params![user_id, max_failures, now + lock_secs],
+                    )?;
+                }
+            }
+            Ok(tx
+                .query_row("SELECT failures FROM console_accounts WHERE user_id = ?1", [user_id], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0))
+        })
+    }
+
+    fn set_console_lang(&self, user_id: &str, lang: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("UPDATE console_accounts SET lang = ?2 WHERE user_id = ?1", params![user_id, lang])?;
+            Ok(())
+        })
+    }
+
+    fn create_session(&self, token_hash: &str, s: &ConsoleSession) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM console_sessions WHERE expires_at < ?1", [s.expires_at - 7 * 86_400])?;
+            tx.execute(
+                "INSERT INTO console_sessions(token_hash, user_id, csrf, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![token_hash, s.user_id, s.csrf, s.expires_at],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn session(&self, token_hash: &str, now: i64) -> Result<Option<ConsoleSession>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT user_id, csrf, expires_at FROM console_sessions WHERE token_hash = ?1 AND expires_at > ?2",
+                params![token_hash, now],
+                |r| Ok(ConsoleSession { user_id: r.get(0)?, csrf: r.get(1)?, expires_at: r.get(2)? }),
+            )
+            .optional()?)
+        })
+    }
+
+    fn end_session(&self, token_hash: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM console_sessions WHERE token_hash = ?1", [token_hash])?;
+            Ok(())
+        })
+    }
+
+    fn end_sessions(&self, user_id: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM console_sessions WHERE user_id = ?1", [user_id])?;
+            Ok(())
+        })
     }
 
     fn facts(&self) -> Result<Vec<(DocId, AccessTier, Facts)>> {
