@@ -8,13 +8,40 @@ use crate::error::{Result, ServerError};
 use crate::model::{Device, Role, User};
 use crate::service::Service;
 
-/// Records an administrative action in the audit: who ran it (the
-/// operating-system user of the command line), what, and on what.
+/// Who runs an administrative action, as the audit names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operator {
+    /// The command line, run by an operating-system user.
+    Cli,
+    /// A signed-in console user.
+    Console(String),
+}
+
+impl Operator {
+    /// The audit's name for the operator.
+    pub fn audit_name(&self) -> String {
+        match self {
+            Operator::Cli => {
+                let os =
+                    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+                format!("(administrator: {})", os.chars().take(40).collect::<String>())
+            }
+            Operator::Console(user) => format!("(console: {})", user.chars().take(64).collect::<String>()),
+        }
+    }
+}
+
+/// Records an administrative action of the command line in the audit: who
+/// ran it (the operating-system user), what, and on what.
 pub fn audit_admin(service: &Service, action: &str, subject: &str) -> Result<()> {
-    let operator = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    audit_by(service, &Operator::Cli, action, subject)
+}
+
+/// Records an administrative action by `by` in the audit.
+pub fn audit_by(service: &Service, by: &Operator, action: &str, subject: &str) -> Result<()> {
     service.storage().audit(&[crate::model::AuditEntry {
         at: chrono::Utc::now().timestamp_millis(),
-        user_id: format!("(administrator: {})", operator.chars().take(40).collect::<String>()),
+        user_id: by.audit_name(),
         device_id: "-".into(),
         doc_id: subject.chars().take(200).collect(),
         action: action.to_owned(),
@@ -45,11 +72,39 @@ pub fn bootstrap(service: &Service, region: &str) -> Result<Option<String>> {
     Ok(Some(issue_code(service, FIRST_ADMIN, 72)?))
 }
 
+/// On a national server's first start (no users yet), creates the first
+/// administrator with a console sign-in and returns it (to print once).
+pub fn bootstrap_national(service: &Service, region: &str) -> Result<Option<crate::console::signin::NewAccount>> {
+    if !service.storage().users()?.is_empty() {
+        return Ok(None);
+    }
+    let user = User {
+        id: FIRST_ADMIN.into(),
+        name: "National administrator".into(),
+        role: Role::Admin,
+        region: region.into(),
+        districts: Vec::new(),
+        adoption_access: false,
+    };
+    service.storage().create_user(&user)?;
+    let account = crate::console::signin::create_account(service, FIRST_ADMIN)?;
+    audit_admin(service, "national_created", &format!("user:{FIRST_ADMIN}"))?;
+    Ok(Some(account))
+}
+
 /// Creates a user after checking the region and districts.
 pub fn create_user(service: &Service, user: &User) -> Result<()> {
+    create_user_by(service, &Operator::Cli, user)
+}
+
+/// [`create_user`], run by `by`.
+pub fn create_user_by(service: &Service, by: &Operator, user: &User) -> Result<()> {
     check_user(user)?;
+    if service.storage().user(&user.id)?.is_some() {
+        return Err(ServerError::Conflict(format!("the user {} exists already", user.id)));
+    }
     service.storage().create_user(user)?;
-    audit_admin(service, "user_added", &format!("user:{} role:{}", user.id, user.role.code()))
+    audit_by(service, by, "user_added", &format!("user:{} role:{}", user.id, user.role.code()))
 }
 
 fn check_user(user: &User) -> Result<()> {
@@ -73,33 +128,56 @@ fn check_user(user: &User) -> Result<()> {
 
 /// Sets the districts a user covers.
 pub fn set_districts(service: &Service, user_id: &str, districts: Vec<String>) -> Result<()> {
+    set_districts_by(service, &Operator::Cli, user_id, districts)
+}
+
+/// [`set_districts`], run by `by`.
+pub fn set_districts_by(service: &Service, by: &Operator, user_id: &str, districts: Vec<String>) -> Result<()> {
     let mut user = service.storage().user(user_id)?.ok_or_else(|| ServerError::NotFound("no such user".into()))?;
     user.districts = districts;
     check_user(&user)?;
     service.storage().update_user(&user)?;
-    audit_admin(service, "districts_set", &format!("user:{} districts:{}", user.id, user.districts.join(",")))
+    audit_by(service, by, "districts_set", &format!("user:{} districts:{}", user.id, user.districts.join(",")))
 }
 
 /// Grants or withdraws the adoption tier.
 pub fn set_adoption_access(service: &Service, user_id: &str, granted: bool) -> Result<()> {
+    set_adoption_access_by(service, &Operator::Cli, user_id, granted)
+}
+
+/// [`set_adoption_access`], run by `by`.
+pub fn set_adoption_access_by(service: &Service, by: &Operator, user_id: &str, granted: bool) -> Result<()> {
     let mut user = service.storage().user(user_id)?.ok_or_else(|| ServerError::NotFound("no such user".into()))?;
     user.adoption_access = granted;
     service.storage().update_user(&user)?;
-    audit_admin(service, if granted { "adoption_granted" } else { "adoption_withdrawn" }, &format!("user:{}", user.id))
+    audit_by(service, by, if granted { "adoption_granted" } else { "adoption_withdrawn" }, &format!("user:{}", user.id))
 }
 
 /// Issues a one-time enrollment code for a user's phone (audited; the code
 /// itself is never written to the audit).
 pub fn issue_code(service: &Service, user_id: &str, hours: i64) -> Result<String> {
+    issue_code_by(service, &Operator::Cli, user_id, hours)
+}
+
+/// [`issue_code`], run by `by`.
+pub fn issue_code_by(service: &Service, by: &Operator, user_id: &str, hours: i64) -> Result<String> {
     let code = service.issue_code(user_id, hours)?;
-    audit_admin(service, "code_issued", &format!("user:{user_id} hours:{hours}"))?;
+    audit_by(service, by, "code_issued", &format!("user:{user_id} hours:{hours}"))?;
     Ok(code)
 }
 
 /// Revokes a device: it is told to wipe its data at its next contact.
 pub fn revoke_device(service: &Service, device_id: &str) -> Result<()> {
+    revoke_device_by(service, &Operator::Cli, device_id)
+}
+
+/// [`revoke_device`], run by `by`.
+pub fn revoke_device_by(service: &Service, by: &Operator, device_id: &str) -> Result<()> {
+    if !service.storage().devices()?.iter().any(|d| d.id == device_id) {
+        return Err(ServerError::NotFound("no such device".into()));
+    }
     service.storage().revoke_device(device_id, chrono::Utc::now().timestamp())?;
-    audit_admin(service, "device_revoked", &format!("device:{device_id}"))
+    audit_by(service, by, "device_revoked", &format!("device:{device_id}"))
 }
 
 /// Assigns a case (or any document) to a user, or withdraws it. A child's
@@ -107,7 +185,12 @@ pub fn revoke_device(service: &Service, device_id: &str) -> Result<()> {
 /// it (and takes it away again). Returns notes for the administrator: an
 /// unassigned document the user still sees through their districts says so.
 pub fn assign(service: &Service, user_id: &str, doc_id: &str, assigned: bool) -> Result<Vec<String>> {
-    let id = DocId::parse(doc_id)?;
+    assign_by(service, &Operator::Cli, user_id, doc_id, assigned)
+}
+
+/// [`assign`], run by `by`.
+pub fn assign_by(service: &Service, by: &Operator, user_id: &str, doc_id: &str, assigned: bool) -> Result<Vec<String>> {
+    let id = DocId::parse(doc_id.trim())?;
     let user = service.storage().user(user_id)?.ok_or_else(|| ServerError::NotFound("no such user".into()))?;
     let mut ids = vec![id.clone()];
     if id.kind() == qamqor_core::docs::DocKind::Case
@@ -120,7 +203,7 @@ pub fn assign(service: &Service, user_id: &str, doc_id: &str, assigned: bool) ->
     let mut notes = Vec::new();
     for doc in &ids {
         service.storage().assign(user_id, doc, assigned)?;
-        audit_admin(service, if assigned { "assigned" } else { "unassigned" }, &format!("user:{user_id} {doc}"))?;
+        audit_by(service, by, if assigned { "assigned" } else { "unassigned" }, &format!("user:{user_id} {doc}"))?;
         if !assigned
             && let Some(meta) = service.storage().doc_meta(doc)?
             && crate::access::can_read(&user, &service.storage().grants(user_id)?, &meta)

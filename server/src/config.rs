@@ -20,6 +20,11 @@
 //! | `encrypt_new` | `QAMQOR_ENCRYPT_NEW` | `true` |
 //! | `enrollments_per_minute` | `QAMQOR_ENROLLMENTS_PER_MINUTE` | `10` (per address) |
 //! | `failed_sign_ins_per_minute` | `QAMQOR_FAILED_SIGN_INS_PER_MINUTE` | `20` (per address) |
+//! | `mode` | `QAMQOR_MODE` | `regional` (`national`: the country's figures from the regions) |
+//! | `national_url` | `QAMQOR_NATIONAL_URL` | none (a regional server sends no report) |
+//! | `national_every_minutes` | `QAMQOR_NATIONAL_EVERY_MINUTES` | `60` |
+//! | `national_ca` | `QAMQOR_NATIONAL_CA` | none (the system's roots) |
+//! | `national_credential_file` | `QAMQOR_NATIONAL_CREDENTIAL_FILE` | `<data_dir>/national-credential` (the credential itself may come from `QAMQOR_NATIONAL_CREDENTIAL`) |
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -29,6 +34,18 @@ use qamqor_core::sync::wire::Limits;
 use serde::Deserialize;
 
 use crate::error::{Result, ServerError};
+
+/// What the server is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// A region's sync server and console (the default).
+    #[default]
+    Regional,
+    /// The national server: receives the regions' figures (counts only)
+    /// and shows the country; no phones sync with it.
+    National,
+}
 
 /// The server's configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -75,6 +92,16 @@ pub struct Config {
     /// Failed sign-ins one address may make a minute before it is refused
     /// with `429` without any lookup.
     pub failed_sign_ins_per_minute: u32,
+    /// Regional or national.
+    pub mode: Mode,
+    /// The national server a regional server sends its figures to.
+    pub national_url: Option<String>,
+    /// Minutes between two reports to the national server.
+    pub national_every_minutes: u64,
+    /// A PEM certificate to trust for the national server.
+    pub national_ca: Option<PathBuf>,
+    /// The file holding the region's credential for the national server.
+    pub national_credential_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -99,6 +126,11 @@ impl Default for Config {
             encrypt_new: true,
             enrollments_per_minute: 10,
             failed_sign_ins_per_minute: 20,
+            mode: Mode::Regional,
+            national_url: None,
+            national_every_minutes: 60,
+            national_ca: None,
+            national_credential_file: None,
         }
     }
 }
@@ -177,6 +209,25 @@ impl Config {
         if let Some(v) = get("QAMQOR_FAILED_SIGN_INS_PER_MINUTE") {
             self.failed_sign_ins_per_minute = num("QAMQOR_FAILED_SIGN_INS_PER_MINUTE", v)?.clamp(1, 1_000_000) as u32;
         }
+        if let Some(v) = get("QAMQOR_MODE") {
+            self.mode = match v.as_str() {
+                "regional" => Mode::Regional,
+                "national" => Mode::National,
+                _ => return Err(ServerError::Config("QAMQOR_MODE is regional or national".into())),
+            };
+        }
+        if let Some(v) = get("QAMQOR_NATIONAL_URL") {
+            self.national_url = Some(v);
+        }
+        if let Some(v) = get("QAMQOR_NATIONAL_EVERY_MINUTES") {
+            self.national_every_minutes = num("QAMQOR_NATIONAL_EVERY_MINUTES", v)?.clamp(1, 7 * 24 * 60) as u64;
+        }
+        if let Some(v) = get("QAMQOR_NATIONAL_CA") {
+            self.national_ca = Some(v.into());
+        }
+        if let Some(v) = get("QAMQOR_NATIONAL_CREDENTIAL_FILE") {
+            self.national_credential_file = Some(v.into());
+        }
         if let Some(v) = get("QAMQOR_HEADER_TIMEOUT_SECS") {
             self.header_timeout_secs = num("QAMQOR_HEADER_TIMEOUT_SECS", v)?.max(1) as u64;
         }
@@ -220,6 +271,43 @@ impl Config {
         self.key_file.clone().unwrap_or_else(|| self.data_dir.join("qamqor-server.key"))
     }
 
+    /// The file of the region's credential for the national server.
+    pub fn national_credential_file(&self) -> PathBuf {
+        self.national_credential_file.clone().unwrap_or_else(|| self.data_dir.join("national-credential"))
+    }
+
+    /// The link to the national server, when one is configured: the
+    /// credential from `QAMQOR_NATIONAL_CREDENTIAL`, else its file.
+    pub fn national_link(&self) -> Result<Option<crate::national::Link>> {
+        let Some(url) = self.national_url.clone() else { return Ok(None) };
+        let credential = match std::env::var("QAMQOR_NATIONAL_CREDENTIAL") {
+            Ok(c) => c,
+            Err(_) => {
+                let file = self.national_credential_file();
+                std::fs::read_to_string(&file).map_err(|e| {
+                    ServerError::Config(format!(
+                        "national_url is set but the region's credential cannot be read from {} ({e}); \
+                         issue one on the national server with 'qamqor-server region-credential {}'",
+                        file.display(),
+                        self.region
+                    ))
+                })?
+            }
+        };
+        let credential = credential.trim().to_owned();
+        if credential.len() != 64 || !credential.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ServerError::Config("the region's national credential must be 64 hex digits".into()));
+        }
+        let ca_pem = match &self.national_ca {
+            Some(p) => {
+                Some(std::fs::read(p).map_err(|e| ServerError::Config(format!("cannot read {}: {e}", p.display())))?)
+            }
+            None => None,
+        };
+        let every = std::time::Duration::from_secs(self.national_every_minutes.max(1) * 60);
+        Ok(Some(crate::national::Link::new(self.region.clone(), url, credential, every, ca_pem)))
+    }
+
     /// The per-address rate limits at the edge.
     pub fn edge_limits(&self) -> crate::http::EdgeLimits {
         crate::http::EdgeLimits {
@@ -246,6 +334,19 @@ impl Config {
             return Err(ServerError::Config(
                 "plain HTTP is served only on loopback; set tls_cert and tls_key, or allow_plain_http behind a TLS proxy".into(),
             ));
+        }
+        if let Some(url) = &self.national_url {
+            if self.mode == Mode::National {
+                return Err(ServerError::Config("national_url is for regional servers".into()));
+            }
+            let parsed =
+                url::Url::parse(url).map_err(|_| ServerError::Config(format!("national_url {url:?} is not a URL")))?;
+            let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+            if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
+                return Err(ServerError::Config(
+                    "national_url must be https (plain http only to a loopback address)".into(),
+                ));
+            }
         }
         if self.token_ttl_days < 1 {
             return Err(ServerError::Config("token_ttl_days must be at least 1".into()));

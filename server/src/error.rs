@@ -34,6 +34,10 @@ pub enum ServerError {
     /// A conflict with the current state (a used enrollment code).
     #[error("{0}")]
     Conflict(String),
+    /// Another server this one relies on cannot be reached (the national
+    /// server, for a region's report).
+    #[error("{0}")]
+    Unavailable(String),
     /// Configuration is wrong.
     #[error("configuration: {0}")]
     Config(String),
@@ -70,6 +74,7 @@ impl ServerError {
             ServerError::TooLarge(_) => 413,
             ServerError::MethodNotAllowed => 405,
             ServerError::TooManyRequests => 429,
+            ServerError::Unavailable(_) => 503,
             _ => 500,
         }
     }
@@ -92,6 +97,7 @@ impl ServerError {
             ServerError::TooLarge(_) => "payload_too_large",
             ServerError::MethodNotAllowed => "method_not_allowed",
             ServerError::TooManyRequests => "too_many_requests",
+            ServerError::Unavailable(_) => "unavailable",
             _ => "internal",
         }
     }

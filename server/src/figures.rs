@@ -339,3 +339,199 @@ pub fn compute(service: &Service, on: NaiveDate, now: i64) -> Result<Figures> {
     }
     Ok(Figures { as_of: on, region, districts, mentors, specialists, devices })
 }
+
+/// One figure of an area, with the stable key it has in exports and in
+/// the report a region sends to the national server. The order of
+/// [`Figure::all`] is the order of the dashboard's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Figure {
+    /// [`Counts::children_placed`].
+    ChildrenPlaced,
+    /// [`Counts::in_families`].
+    InFamilies,
+    /// [`Counts::kinship`].
+    Kinship,
+    /// [`Counts::by_form`], one form.
+    Form(PlacementForm),
+    /// [`Counts::awaiting_placement`].
+    Awaiting,
+    /// [`Counts::representatives`].
+    Representatives,
+    /// [`Counts::checks_done`].
+    ChecksDone,
+    /// [`Counts::checks_due`].
+    ChecksDue,
+    /// [`Counts::checks_overdue`].
+    ChecksOverdue,
+    /// [`Counts::open_risk_cases`].
+    OpenRisk,
+    /// [`Counts::removal_recommendations`].
+    Recommendations,
+    /// [`Counts::removals_12m`].
+    Removals,
+    /// [`Counts::visits_6m`].
+    Visits,
+    /// [`Counts::children_visited_6m`].
+    Visited,
+    /// [`Counts::mentorships`].
+    Mentorships,
+}
+
+impl Figure {
+    /// Every figure, in display order.
+    pub fn all() -> Vec<Figure> {
+        let mut v = vec![Figure::ChildrenPlaced, Figure::InFamilies, Figure::Kinship];
+        v.extend(PlacementForm::all().iter().map(|f| Figure::Form(*f)));
+        v.extend([
+            Figure::Awaiting,
+            Figure::Representatives,
+            Figure::ChecksDone,
+            Figure::ChecksDue,
+            Figure::ChecksOverdue,
+            Figure::OpenRisk,
+            Figure::Recommendations,
+            Figure::Removals,
+            Figure::Visits,
+            Figure::Visited,
+            Figure::Mentorships,
+        ]);
+        v
+    }
+
+    /// The stable key (`children_placed`, `by_form.guardianship`).
+    pub fn key(self) -> String {
+        let k = match self {
+            Figure::ChildrenPlaced => "children_placed",
+            Figure::InFamilies => "in_families",
+            Figure::Kinship => "kinship",
+            Figure::Form(f) => return format!("by_form.{}", f.code()),
+            Figure::Awaiting => "awaiting_placement",
+            Figure::Representatives => "representatives",
+            Figure::ChecksDone => "checks_done",
+            Figure::ChecksDue => "checks_due",
+            Figure::ChecksOverdue => "checks_overdue",
+            Figure::OpenRisk => "open_risk_cases",
+            Figure::Recommendations => "removal_recommendations",
+            Figure::Removals => "removals_12m",
+            Figure::Visits => "visits_6m",
+            Figure::Visited => "children_visited_6m",
+            Figure::Mentorships => "mentorships",
+        };
+        k.to_owned()
+    }
+
+    /// The figure of a key, if it is one.
+    pub fn parse(key: &str) -> Option<Figure> {
+        Figure::all().into_iter().find(|f| f.key() == key)
+    }
+
+    /// Its value in `c`.
+    pub fn of(self, c: &Counts) -> u64 {
+        match self {
+            Figure::ChildrenPlaced => c.children_placed,
+            Figure::InFamilies => c.in_families,
+            Figure::Kinship => c.kinship,
+            Figure::Form(f) => c.by_form.get(f.code()).copied().unwrap_or(0),
+            Figure::Awaiting => c.awaiting_placement,
+            Figure::Representatives => c.representatives,
+            Figure::ChecksDone => c.checks_done,
+            Figure::ChecksDue => c.checks_due,
+            Figure::ChecksOverdue => c.checks_overdue,
+            Figure::OpenRisk => c.open_risk_cases,
+            Figure::Recommendations => c.removal_recommendations,
+            Figure::Removals => c.removals_12m,
+            Figure::Visits => c.visits_6m,
+            Figure::Visited => c.children_visited_6m,
+            Figure::Mentorships => c.mentorships,
+        }
+    }
+}
+
+/// Region-wide figures beside the areas' [`Figure`]s: mentors,
+/// certificates, specialists and devices. Keys as in [`RegionFigure::key`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegionFigure {
+    /// [`MentorCounts::mentors`].
+    Mentors,
+    /// [`MentorCounts::certificate_valid`].
+    CertificateValid,
+    /// [`MentorCounts::certificate_expiring`].
+    CertificateExpiring,
+    /// [`MentorCounts::certificate_expired`].
+    CertificateExpired,
+    /// [`MentorCounts::certificate_none`].
+    CertificateNone,
+    /// Specialists registered.
+    Specialists,
+    /// The largest caseload of a specialist (children).
+    CaseloadMax,
+    /// [`DeviceCounts::active`].
+    DevicesActive,
+    /// [`DeviceCounts::synced_7d`].
+    DevicesSynced,
+    /// [`DeviceCounts::silent`].
+    DevicesSilent,
+    /// [`DeviceCounts::revoked`].
+    DevicesRevoked,
+}
+
+impl RegionFigure {
+    /// Every region-wide figure, in display order.
+    pub const ALL: [RegionFigure; 11] = [
+        RegionFigure::Mentors,
+        RegionFigure::CertificateValid,
+        RegionFigure::CertificateExpiring,
+        RegionFigure::CertificateExpired,
+        RegionFigure::CertificateNone,
+        RegionFigure::Specialists,
+        RegionFigure::CaseloadMax,
+        RegionFigure::DevicesActive,
+        RegionFigure::DevicesSynced,
+        RegionFigure::DevicesSilent,
+        RegionFigure::DevicesRevoked,
+    ];
+
+    /// The stable key.
+    pub fn key(self) -> &'static str {
+        match self {
+            RegionFigure::Mentors => "mentors",
+            RegionFigure::CertificateValid => "mentors.certificate_valid",
+            RegionFigure::CertificateExpiring => "mentors.certificate_expiring",
+            RegionFigure::CertificateExpired => "mentors.certificate_expired",
+            RegionFigure::CertificateNone => "mentors.certificate_none",
+            RegionFigure::Specialists => "specialists",
+            RegionFigure::CaseloadMax => "specialists.caseload_max",
+            RegionFigure::DevicesActive => "devices.active",
+            RegionFigure::DevicesSynced => "devices.synced_7d",
+            RegionFigure::DevicesSilent => "devices.silent",
+            RegionFigure::DevicesRevoked => "devices.revoked",
+        }
+    }
+
+    /// The figure of a key, if it is one.
+    pub fn parse(key: &str) -> Option<RegionFigure> {
+        RegionFigure::ALL.into_iter().find(|f| f.key() == key)
+    }
+
+    /// Its value in `f`.
+    pub fn of(self, f: &Figures) -> u64 {
+        match self {
+            RegionFigure::Mentors => f.mentors.mentors,
+            RegionFigure::CertificateValid => f.mentors.certificate_valid,
+            RegionFigure::CertificateExpiring => f.mentors.certificate_expiring,
+            RegionFigure::CertificateExpired => f.mentors.certificate_expired,
+            RegionFigure::CertificateNone => f.mentors.certificate_none,
+            RegionFigure::Specialists => f.specialists.len() as u64,
+            RegionFigure::CaseloadMax => f.specialists.iter().map(|s| s.children).max().unwrap_or(0),
+            RegionFigure::DevicesActive => f.devices.active,
+            RegionFigure::DevicesSynced => f.devices.synced_7d,
+            RegionFigure::DevicesSilent => f.devices.silent,
+            RegionFigure::DevicesRevoked => f.devices.revoked,
+        }
+    }
+}
+
+/// The key of the meetings logged in a month (`meetings.2026-11`).
+pub fn meetings_key(month: &str) -> String {
+    format!("meetings.{month}")
+}

@@ -16,6 +16,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::config::Mode;
 use crate::error::ServerError;
 use crate::ratelimit::RateLimiter;
 use crate::service::{EnrollRequest, Service};
@@ -78,10 +79,12 @@ pub fn router(service: Arc<Service>, limits: EdgeLimits) -> Router {
         disk_full_at: std::sync::atomic::AtomicI64::new(0),
     });
     let console = crate::console::router(edge.service.clone());
-    Router::new()
-        .route("/v1/health", get(health))
-        .route("/v1/enroll", post(enroll))
-        .route("/v1/sync", post(sync))
+    let routes = Router::new().route("/v1/health", get(health));
+    let routes = match edge.service.mode {
+        Mode::Regional => routes.route("/v1/enroll", post(enroll)).route("/v1/sync", post(sync)),
+        Mode::National => routes.route("/v1/national/report", post(national_report)),
+    };
+    routes
         .route("/console/", get(|| async { axum::response::Redirect::permanent("/console") }))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -113,6 +116,7 @@ async fn health(State(edge): State<Arc<Edge>>) -> Response {
     }
     Json(json!({
         "status": "ok",
+        "mode": match edge.service.mode { Mode::Regional => "regional", Mode::National => "national" },
         "version": env!("CARGO_PKG_VERSION"),
         "protocol": wire::PROTOCOL_VERSION,
         "limits": {
@@ -221,4 +225,40 @@ async fn sync(
         }
     })?;
     Ok(([(header::CONTENT_TYPE, CBOR)], wire::encode(&resp)).into_response())
+}
+
+/// A region's report to the national server: the credential is checked
+/// before the body is read, and failures are limited per address like
+/// phones' sign-ins.
+async fn national_report(
+    State(edge): State<Arc<Edge>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ServerError> {
+    let ip = peer.ip();
+    let address = ip.to_string();
+    let service = edge.service.clone();
+    let region = match bearer(&headers) {
+        Ok(token) => {
+            let s = service.clone();
+            blocking(move || crate::national::authenticate(&s, &token)).await
+        }
+        Err(e) => Err(e),
+    };
+    let region = match region {
+        Ok(r) => r,
+        Err(e @ ServerError::Unauthorized(_)) => {
+            if !edge.failed_sign_ins.take(ip) {
+                return Err(ServerError::TooManyRequests);
+            }
+            let (s, a) = (service.clone(), address.clone());
+            blocking(move || s.sign_in_failed(&a, "region credential")).await?;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+    let bytes = read_body(body, crate::national::MAX_REPORT_BYTES).await?;
+    let stored = blocking(move || crate::national::accept(&service, &region, &bytes, &address)).await?;
+    Ok(Json(stored).into_response())
 }

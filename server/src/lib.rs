@@ -10,6 +10,8 @@
 //! - [`storage`]: the storage trait and its embedded SQLite backend.
 //! - [`access`]: who may read and write which document.
 //! - [`admin`]: the regional administrator's operations.
+//! - [`figures`]: the region's figures; [`national`]: the country's, from the regions.
+//! - [`console`]: the office's console in the browser.
 
 pub mod access;
 pub mod admin;
@@ -21,10 +23,12 @@ pub mod error;
 pub mod figures;
 pub mod http;
 pub mod model;
+pub mod national;
 pub mod ratelimit;
 pub mod run;
 pub mod service;
 pub mod storage;
 pub mod sync;
+pub mod worklist;
 
 pub use error::{Result, ServerError};

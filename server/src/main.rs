@@ -65,6 +65,14 @@ enum Command {
         #[arg(long)]
         as_of: Option<chrono::NaiveDate>,
     },
+    /// On the national server: issue (or replace) the credential a region's
+    /// server sends its figures with; printed once.
+    RegionCredential {
+        /// The region's code (`75`).
+        region: String,
+    },
+    /// On a regional server: send today's figures to the national server now.
+    NationalReport,
     /// Show the latest audit lines (or verify or archive the audit).
     Audit {
         /// How many lines.
@@ -101,7 +109,7 @@ enum UserCmd {
         /// Display name.
         #[arg(long)]
         name: String,
-        /// specialist, mentor or admin.
+        /// specialist, mentor, admin or analyst.
         #[arg(long)]
         role: String,
         /// КАТО code of a district covered (repeatable).
@@ -169,8 +177,14 @@ fn real_main() -> qamqor_server::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config, service)?,
         Command::User(UserCmd::Add { id, name, role, districts, adoption }) => {
-            let role = Role::parse(&role)
-                .ok_or_else(|| qamqor_server::ServerError::BadRequest("role is specialist, mentor or admin".into()))?;
+            let role = Role::parse(&role).ok_or_else(|| {
+                qamqor_server::ServerError::BadRequest("role is specialist, mentor, admin or analyst".into())
+            })?;
+            if config.mode == qamqor_server::config::Mode::National && !matches!(role, Role::Admin | Role::Analyst) {
+                return Err(qamqor_server::ServerError::BadRequest(
+                    "the national server has administrators and analysts only".into(),
+                ));
+            }
             let user = User { id, name, role, region: config.region.clone(), districts, adoption_access: adoption };
             admin::create_user(&service, &user)?;
             println!("created user {}", user.id);
@@ -212,6 +226,29 @@ fn real_main() -> qamqor_server::Result<()> {
         Command::Figures { as_of } => {
             let now = chrono::Utc::now();
             print(&qamqor_server::figures::compute(&service, as_of.unwrap_or(now.date_naive()), now.timestamp())?)
+        }
+        Command::RegionCredential { region } => {
+            if config.mode != qamqor_server::config::Mode::National {
+                return Err(qamqor_server::ServerError::Config(
+                    "region credentials are issued on the national server (mode = \"national\")".into(),
+                ));
+            }
+            let token = qamqor_server::national::issue_credential(&service, &region)?;
+            admin::audit_admin(&service, "region_credential_issued", &format!("region:{region}"))?;
+            println!("credential for region {region} (shown once; any earlier one stops working):");
+            println!("{token}");
+            println!(
+                "On the region's server put it in <data_dir>/national-credential (mode 0600) or QAMQOR_NATIONAL_CREDENTIAL,"
+            );
+            println!("and set national_url to this server's address.");
+        }
+        Command::NationalReport => {
+            let link = service.national.clone().ok_or_else(|| {
+                qamqor_server::ServerError::Config("no national_url is configured for this region".into())
+            })?;
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let stored = runtime.block_on(qamqor_server::national::send(&service, &link))?;
+            println!("the national server stored region {}'s figures as of {}", stored.region, stored.as_of);
         }
         Command::Audit { limit, action: None } => print(&service.storage().audit_log(limit)?),
         Command::Audit { action: Some(AuditCmd::Verify), .. } => {
@@ -257,7 +294,18 @@ fn serve(config: Config, service: std::sync::Arc<qamqor_server::service::Service
         .with_writer(|| LogWriter)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
-    if let Some(code) = admin::bootstrap(&service, &config.region)? {
+    if config.mode == qamqor_server::config::Mode::National {
+        if let Some(a) = admin::bootstrap_national(&service, &config.region)? {
+            say(&format!("First start of the national server: created the administrator '{}'.", admin::FIRST_ADMIN));
+            say("Console sign-in (shown once; keep it safe):");
+            say(&format!("    password: {}", a.password));
+            say(&format!("    authenticator secret: {}", a.totp_secret));
+            say(&format!("    authenticator link: {}", a.otpauth_uri));
+            say(
+                "Each region's server sends its figures with a credential: qamqor-server region-credential <region code>",
+            );
+        }
+    } else if let Some(code) = admin::bootstrap(&service, &config.region)? {
         say(&format!("First start: created the regional administrator '{}'.", admin::FIRST_ADMIN));
         say("Sign in by enrolling the administrator's phone with this one-time code (valid 72 h):");
         say(&format!("    {code}"));

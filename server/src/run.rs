@@ -33,7 +33,13 @@ pub fn open_service(config: &Config) -> Result<Arc<Service>> {
         tracing::warn!("the database is not encrypted at rest; see docs/server.md (encryption)");
     }
     let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open_with_key(&path, key.as_ref())?);
-    Ok(Arc::new(Service::new(storage, config.limits(), config.token_ttl_days * 86_400)))
+    let national = match config.mode {
+        crate::config::Mode::Regional => config.national_link()?,
+        crate::config::Mode::National => None,
+    };
+    Ok(Arc::new(
+        Service::new(storage, config.limits(), config.token_ttl_days * 86_400).with_mode(config.mode, national),
+    ))
 }
 
 fn parse_key(hex_key: &str, from: &str) -> Result<DbKey> {
@@ -93,6 +99,7 @@ pub struct Running {
     pub tls: bool,
     handle: Handle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    reports: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -109,7 +116,11 @@ impl Running {
 
     /// Waits until the server stops (after [`Running::shutdown`] from a signal).
     pub async fn stopped(self) -> Result<()> {
-        self.task.await.map_err(|_| ServerError::Config("the server task failed".into()))??;
+        let result = self.task.await;
+        if let Some(r) = self.reports {
+            r.abort();
+        }
+        result.map_err(|_| ServerError::Config("the server task failed".into()))??;
         Ok(())
     }
 
@@ -123,6 +134,7 @@ impl Running {
 pub async fn start(config: &Config, service: Arc<Service>) -> Result<Running> {
     config.validate()?;
     let addr = config.addr()?;
+    let link = service.national.clone().map(|link| (service.clone(), link));
     let app = http::router(service, config.edge_limits()).into_make_service_with_connect_info::<SocketAddr>();
     let handle = Handle::new();
     let tracker = Tracker::new(config.conn_limits());
@@ -149,5 +161,7 @@ pub async fn start(config: &Config, service: Arc<Service>) -> Result<Running> {
         }
     };
     let addr = handle.listening().await.ok_or_else(|| ServerError::Config(format!("cannot listen on {addr}")))?;
-    Ok(Running { addr, tls, handle, task })
+    // A regional server with a national link reports on its schedule.
+    let reports = link.map(|(service, link)| crate::national::spawn_schedule(service, link));
+    Ok(Running { addr, tls, handle, task, reports })
 }

@@ -8,6 +8,7 @@ use qamqor_core::sync::wire::{Limits, SyncRequest, SyncResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::auth;
+use crate::config::Mode;
 use crate::error::{Result, ServerError};
 use crate::model::{AuditEntry, Device, Role, User};
 use crate::storage::Storage;
@@ -63,6 +64,10 @@ pub struct Caller {
 /// The server's operations.
 pub struct Service {
     storage: Arc<dyn Storage>,
+    /// Regional (phones sync here) or national (regions report here).
+    pub mode: Mode,
+    /// A regional server's link to the national server, if configured.
+    pub national: Option<Arc<crate::national::Link>>,
     /// Protocol limits.
     pub limits: Limits,
     /// Token lifetime in seconds.
@@ -77,7 +82,14 @@ fn now_secs() -> i64 {
 impl Service {
     /// A service over `storage`.
     pub fn new(storage: Arc<dyn Storage>, limits: Limits, token_ttl_secs: i64) -> Self {
-        Service { storage, limits, token_ttl_secs, clock: Box::new(now_secs) }
+        Service { storage, mode: Mode::Regional, national: None, limits, token_ttl_secs, clock: Box::new(now_secs) }
+    }
+
+    /// Sets the server's mode and its link to the national server.
+    pub fn with_mode(mut self, mode: Mode, national: Option<crate::national::Link>) -> Self {
+        self.mode = mode;
+        self.national = national.map(Arc::new);
+        self
     }
 
     /// Replaces the clock (Unix seconds), for tests of expiry.

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
+pub mod console;
 pub mod sim;
 
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -88,9 +89,14 @@ impl TestServer {
         let storage: Arc<dyn qamqor_server::storage::Storage> =
             Arc::new(qamqor_server::storage::sqlite::SqliteStorage::open(&path).unwrap());
         let o = offset.clone();
+        let national = match config.mode {
+            qamqor_server::config::Mode::Regional => config.national_link().unwrap(),
+            qamqor_server::config::Mode::National => None,
+        };
         Arc::new(
             Service::new(storage, config.limits(), config.token_ttl_days * 86_400)
-                .with_clock(move || chrono::Utc::now().timestamp() + o.load(Ordering::SeqCst)),
+                .with_clock(move || chrono::Utc::now().timestamp() + o.load(Ordering::SeqCst))
+                .with_mode(config.mode, national),
         )
     }
 
@@ -116,13 +122,13 @@ impl TestServer {
         self.url()
     }
 
-    /// Creates a user.
+    /// Creates a user of the server's region.
     pub fn user(&self, id: &str, role: Role, districts: &[&str]) {
         let user = User {
             id: id.into(),
             name: id.into(),
             role,
-            region: "75".into(),
+            region: self.config.region.clone(),
             districts: districts.iter().map(|d| d.to_string()).collect(),
             adoption_access: false,
         };
@@ -273,4 +279,69 @@ pub fn rss_mib(pid: Option<u32>) -> f64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kb| kb.parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// A TCP proxy that records every byte that crosses it both ways, and can
+/// be taken offline (connections refused, as when a link is down).
+pub struct RecordingProxy {
+    /// The proxy's base URL.
+    pub url: String,
+    /// Everything the client sent, then everything the server answered.
+    pub seen: Arc<std::sync::Mutex<Vec<u8>>>,
+    offline: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl RecordingProxy {
+    /// Starts a proxy to `upstream`.
+    pub async fn start(upstream: std::net::SocketAddr) -> RecordingProxy {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let offline = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (s, off) = (seen.clone(), offline.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                if off.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let s = s.clone();
+                tokio::spawn(async move {
+                    let Ok(server) = tokio::net::TcpStream::connect(upstream).await else { return };
+                    let (mut cr, mut cw) = client.into_split();
+                    let (mut sr, mut sw) = server.into_split();
+                    let s2 = s.clone();
+                    let up = tokio::spawn(async move {
+                        let mut buf = vec![0u8; 16 * 1024];
+                        while let Ok(n) = cr.read(&mut buf).await {
+                            if n == 0 || sw.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                            s2.lock().unwrap().extend_from_slice(&buf[..n]);
+                        }
+                    });
+                    let mut buf = vec![0u8; 16 * 1024];
+                    while let Ok(n) = sr.read(&mut buf).await {
+                        if n == 0 || cw.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                        s.lock().unwrap().extend_from_slice(&buf[..n]);
+                    }
+                    up.abort();
+                });
+            }
+        });
+        RecordingProxy { url, seen, offline }
+    }
+
+    /// Takes the link down (`true`) or up again.
+    pub fn set_offline(&self, offline: bool) {
+        self.offline.store(offline, Ordering::SeqCst);
+    }
+
+    /// Everything recorded so far.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.seen.lock().unwrap().clone()
+    }
 }

@@ -5,94 +5,9 @@
 #![allow(clippy::unwrap_used)]
 
 use qamqor_server::console::signin;
-use qamqor_server::model::{Role, User};
+use qamqor_server::model::Role;
+use qamqor_tests::console::*;
 use qamqor_tests::*;
-
-/// A browser-like client: keeps the console's cookies by hand.
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-    cookies: std::collections::BTreeMap<String, String>,
-}
-
-impl Browser {
-    fn new(server: &TestServer) -> Browser {
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Browser { http, base: server.url(), cookies: Default::default() }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
-    }
-
-    fn keep(&mut self, r: &reqwest::Response) {
-        for v in r.headers().get_all("set-cookie") {
-            let first = v.to_str().unwrap().split(';').next().unwrap();
-            let (k, val) = first.split_once('=').unwrap();
-            if val.is_empty() {
-                self.cookies.remove(k);
-            } else {
-                self.cookies.insert(k.into(), val.into());
-            }
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> (u16, String) {
-        let r =
-            self.http.get(format!("{}{path}", self.base)).header("cookie", self.cookie_header()).send().await.unwrap();
-        self.keep(&r);
-        (r.status().as_u16(), r.text().await.unwrap())
-    }
-
-    async fn get_bytes(&mut self, path: &str) -> (u16, Vec<u8>) {
-        let r =
-            self.http.get(format!("{}{path}", self.base)).header("cookie", self.cookie_header()).send().await.unwrap();
-        (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        self.keep(&r);
-        (r.status().as_u16(), r.text().await.unwrap())
-    }
-
-    /// The CSRF token of the page's first form.
-    fn csrf(page: &str) -> String {
-        let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
-        page[at..].split('"').next().unwrap().to_owned()
-    }
-
-    async fn sign_in(&mut self, user: &str, password: &str, code: &str) -> u16 {
-        let (_, page) = self.get("/console/login").await;
-        let csrf = Browser::csrf(&page);
-        self.post("/console/login", &[("csrf", &csrf), ("user", user), ("password", password), ("code", code)]).await.0
-    }
-}
-
-fn office_user(server: &TestServer, id: &str, role: Role) -> signin::NewAccount {
-    let user = User {
-        id: id.into(),
-        name: id.into(),
-        role,
-        region: "75".into(),
-        districts: Vec::new(),
-        adoption_access: false,
-    };
-    qamqor_server::admin::create_user(&server.service, &user).unwrap();
-    signin::create_account(&server.service, id).unwrap()
-}
-
-fn code(account: &signin::NewAccount, offset_steps: i64) -> String {
-    let t = chrono::Utc::now().timestamp() + offset_steps * 30;
-    signin::code_at(&account.totp_secret, t as u64).unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_office_signs_in_with_a_second_factor_and_runs_the_region() {

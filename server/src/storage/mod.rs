@@ -47,6 +47,19 @@ pub struct SyncCaller {
     pub seen_epoch: u64,
 }
 
+/// A region's report as the national server stored it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredReport {
+    /// The region's code.
+    pub region: String,
+    /// The date the report describes.
+    pub as_of: chrono::NaiveDate,
+    /// When it was received (Unix seconds).
+    pub received_at: i64,
+    /// The report (JSON, as checked on receipt).
+    pub body: String,
+}
+
 /// A document the device holds (or held) according to the server.
 #[derive(Debug, Clone)]
 pub struct Held {
@@ -243,6 +256,17 @@ pub trait Storage: Send + Sync + 'static {
     /// one exists) and enters the change feed, so whoever may see it now
     /// receives it.
     fn release_held(&self, doc_id: &DocId, device_id: &str) -> Result<()>;
+
+    /// Sets the credential (hashed) a region's server sends its reports
+    /// with, replacing any earlier one (national server).
+    fn set_region_credential(&self, region: &str, token_hash: &str, at: i64) -> Result<()>;
+    /// The region whose credential this is (national server).
+    fn region_of_credential(&self, token_hash: &str) -> Result<Option<String>>;
+    /// Stores a region's report for a date, replacing an earlier one for
+    /// the same date (national server).
+    fn put_region_report(&self, region: &str, as_of: chrono::NaiveDate, received_at: i64, body: &str) -> Result<()>;
+    /// Every stored region report (national server).
+    fn region_reports(&self) -> Result<Vec<StoredReport>>;
 
     /// Appends audit lines.
     fn audit(&self, entries: &[AuditEntry]) -> Result<()>;

@@ -14,7 +14,7 @@ use qamqor_core::docs::{AccessTier, DocId, DocKind, FACTS_VERSION, Facts, PROJEC
 use qamqor_core::sync::wire::SyncResponse;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
-use super::{DocWrite, Held, Loaded, Storage, SyncCaller, SyncTx};
+use super::{DocWrite, Held, Loaded, Storage, StoredReport, SyncCaller, SyncTx};
 use crate::access::Grants;
 use crate::error::{Result, ServerError};
 use crate::model::{AuditCheck, AuditEntry, ConsoleAccount, ConsoleSession, Device, DocMeta, HeldDocument, Role, User};
@@ -201,6 +201,22 @@ const MIGRATIONS: &[&str] = &[
         expires_at INTEGER NOT NULL
     ) STRICT;
     CREATE INDEX console_sessions_user ON console_sessions(user_id);
+"#,
+    // 8: the national server: regions' credentials and their reports
+    // (suppressed counts only, see national.rs).
+    r#"
+    CREATE TABLE region_credentials (
+        region     TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE region_reports (
+        region      TEXT NOT NULL,
+        as_of       TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        body        TEXT NOT NULL,
+        PRIMARY KEY (region, as_of)
+    ) STRICT;
 "#,
 ];
 
@@ -1418,6 +1434,50 @@ impl Storage for SqliteStorage {
             lock(&self.cache).insert(doc_id.clone(), (seq, doc));
         }
         Ok(())
+    }
+
+    fn set_region_credential(&self, region: &str, token_hash: &str, at: i64) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO region_credentials(region, token_hash, created_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(region) DO UPDATE SET token_hash = excluded.token_hash, created_at = excluded.created_at",
+                params![region, token_hash, at],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn region_of_credential(&self, token_hash: &str) -> Result<Option<String>> {
+        self.read(|c| {
+            Ok(c.query_row("SELECT region FROM region_credentials WHERE token_hash = ?1", [token_hash], |r| r.get(0))
+                .optional()?)
+        })
+    }
+
+    fn put_region_report(&self, region: &str, as_of: chrono::NaiveDate, received_at: i64, body: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT OR REPLACE INTO region_reports(region, as_of, received_at, body) VALUES (?1, ?2, ?3, ?4)",
+                params![region, as_of.to_string(), received_at, body],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn region_reports(&self) -> Result<Vec<StoredReport>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached("SELECT region, as_of, received_at, body FROM region_reports")?;
+            let rows = st.query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (region, as_of, received_at, body) = row?;
+                let Ok(as_of) = as_of.parse() else { continue };
+                out.push(StoredReport { region, as_of, received_at, body });
+            }
+            Ok(out)
+        })
     }
 
     fn audit(&self, entries: &[AuditEntry]) -> Result<()> {
