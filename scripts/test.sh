@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of Qamqor: formatting, lints, the Rust suites (core,
-# server, integration), and the Kotlin and Python binding tests where
-# present. Installs what the tests need on a fresh Debian machine.
+# server, integration), the console in headless Chromium, the fuzz gate,
+# and the Kotlin, Python and Node binding tests. Installs what the tests
+# need on a fresh Debian machine (Chromium and ChromeDriver, JNA, the
+# Kotlin compiler, cargo-fuzz, the Node client's packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
@@ -19,6 +21,20 @@ if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
 else
   cargo test --workspace --locked --no-fail-fast
+fi
+
+step "browser tests (the console in headless Chromium)"
+if [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+  $sudo apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+mkdir -p target/screenshots
+export QAMQOR_SCREENSHOTS="$(pwd)/target/screenshots"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run -p qamqor-tests --locked --test browser --run-ignored only --no-fail-fast
+else
+  cargo test -p qamqor-tests --locked --test browser -- --ignored
 fi
 
 step "fuzz targets (every seed + 5,000 inputs each from a fixed seed; scripts/fuzz.sh 3600 to search)"

@@ -27,6 +27,9 @@ use crate::service::Service;
 pub const REPORT_FORMAT: u32 = 1;
 /// Counts below this (and above zero) are never sent.
 pub const MIN_CELL: u64 = 5;
+/// The longest wait between two attempts while the national server
+/// cannot be reached.
+pub const RETRY_MAX: Duration = Duration::from_secs(300);
 /// The largest report body the national server reads.
 pub const MAX_REPORT_BYTES: usize = 1 << 20;
 
@@ -342,8 +345,8 @@ async fn post(link: &Link, report: &RegionReport) -> Result<Stored> {
 }
 
 /// Sends on `link` now and then every `link.every`; while the national
-/// server cannot be reached, tries again after 1 minute, doubling up to
-/// the interval. Runs until the process stops.
+/// server cannot be reached, tries again after 1 minute, doubling up to 5
+/// minutes (or the interval, if shorter). Runs until the process stops.
 pub fn spawn_schedule(service: Arc<Service>, link: Arc<Link>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let retry_min = Duration::from_secs(60).min(link.every);
@@ -357,7 +360,7 @@ pub fn spawn_schedule(service: Arc<Service>, link: Arc<Link>) -> tokio::task::Jo
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in_secs = wait.as_secs(), "national report not sent");
                     tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(link.every);
+                    wait = (wait * 2).min(RETRY_MAX).min(link.every);
                 }
             }
         }

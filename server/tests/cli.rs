@@ -230,3 +230,83 @@ fn a_new_regions_database_is_encrypted_and_needs_its_key() {
         .unwrap();
     assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("aigerim"));
 }
+
+/// Starts the binary serving in `dir` with `env`; returns it, its address
+/// and the lines it printed before listening.
+fn serve(dir: &std::path::Path, env: &[(&str, &str)]) -> (std::process::Child, String, Vec<String>) {
+    let mut cmd = Command::new(BIN);
+    cmd.env("QAMQOR_DATA_DIR", dir).env("QAMQOR_LISTEN", "127.0.0.1:0").current_dir(dir);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut printed = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(url) = line.strip_prefix("Qamqor server listening on http://") {
+            return (child, url.split_whitespace().next().unwrap().to_owned(), printed);
+        }
+        printed.push(line);
+    }
+    panic!("the server did not start: {printed:?}");
+}
+
+#[test]
+fn a_national_server_and_a_region_reporting_to_it() {
+    let national = tempfile::tempdir().unwrap();
+    let n_env = [("QAMQOR_MODE", "national")];
+    let (mut n, n_addr, printed) = serve(national.path(), &n_env);
+    let printed = printed.join("\n");
+    assert!(printed.contains("password:") && printed.contains("authenticator secret:"), "{printed}");
+    assert!(http_get(&n_addr, "/v1/health").contains("\"mode\":\"national\""));
+    assert!(http_get(&n_addr, "/v1/sync").starts_with("HTTP/1.1 404"), "no sync API on the national server");
+
+    let run = |dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).env("QAMQOR_DATA_DIR", dir).current_dir(dir);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (ok, out, err) = run(national.path(), &n_env, &["region-credential", "75"]);
+    assert!(ok, "{err}");
+    let credential = out.lines().nth(1).unwrap().trim().to_owned();
+    assert_eq!(credential.len(), 64);
+    let (ok, _, err) = run(national.path(), &n_env, &["region-credential", "99"]);
+    assert!(!ok && err.contains("not a region code"), "{err}");
+    let (ok, _, err) = run(national.path(), &n_env, &["user", "add", "x", "--name", "x", "--role", "specialist"]);
+    assert!(!ok && err.contains("administrators and analysts"), "{err}");
+
+    // The region reports at start, and on demand.
+    let region = tempfile::tempdir().unwrap();
+    let url = format!("http://{n_addr}");
+    let r_env = [("QAMQOR_NATIONAL_URL", url.as_str())];
+    let (ok, _, err) = run(region.path(), &r_env, &["national-report"]);
+    assert!(!ok && err.contains("region-credential"), "a missing credential is named: {err}");
+    std::fs::write(region.path().join("national-credential"), &credential).unwrap();
+    let (mut r, _, _) = serve(region.path(), &r_env);
+    let audit = || run(national.path(), &n_env, &["audit", "--limit", "20"]).1;
+    for _ in 0..100 {
+        if audit().contains("region_report_received") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(audit().contains("region_report_received"), "the region reported at start");
+    Command::new("kill").args(["-TERM", &r.id().to_string()]).status().unwrap();
+    r.wait().unwrap();
+    let (ok, out, err) = run(region.path(), &r_env, &["national-report"]);
+    assert!(ok && out.contains("stored region 75"), "{out}{err}");
+    std::fs::write(region.path().join("national-credential"), "0".repeat(64)).unwrap();
+    let (ok, _, err) = run(region.path(), &r_env, &["national-report"]);
+    assert!(!ok && err.contains("refused the credential"), "{err}");
+
+    Command::new("kill").args(["-TERM", &n.id().to_string()]).status().unwrap();
+    assert!(n.wait().unwrap().success());
+}

@@ -84,6 +84,18 @@ impl TestServer {
         TestServer { running: Some(running), service, config, dir, offset }
     }
 
+    /// Starts a server opened as the production binary opens it (the
+    /// database encrypted with a key file in the data folder), on a data
+    /// folder `prepare` may fill first (a cached database, say).
+    pub async fn start_as_deployed(prepare: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config { listen: "127.0.0.1:0".into(), data_dir: dir.path().to_owned(), ..Config::default() };
+        prepare(&mut config);
+        let service = run::open_service(&config).unwrap();
+        let running = run::start(&config, service.clone()).await.unwrap();
+        TestServer { running: Some(running), service, config, dir, offset: Arc::new(AtomicI64::new(0)) }
+    }
+
     fn service(config: &Config, offset: &Arc<AtomicI64>) -> Arc<Service> {
         let path = config.data_dir.join("qamqor-server.db");
         let storage: Arc<dyn qamqor_server::storage::Storage> =

@@ -129,3 +129,126 @@ async fn codes_are_used_once_failures_lock_and_analysts_see_figures_only() {
     server.user("aigerim", Role::Specialist, &[DISTRICT]);
     assert!(signin::create_account(&server.service, "aigerim").is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_work_list_users_and_files_from_the_console() {
+    use qamqor_core::docs::DocId;
+    use qamqor_core::model::*;
+    let server = TestServer::start().await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    qamqor_server::admin::set_adoption_access(&server.service, "aigerim", true).unwrap();
+    let head = office_user(&server, "head", Role::Admin);
+    let analyst = office_user(&server, "analyst", Role::Analyst);
+    let phone = server.phone("aigerim").await;
+    let mut s = sample(61);
+    let since = chrono::NaiveDate::from_ymd_opt(2023, 1, 10).unwrap();
+    // One representative overdue, one at risk, one adoptive parent (adoption tier, overdue too).
+    let (_, overdue, _) = register_family(&phone.store, &mut s, since);
+    let (child_at_risk, at_risk, _) = register_family(&phone.store, &mut s, since);
+    phone.store.record_check(&s.check(&at_risk.id, today(), Some(RiskFactor::CriminalProsecution))).unwrap();
+    let adopted = s.child();
+    let parent = Representative { role: RepresentativeRole::AdoptiveParent, ..s.representative(since) };
+    phone.store.register_child(&adopted).unwrap();
+    phone.store.register_representative(&parent).unwrap();
+    let adoption = Placement {
+        form: PlacementForm::Adoption,
+        kin: None,
+        ..s.placement(&adopted, &parent, since.max(adopted.birth_date))
+    };
+    phone.store.place_child(&adoption).unwrap();
+    phone.sync().await.unwrap();
+    let rep_doc = |id: &RepresentativeId| DocId::representative(id).to_string();
+
+    let mut b = Browser::new(&server);
+    assert_eq!(b.sign_in("head", &head.password, &code(&head, 0)).await, 303);
+    let (status, page) = b.get(&format!("/console/tasks?as_of={}", today())).await;
+    assert_eq!(status, 200);
+    let risk_at = page.find(&rep_doc(&at_risk.id)).unwrap();
+    let overdue_at = page.find(&rep_doc(&overdue.id)).unwrap();
+    assert!(risk_at < overdue_at, "the risk factor is listed first");
+    assert!(page.contains("Фактор риска") && page.contains("Проверка просрочена") && page.contains("aigerim"));
+    assert!(!page.contains(&rep_doc(&parent.id)), "the adoption tier is not listed to the office without the grant");
+    let (_, csv) = b.get(&format!("/console/export/tasks.csv?as_of={}", today())).await;
+    assert!(csv.contains(&format!("Проверка просрочена,{},{DISTRICT}", rep_doc(&overdue.id))), "{csv}");
+
+    // A file, read-only: its reading is audited; the adoption tier is refused without the grant.
+    let (status, page) = b.get(&format!("/console/file?id={}", rep_doc(&at_risk.id))).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(&at_risk.name.family), "the file shows the representative");
+    let (status, _) = b.get(&format!("/console/file?id={}", rep_doc(&parent.id))).await;
+    assert_eq!(status, 403);
+    let (_, page) = b.get("/console/audit?what=console_read").await;
+    assert!(page.contains(&rep_doc(&at_risk.id)) && page.contains("console_read_denied"), "{page}");
+
+    // Users: add a specialist with a district, grant the adoption tier, assign a case, set a sign-in.
+    let (_, page) = b.get("/console/users").await;
+    let csrf = Browser::csrf(&page);
+    let (status, page) = b
+        .post(
+            "/console/users/add",
+            &[
+                ("csrf", &csrf),
+                ("id", "dana"),
+                ("name", "Дана Серікқызы"),
+                ("role", "specialist"),
+                ("districts", OTHER_DISTRICT),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Выполнено"), "{page}");
+    let dana = server.service.storage().user("dana").unwrap().unwrap();
+    assert_eq!(dana.districts, vec![OTHER_DISTRICT.to_string()]);
+    let (_, page) =
+        b.post("/console/users/add", &[("csrf", &csrf), ("id", "dana"), ("name", "x"), ("role", "specialist")]).await;
+    assert!(page.contains("exists already"), "a duplicate is refused by name");
+    let (_, page) =
+        b.post("/console/users/districts", &[("csrf", &csrf), ("user", "dana"), ("districts", "711110000")]).await;
+    assert!(page.contains("not in region 75"), "a district of another region is refused: {page}");
+    let both = format!("{OTHER_DISTRICT} {DISTRICT}");
+    b.post("/console/users/districts", &[("csrf", &csrf), ("user", "dana"), ("districts", &both)]).await;
+    assert_eq!(server.service.storage().user("dana").unwrap().unwrap().districts.len(), 2);
+    b.post("/console/users/districts", &[("csrf", &csrf), ("user", "dana"), ("districts", OTHER_DISTRICT)]).await;
+    b.post("/console/users/adoption", &[("csrf", &csrf), ("user", "dana"), ("grant", "yes")]).await;
+    assert!(server.service.storage().user("dana").unwrap().unwrap().adoption_access);
+    let case = DocId::case(&child_at_risk.id).to_string();
+    let (_, page) = b
+        .post("/console/users/assign", &[("csrf", &csrf), ("user", "dana"), ("doc", &case), ("action", "assign")])
+        .await;
+    assert!(page.contains("Выполнено"), "{page}");
+    assert!(server.service.storage().grants("dana").unwrap().assigned.contains(&case));
+    let (_, page) = b
+        .post(
+            "/console/users/assign",
+            &[("csrf", &csrf), ("user", "dana"), ("doc", "case:nonsense"), ("action", "assign")],
+        )
+        .await;
+    assert!(page.contains("class=\"err\""), "an unknown document is refused: {page}");
+    let dana_phone = server.phone("dana").await;
+    dana_phone.sync().await.unwrap();
+    assert_eq!(dana_phone.store.caseload().unwrap().len(), 1, "the assigned case reached her phone");
+    let (status, page) = b.post("/console/users/account", &[("csrf", &csrf), ("user", "analyst")]).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("id=\"password\"") && page.contains("<svg"), "a new sign-in with its QR code");
+    let (_, page) = b.get("/console/audit?who=head").await;
+    for action in
+        ["user_added", "districts_set", "adoption_granted", "assigned", "console_account_set", "tasks_exported"]
+    {
+        assert!(page.contains(action), "{action} audited");
+    }
+    // A form without its token changes nothing.
+    assert_eq!(b.post("/console/users/adoption", &[("user", "aigerim"), ("grant", "no")]).await.0, 403);
+    assert!(server.service.storage().user("aigerim").unwrap().unwrap().adoption_access);
+
+    // The analyst: the work list and figures, no files, users or audit.
+    let mut a = Browser::new(&server);
+    let analyst = signin::create_account(&server.service, "analyst").unwrap();
+    assert_eq!(a.sign_in("analyst", &analyst.password, &code(&analyst, 0)).await, 303);
+    let (status, page) = a.get(&format!("/console/tasks?as_of={}", today())).await;
+    assert_eq!(status, 200);
+    assert!(!page.contains("/console/file?"), "no links to files for analysts");
+    for path in ["/console/users", "/console/export/users.csv", "/console/export/audit.xlsx"] {
+        assert_eq!(a.get(path).await.0, 403, "{path}");
+    }
+    assert_eq!(a.get(&format!("/console/file?id={}", rep_doc(&at_risk.id))).await.0, 403);
+}
