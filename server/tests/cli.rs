@@ -248,6 +248,8 @@ fn serve(dir: &std::path::Path, env: &[(&str, &str)]) -> (std::process::Child, S
         }
         printed.push(line);
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the server did not start: {printed:?}");
 }
 
