@@ -138,7 +138,7 @@ async fn the_work_list_users_and_files_from_the_console() {
     server.user("aigerim", Role::Specialist, &[DISTRICT]);
     qamqor_server::admin::set_adoption_access(&server.service, "aigerim", true).unwrap();
     let head = office_user(&server, "head", Role::Admin);
-    let analyst = office_user(&server, "analyst", Role::Analyst);
+    office_user(&server, "analyst", Role::Analyst);
     let phone = server.phone("aigerim").await;
     let mut s = sample(61);
     let since = chrono::NaiveDate::from_ymd_opt(2023, 1, 10).unwrap();
