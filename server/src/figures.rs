@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
 use qamqor_core::docs::facts::{CaseFacts, MeetingFacts, MenteeFacts, MentorFacts, RepFacts};
-use qamqor_core::docs::{DocId, DocKind, Facts};
+use qamqor_core::docs::{DocKind, Facts};
 use qamqor_core::model::{CodeList, Kato, MAJORITY_AGE, PlacementForm, ScheduleState, age_on, schedule};
 use serde::{Deserialize, Serialize};
 
@@ -266,21 +266,21 @@ pub fn compute(service: &Service, on: NaiveDate, now: i64) -> Result<Figures> {
     let users = storage.users()?;
     let mut districts: BTreeMap<String, Counts> = BTreeMap::new();
     let mut mentors = MentorCounts::default();
-    // For caseloads: each placed case and each representative in duties, by district and id.
-    let mut held: Vec<(&DocId, &str, Option<ScheduleState>)> = Vec::new();
+    // For caseloads: each placed case and each representative in duties, by id and district.
+    let mut held: Vec<(String, Option<Kato>, DocKind, Option<ScheduleState>)> = Vec::new();
     for (id, _tier, f) in &facts {
         let district = district_of(f).unwrap_or("").to_owned();
         let counts = districts.entry(district).or_default();
         match f {
             Facts::Case(c) => {
                 if count_case(c, on, counts) {
-                    held.push((id, &c.district, None));
+                    held.push((id.to_string(), Kato::parse(&c.district).ok(), DocKind::Case, None));
                 }
             }
             Facts::Rep(r) => {
                 count_rep(r, on, counts);
                 if let Some(state) = rep_state(r, on) {
-                    held.push((id, &r.district, Some(state)));
+                    held.push((id.to_string(), Kato::parse(&r.district).ok(), DocKind::Representative, Some(state)));
                 }
             }
             Facts::Mentor(m) => count_mentor(m, on, &mut mentors),
@@ -306,12 +306,12 @@ pub fn compute(service: &Service, on: NaiveDate, now: i64) -> Result<Figures> {
             checks_due: 0,
             checks_overdue: 0,
         };
-        for (id, district, state) in &held {
-            let in_district = Kato::parse(district).is_ok_and(|k| covers.iter().any(|c| k.is_within(c)));
-            if !in_district && !grants.assigned.contains(&id.to_string()) {
+        for (id, district, kind, state) in &held {
+            let in_district = district.as_ref().is_some_and(|k| covers.iter().any(|c| k.is_within(c)));
+            if !in_district && !grants.assigned.contains(id) {
                 continue;
             }
-            match (id.kind(), state) {
+            match (kind, state) {
                 (DocKind::Case, _) => load.children += 1,
                 (_, Some(s)) => {
                     load.representatives += 1;

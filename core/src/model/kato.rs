@@ -55,14 +55,13 @@ impl Kato {
 
     /// Whether `self` is `other` or lies inside it.
     pub fn is_within(&self, other: &Kato) -> bool {
-        let mut cur = Some(self.clone());
-        while let Some(k) = cur {
-            if &k == other {
-                return true;
-            }
-            cur = k.parent();
-        }
-        false
+        // `other` encloses `self` when it is `self` with the levels below
+        // its own deepest non-zero level zeroed (no allocation: this runs
+        // for every document of every access check).
+        let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
+        let levels = [(6, 9), (4, 6), (2, 4)];
+        let end = levels.iter().find(|(from, to)| b[*from..*to].iter().any(|c| *c != b'0')).map_or(2, |(_, to)| *to);
+        a[..end] == b[..end] && b[end..].iter().all(|c| *c == b'0')
     }
 }
 
@@ -107,6 +106,35 @@ mod tests {
         assert!(district.parent().unwrap().parent().is_none());
         assert!(rural.is_within(&district));
         assert!(!district.is_within(&rural));
+    }
+
+    #[test]
+    fn within_is_the_parent_chain() {
+        let chain = |a: &Kato, b: &Kato| {
+            let mut cur = Some(a.clone());
+            while let Some(k) = cur {
+                if &k == b {
+                    return true;
+                }
+                cur = k.parent();
+            }
+            false
+        };
+        let mut codes = Vec::new();
+        for region in ["19", "75"] {
+            for d in ["00", "62", "17"] {
+                for r in ["00", "35", "01"] {
+                    for v in ["000", "100", "001"] {
+                        codes.push(Kato::parse(&format!("{region}{d}{r}{v}")).unwrap());
+                    }
+                }
+            }
+        }
+        for a in &codes {
+            for b in &codes {
+                assert_eq!(a.is_within(b), chain(a, b), "{a} within {b}");
+            }
+        }
     }
 
     #[test]
