@@ -198,6 +198,8 @@ pub struct Session {
     in_flight: Option<SyncRequest>,
     more: bool,
     done: bool,
+    /// Rounds in a row that moved nothing.
+    idle_rounds: usize,
     report: SyncReport,
 }
 
@@ -212,6 +214,7 @@ impl Session {
             in_flight: None,
             more: false,
             done: false,
+            idle_rounds: 0,
             report: SyncReport::default(),
         }
     }
@@ -256,15 +259,20 @@ impl Session {
     }
 
     /// The next request, or `None` when the session is complete. Documents
-    /// with nothing to say are marked synced. Fails with
-    /// [`Error::TooManyRounds`] past the round limit (the next session
-    /// continues where this one stopped).
+    /// with nothing to say are marked synced. A session runs as long as its
+    /// rounds make progress; it fails with [`Error::TooManyRounds`] after
+    /// [`super::wire::MAX_IDLE_ROUNDS`] rounds in a row that moved nothing,
+    /// or past `max_rounds` (the next session continues where this one
+    /// stopped).
     pub fn next_request<S: SyncStore + ?Sized>(&mut self, store: &S) -> Result<Option<SyncRequest>> {
         if self.done {
             return Ok(None);
         }
         if self.report.rounds >= self.limits.max_rounds {
             return Err(Error::TooManyRounds(self.limits.max_rounds));
+        }
+        if self.idle_rounds >= super::wire::MAX_IDLE_ROUNDS {
+            return Err(Error::TooManyRounds(self.report.rounds));
         }
         let max_docs = self.limits.max_docs;
         let max_message = self.limits.max_message_bytes;
@@ -335,6 +343,8 @@ impl Session {
     pub fn apply<S: SyncStore + ?Sized>(&mut self, store: &S, resp: &SyncResponse) -> Result<()> {
         let sent = self.in_flight.take().unwrap_or_default();
         self.report.rounds += 1;
+        let moved = !resp.docs.is_empty() || !resp.removed.is_empty() || resp.cursor != sent.cursor || resp.wipe;
+        self.idle_rounds = if moved { 0 } else { self.idle_rounds + 1 };
         self.more = resp.more;
         if let Some(r) = &resp.renewal {
             self.report.renewal = Some(r.clone());

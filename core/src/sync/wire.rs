@@ -19,7 +19,8 @@ pub struct Limits {
     pub max_docs: usize,
     /// Largest single Automerge sync message, in bytes.
     pub max_message_bytes: usize,
-    /// Most request/response rounds in one sync.
+    /// Most request/response rounds in one sync (a guard: a session also
+    /// ends after [`MAX_IDLE_ROUNDS`] rounds in a row that move nothing).
     pub max_rounds: usize,
     /// The largest a document may grow, in bytes (see [`MAX_DOC_BYTES`]).
     #[serde(default = "default_max_doc_bytes")]
@@ -36,11 +37,17 @@ impl Default for Limits {
             max_body_bytes: 16 << 20,
             max_docs: 250,
             max_message_bytes: 8 << 20,
-            max_rounds: 12,
+            max_rounds: 100_000,
             max_doc_bytes: MAX_DOC_BYTES,
         }
     }
 }
+
+/// Rounds in a row whose response carries no document, moves no cursor
+/// and removes nothing, after which a session gives up (the next sync
+/// continues). A session that makes progress runs until it is complete,
+/// whatever the caseload's size.
+pub const MAX_IDLE_ROUNDS: usize = 12;
 
 /// An Automerge sync message for one document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
