@@ -46,6 +46,11 @@ struct Step<'r> {
     id: DocId,
     meta: Option<DocMeta>,
     incoming: Option<&'r [u8]>,
+    /// `incoming` is the whole document (protocol 3).
+    full: bool,
+    /// A feed document the device has never had, sent whole without being
+    /// loaded (protocol 3).
+    whole: bool,
     policy: Policy,
     /// Stored size in bytes (request documents).
     size: u64,
@@ -68,6 +73,8 @@ struct Outcome {
     /// A new document refused by the access rules, kept for the office.
     hold: Option<(Automerge, &'static str)>,
     reply: Option<Vec<u8>>,
+    /// The reply is the whole document.
+    full: bool,
     result: Option<DocResult>,
     audit: Vec<(&'static str, Vec<String>)>,
 }
@@ -129,7 +136,7 @@ pub(crate) fn serve(
             tx.audit(&[line("*", "wipe", Vec::new())])?;
             tracing::info!(device = %device_id, "revoked device told to wipe");
         }
-        return Ok(SyncResponse { v: PROTOCOL_VERSION, wipe: true, ..SyncResponse::default() });
+        return Ok(SyncResponse { v: req.v.min(PROTOCOL_VERSION), wipe: true, ..SyncResponse::default() });
     }
     let actor_bytes = hex::decode(&ctx.device.actor)
         .map_err(|_| ServerError::Forbidden("this device's registered actor id is damaged".into()))?;
@@ -158,12 +165,12 @@ pub(crate) fn serve(
                     format!("the message is larger than the {} KiB a message may be", limits.max_message_bytes / 1024);
                 results.push(result(&m.id, DocStatus::TooLarge, &reason));
             }
-            Ok(id) if seen.insert(id.clone()) => incoming.push((id, m.msg.as_slice())),
+            Ok(id) if seen.insert(id.clone()) => incoming.push((id, m.msg.as_slice(), m.full)),
             Ok(_) => {}
             Err(_) => results.push(result(&m.id, DocStatus::Invalid, "not a document id")),
         }
     }
-    let ids: Vec<DocId> = incoming.iter().map(|(id, _)| id.clone()).collect();
+    let ids: Vec<DocId> = incoming.iter().map(|(id, _, _)| id.clone()).collect();
     let metas = tx.metas(&ids)?;
     let sizes = tx.sizes(&ids)?;
     let end = tx.feed_end()?;
@@ -184,7 +191,7 @@ pub(crate) fn serve(
 
     // Decide each of the request's documents.
     let mut plan: Vec<Step<'_>> = Vec::new();
-    for (id, msg) in incoming {
+    for (id, msg, full) in incoming {
         let key = id.to_string();
         let policy = match metas.get(&id) {
             Some(None) => {
@@ -213,7 +220,7 @@ pub(crate) fn serve(
         };
         let meta = metas.get(&id).cloned().flatten();
         let size = sizes.get(&id).copied().unwrap_or(0);
-        plan.push(Step { id, meta, incoming: Some(msg), policy, size });
+        plan.push(Step { id, meta, incoming: Some(msg), full, whole: false, policy, size });
     }
 
     // The change feed: urgent documents first, then in feed order. The
@@ -233,10 +240,14 @@ pub(crate) fn serve(
             let mut offer = |meta: DocMeta, plan: &mut Vec<Step<'_>>| {
                 let fresh = access::can_read(who.user, who.grants, &meta) && offered.insert(meta.id.clone());
                 if fresh {
+                    // A document the device has never had goes whole.
+                    let whole = req.v >= 3 && !held_by_id.contains_key(&meta.id);
                     plan.push(Step {
                         id: meta.id.clone(),
                         meta: Some(meta),
                         incoming: None,
+                        full: false,
+                        whole,
                         policy: Policy::Feed,
                         size: 0,
                     });
@@ -288,18 +299,36 @@ pub(crate) fn serve(
         withdraw(&step.id, &mut removed, &mut new_removals);
     }
 
-    // Run each document's exchange on what was loaded.
+    // Run each document's exchange on what was loaded; documents sent
+    // whole are read as stored, never loaded.
     let to_load: Vec<(DocId, Option<u64>)> =
-        plan.iter().map(|s| (s.id.clone(), s.meta.as_ref().map(|m| m.seq))).collect();
-    let loaded = tx.load(device_id, &to_load)?;
+        plan.iter().filter(|s| !s.whole).map(|s| (s.id.clone(), s.meta.as_ref().map(|m| m.seq))).collect();
+    let mut loaded = tx.load(device_id, &to_load)?.into_iter();
+    let whole_ids: Vec<DocId> = plan.iter().filter(|s| s.whole).map(|s| s.id.clone()).collect();
+    let mut saved = if whole_ids.is_empty() { HashMap::new() } else { tx.saved(&whole_ids)? };
     let mut writes = Vec::new();
     let mut docs_out = Vec::new();
     // The response stays within the body limit: replies past it wait for
     // the next round (the cursor does not pass a feed document whose reply
     // waits).
     let mut budget = limits.max_body_bytes.saturating_sub(RESPONSE_OVERHEAD.min(limits.max_body_bytes / 8));
-    for (step, l) in plan.iter().zip(loaded) {
-        let mut out = exchange(step, l.doc, &l.state, &who);
+    for step in &plan {
+        let mut out = if step.whole {
+            match saved.remove(&step.id) {
+                Some(bytes) => Outcome {
+                    // The device's row, so that the server knows it holds the document.
+                    write: Some(DocWrite { id: step.id.clone(), content: None, state: Vec::new() }),
+                    reply: Some(bytes),
+                    full: true,
+                    audit: vec![("read", Vec::new())],
+                    ..Outcome::default()
+                },
+                None => Outcome::default(),
+            }
+        } else {
+            let Some(l) = loaded.next() else { break };
+            exchange(step, l.doc, &l.state, &who)
+        };
         if let Some(reply) = &out.reply {
             if reply.len() + DOC_OVERHEAD > budget {
                 out.reply = None;
@@ -332,7 +361,7 @@ pub(crate) fn serve(
             tx.hold(&held, &doc)?;
         }
         if let Some(msg) = out.reply {
-            docs_out.push(DocMessage { id: key, msg });
+            docs_out.push(DocMessage { id: key, msg, full: out.full });
         }
         writes.extend(out.write);
     }
@@ -376,7 +405,7 @@ pub(crate) fn serve(
     }
     tx.audit(&audits)?;
     Ok(SyncResponse {
-        v: PROTOCOL_VERSION,
+        v: req.v.min(PROTOCOL_VERSION),
         cursor: new_cursor,
         docs: docs_out,
         results,
@@ -400,13 +429,23 @@ fn exchange(step: &Step<'_>, mut doc: Automerge, state: &[u8], who: &Who<'_>) ->
     let before = doc.get_heads();
     let mut content = None;
     let mut audit = Vec::new();
+    // The heads of a whole document the device sent.
+    let mut peer_heads: Option<Vec<automerge::ChangeHash>> = None;
     match step.incoming {
         Some(msg) => {
             let policy = match step.policy {
                 Policy::ReadOnly | Policy::Feed => WritePolicy::ReadOnly,
                 Policy::Write | Policy::Create | Policy::Held => WritePolicy::OnlyActor(who.actor.clone()),
             };
-            let received = match engine::receive(&mut doc, &mut state, msg, &policy) {
+            let received = if step.full {
+                engine::receive_whole(&mut doc, msg, &policy).map(|r| {
+                    peer_heads = Some(r.heads);
+                    r.new_changes
+                })
+            } else {
+                engine::receive(&mut doc, &mut state, msg, &policy).map(|r| r.new_changes)
+            };
+            let new_changes = match received {
                 Ok(r) => r,
                 Err(Refusal::Invalid) => {
                     return Outcome::refused(
@@ -430,7 +469,7 @@ fn exchange(step: &Step<'_>, mut doc: Automerge, state: &[u8], who: &Who<'_>) ->
                     );
                 }
             };
-            if !received.new_changes.is_empty() {
+            if !new_changes.is_empty() {
                 if !docs::has_kind(&doc, id) {
                     return Outcome::refused(id, DocStatus::Invalid, "the document's kind does not match its id");
                 }
@@ -489,14 +528,14 @@ fn exchange(step: &Step<'_>, mut doc: Automerge, state: &[u8], who: &Who<'_>) ->
                         "these changes would make the document larger than a sync message may carry",
                     );
                 }
-                let hashes = received.new_changes.iter().map(|h| h.to_string()).collect();
+                let hashes = new_changes.iter().map(|h| h.to_string()).collect();
                 audit.push((if step.policy == Policy::Held { "write_withdrawn" } else { "write" }, hashes));
                 content = Some(p);
             }
             if step.policy == Policy::Held {
                 // Everything the device has must now be here; then it deletes its copy.
-                let stored =
-                    engine::heads_of(msg).is_some_and(|hs| hs.iter().all(|h| doc.get_change_meta_by_hash(h).is_some()));
+                let sent = peer_heads.clone().or_else(|| engine::heads_of(msg));
+                let stored = sent.is_some_and(|hs| hs.iter().all(|h| doc.get_change_meta_by_hash(h).is_some()));
                 let (reply, result) = if stored {
                     let reason = "access to this document was withdrawn; every change of this device is stored";
                     (None, Some(DocResult { id: id.to_string(), status: DocStatus::Withdrawn, reason: reason.into() }))
@@ -510,6 +549,21 @@ fn exchange(step: &Step<'_>, mut doc: Automerge, state: &[u8], who: &Who<'_>) ->
                     result,
                     audit,
                     hold: None,
+                    full: false,
+                };
+            }
+            if let Some(heads) = peer_heads {
+                // Both sides hold what the device sent; say what it lacks, if anything.
+                state = engine::state_at(heads);
+                let reply = if doc.get_heads() == state.shared_heads { None } else { engine::generate(&doc, &mut state) };
+                let result = DocResult { id: id.to_string(), status: DocStatus::Ok, reason: String::new() };
+                return Outcome {
+                    write: Some(write(id, doc, before, content, &state)),
+                    reply,
+                    result: Some(result),
+                    audit,
+                    hold: None,
+                    full: false,
                 };
             }
         }
@@ -531,7 +585,7 @@ fn exchange(step: &Step<'_>, mut doc: Automerge, state: &[u8], who: &Who<'_>) ->
     if reply.as_deref().and_then(|m| engine::decode(m).ok()).is_some_and(|m| !m.changes.is_empty()) {
         audit.push(("read", Vec::new()));
     }
-    Outcome { write: Some(write(id, doc, before, content, &state)), reply, result, audit, hold: None }
+    Outcome { write: Some(write(id, doc, before, content, &state)), reply, result, audit, hold: None, full: false }
 }
 
 fn write(

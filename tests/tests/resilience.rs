@@ -165,13 +165,10 @@ async fn bad_input_to_every_endpoint_gets_a_clear_error_and_harms_nothing() {
     let req = SyncRequest {
         v: wire::PROTOCOL_VERSION,
         docs: vec![
-            DocMessage { id: id.to_string(), msg: msg[..msg.len() / 2].to_vec() },
-            DocMessage { id: "case:nothex".into(), msg: msg.clone() },
-            DocMessage { id: "x".repeat(5000), msg: vec![] },
-            DocMessage {
-                id: DocId::representative(&qamqor_core::model::RepresentativeId::new()).to_string(),
-                msg: vec![0x42; 10],
-            },
+            DocMessage::sync(id.to_string(), msg[..msg.len() / 2].to_vec()),
+            DocMessage::sync("case:nothex", msg.clone()),
+            DocMessage::sync("x".repeat(5000), vec![]),
+            DocMessage::sync(DocId::representative(&qamqor_core::model::RepresentativeId::new()).to_string(), vec![0x42; 10]),
         ],
         ..Default::default()
     };
@@ -190,7 +187,7 @@ async fn bad_input_to_every_endpoint_gets_a_clear_error_and_harms_nothing() {
     // Too many documents in one request.
     let many = SyncRequest {
         v: wire::PROTOCOL_VERSION,
-        docs: vec![DocMessage { id: id.to_string(), msg: vec![] }; 1001],
+        docs: vec![DocMessage::sync(id.to_string(), vec![]); 1001],
         ..Default::default()
     };
     let r = http.post(&sync_url).bearer_auth(tok).body(wire::encode(&many)).send().await.unwrap();

@@ -162,7 +162,7 @@ async fn ask_by_id(server: &TestServer, token: &str, id: &DocId) -> qamqor_core:
     let msg = qamqor_core::sync::engine::generate(&automerge::Automerge::new(), &mut state).unwrap();
     let req = qamqor_core::sync::wire::SyncRequest {
         v: qamqor_core::sync::wire::PROTOCOL_VERSION,
-        docs: vec![qamqor_core::sync::wire::DocMessage { id: id.to_string(), msg }],
+        docs: vec![qamqor_core::sync::wire::DocMessage::sync(id.to_string(), msg)],
         ..Default::default()
     };
     let resp = reqwest::Client::new()
@@ -300,4 +300,51 @@ async fn adoption_records_reach_only_users_granted_the_tier() {
     let report = b.sync().await.unwrap();
     assert_eq!(report.removed.len(), 2);
     assert_eq!(b.store.document_ids().unwrap(), vec![DocId::case(&ordinary.id)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_sync_sends_whole_documents_both_ways_and_survives_a_lost_response() {
+    let server = TestServer::start().await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    server.user("daniyar", Role::Specialist, &[DISTRICT]);
+    let a = server.phone("aigerim").await;
+    let mut s = sample(91);
+    let mut families = Vec::new();
+    for _ in 0..40 {
+        families.push(register_family(&a.store, &mut s, d("2023-02-01")));
+    }
+    // Up: 80 documents never synced go whole, one round for them and one to finish.
+    let up = a.sync().await.unwrap();
+    assert!(up.rounds <= 2, "{} rounds", up.rounds);
+    assert_eq!(up.messages_sent, 80);
+    assert_same(&server, &a);
+    assert!(a.store.sync_states().unwrap().iter().all(|st| st.status == qamqor_core::sync::session::SyncStatus::Synced));
+
+    // Down: a new phone whose first response is lost on the way still ends with every document.
+    let mut b = server.phone("daniyar").await;
+    let proxy = DropProxy::start(server.running.as_ref().unwrap().addr).await;
+    let direct = b.config.url.clone();
+    b.config.url = proxy.url.clone();
+    proxy.drop_next(1);
+    assert!(b.sync().await.is_err());
+    assert!(b.store.document_ids().unwrap().is_empty());
+    b.config.url = direct;
+    let down = b.sync().await.unwrap();
+    assert_eq!(b.store.document_ids().unwrap().len(), 80);
+    assert!(down.rounds <= 3, "{} rounds", down.rounds);
+    assert_same(&server, &b);
+
+    // Later edits on either phone still meet as changes.
+    let (child, rep, _) = &families[3];
+    b.store.record_check(&s.check(&rep.id, d("2026-11-20"), None)).unwrap();
+    a.store.record_visit(&s.visit(child, d("2026-11-21"))).unwrap();
+    b.sync().await.unwrap();
+    let again = a.sync().await.unwrap();
+    assert!(again.bytes_received < 20_000, "changes, not whole documents: {} bytes", again.bytes_received);
+    b.sync().await.unwrap();
+    assert_same(&server, &a);
+    assert_same(&server, &b);
+    let rep_a = content(&a.store.export_document(&DocId::representative(&rep.id)).unwrap());
+    let rep_b = content(&b.store.export_document(&DocId::representative(&rep.id)).unwrap());
+    assert_eq!(rep_a, rep_b);
 }

@@ -231,6 +231,63 @@ fn receive_inner(
     Ok(Received { new_changes })
 }
 
+/// What receiving a whole document did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReceivedWhole {
+    /// The hashes of the changes the document did not have before.
+    pub new_changes: Vec<ChangeHash>,
+    /// The heads of the document as the peer sent it (both sides now hold
+    /// them).
+    pub heads: Vec<ChangeHash>,
+}
+
+/// Merges a whole document the peer sent (its saved form) under
+/// `policy`. On refusal the document is left exactly as it was. A
+/// document not held yet is taken as loaded (no merge).
+pub fn receive_whole(
+    doc: &mut Automerge,
+    saved: &[u8],
+    policy: &WritePolicy,
+) -> std::result::Result<ReceivedWhole, Refusal> {
+    let incoming = Automerge::load(saved).map_err(|_| Refusal::Invalid)?;
+    let heads = incoming.get_heads();
+    if heads.is_empty() {
+        return Err(Refusal::Invalid);
+    }
+    let ours: Vec<ChangeHash> =
+        doc.get_heads().into_iter().filter(|h| incoming.get_change_meta_by_hash(h).is_some()).collect();
+    let new: Vec<automerge::Change> = incoming
+        .get_changes(&ours)
+        .into_iter()
+        .filter(|c| doc.get_change_meta_by_hash(&c.hash()).is_none())
+        .collect();
+    match policy {
+        WritePolicy::ReadOnly if !new.is_empty() => return Err(Refusal::ReadOnly),
+        WritePolicy::OnlyActor(actor) if new.iter().any(|c| c.actor_id() != actor) => {
+            return Err(Refusal::ForeignActor);
+        }
+        _ => {}
+    }
+    let new_changes: Vec<ChangeHash> = new.iter().map(|c| c.hash()).collect();
+    if doc.get_heads().is_empty() {
+        let actor = doc.get_actor().clone();
+        *doc = incoming.with_actor(actor);
+    } else if !new.is_empty() {
+        let mut trial = doc.clone();
+        trial.apply_changes(new).map_err(|_| Refusal::Invalid)?;
+        *doc = trial;
+    }
+    Ok(ReceivedWhole { new_changes, heads })
+}
+
+/// A sync state for a peer known to hold exactly `heads` (after a whole
+/// document was sent or received).
+pub fn state_at(heads: Vec<ChangeHash>) -> State {
+    let mut state = State::new();
+    state.shared_heads = heads;
+    state
+}
+
 /// A message that carries every change of `doc` not covered by
 /// `shared_heads`, with nothing asked in return. A phone sends it for a
 /// document whose access was withdrawn, so that its unsynced work reaches

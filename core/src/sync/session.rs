@@ -194,6 +194,8 @@ pub struct Session {
     states: HashMap<DocId, State>,
     /// Withdrawn documents already pushed in this session.
     pushed: HashSet<DocId>,
+    /// Documents sent whole in the request in flight, with the heads sent.
+    sent_whole: HashMap<DocId, Vec<automerge::ChangeHash>>,
     /// The request awaiting its response.
     in_flight: Option<SyncRequest>,
     more: bool,
@@ -211,6 +213,7 @@ impl Session {
             limits,
             states: HashMap::new(),
             pushed: HashSet::new(),
+            sent_whole: HashMap::new(),
             in_flight: None,
             more: false,
             done: false,
@@ -280,7 +283,8 @@ impl Session {
         let body = self.limits.max_body_bytes;
         let mut room = body.saturating_sub((16 * 1024).min(body / 8));
         let mut deferred = false;
-        let (states, pushed) = (&mut self.states, &mut self.pushed);
+        let (states, pushed, sent_whole) = (&mut self.states, &mut self.pushed, &mut self.sent_whole);
+        sent_whole.clear();
         let req = store.transact(|tx| {
             let cursor = tx.cursor()?;
             let wiped = tx.wipe_owed()?;
@@ -291,20 +295,32 @@ impl Session {
                 if docs.len() >= max_docs {
                     break;
                 }
-                let state = states.entry(p.id.clone()).or_insert_with(|| engine::load_state(&p.state));
+                let fresh = p.state.is_empty() && !states.contains_key(&p.id) && p.status == SyncStatus::Pending;
                 let empty = Automerge::new();
                 let doc = tx.document(&p.id)?.unwrap_or(&empty);
+                if fresh && !doc.get_heads().is_empty() {
+                    // Never exchanged: the whole document in one message
+                    // instead of an exchange of several rounds.
+                    let saved = doc.save();
+                    if saved.len() <= max_message.min(room) {
+                        room = room.saturating_sub(saved.len() + 128);
+                        sent_whole.insert(p.id.clone(), doc.get_heads());
+                        docs.push(DocMessage::whole(p.id.to_string(), saved));
+                        continue;
+                    }
+                }
+                let state = states.entry(p.id.clone()).or_insert_with(|| engine::load_state(&p.state));
                 if p.status == SyncStatus::Withdrawn {
                     // Send this phone's unsynced work in one message, once.
                     if pushed.insert(p.id.clone()) {
-                        docs.push(DocMessage { id: p.id.to_string(), msg: engine::push(doc, &state.shared_heads) });
+                        docs.push(DocMessage::sync(p.id.to_string(), engine::push(doc, &state.shared_heads)));
                     }
                     continue;
                 }
                 match engine::generate_within(doc, state, max_message.min(room)) {
                     Ok(Some(msg)) => {
                         room = room.saturating_sub(msg.len() + 128);
-                        docs.push(DocMessage { id: p.id.to_string(), msg });
+                        docs.push(DocMessage::sync(p.id.to_string(), msg));
                     }
                     Ok(None) if !state.in_flight => {
                         let saved = engine::save_state(state);
@@ -370,6 +386,7 @@ impl Session {
             return Ok(());
         }
         let (states, report) = (&mut self.states, &mut self.report);
+        let sent_whole = std::mem::take(&mut self.sent_whole);
         let max_message = self.limits.max_message_bytes;
         store.transact(|tx| {
             if sent.wiped {
@@ -391,6 +408,26 @@ impl Session {
                     Some(SyncStatus::Withdrawn) => SyncStatus::Withdrawn,
                     _ => SyncStatus::Pending,
                 };
+                if m.full {
+                    // The server's whole document: merged (or taken as it is);
+                    // both sides now hold its heads.
+                    let mut heads = Vec::new();
+                    let changed = tx.update(&id, &mut |doc| {
+                        let r = engine::receive_whole(doc, &m.msg, &WritePolicy::Any)
+                            .map_err(|_| Error::Corrupt("the server sent a damaged document".into()))?;
+                        heads = r.heads;
+                        Ok(())
+                    })?;
+                    if changed {
+                        report.changed.push(id.clone());
+                    }
+                    let state = engine::state_at(heads.clone());
+                    let ours = tx.document(&id)?.map(Automerge::get_heads).unwrap_or_default();
+                    let status = if status == SyncStatus::Pending && ours == heads { SyncStatus::Synced } else { status };
+                    tx.set_status(&id, status, Some(&engine::save_state(&state)), None)?;
+                    states.insert(id.clone(), state);
+                    continue;
+                }
                 let state = match states.get_mut(&id) {
                     Some(s) => s,
                     None => states.entry(id.clone()).or_insert_with(|| {
@@ -411,7 +448,19 @@ impl Session {
             for r in &resp.results {
                 let Ok(id) = DocId::parse(&r.id) else { continue };
                 match r.status {
-                    DocStatus::Ok => continue,
+                    DocStatus::Ok => {
+                        // A whole document stored: the server holds what was sent.
+                        if let Some(heads) = sent_whole.get(&id) {
+                            let state = engine::state_at(heads.clone());
+                            let ours = tx.document(&id)?.map(Automerge::get_heads).unwrap_or_default();
+                            let status = if &ours == heads { SyncStatus::Synced } else { SyncStatus::Pending };
+                            if tx.sync_row(&id)?.map(|r| r.0) == Some(SyncStatus::Pending) {
+                                tx.set_status(&id, status, Some(&engine::save_state(&state)), None)?;
+                            }
+                            states.insert(id.clone(), state);
+                        }
+                        continue;
+                    }
                     DocStatus::Withdrawn => {
                         tx.remove(&id)?;
                         report.removed.push(id.clone());

@@ -7,8 +7,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// The protocol version this core speaks.
-pub const PROTOCOL_VERSION: u32 = 2;
+/// The protocol version this core speaks: 3 adds whole documents
+/// ([`DocMessage::full`]) both ways.
+pub const PROTOCOL_VERSION: u32 = 3;
+
+/// The oldest protocol version a server still serves (2: sync messages
+/// only).
+pub const MIN_PROTOCOL_VERSION: u32 = 2;
 
 /// Limits both sides enforce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,14 +54,33 @@ impl Default for Limits {
 /// whatever the caseload's size.
 pub const MAX_IDLE_ROUNDS: usize = 12;
 
-/// An Automerge sync message for one document.
+/// An Automerge sync message for one document, or (protocol 3) the whole
+/// document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocMessage {
     /// The document id (`case:…`).
     pub id: String,
-    /// The encoded `automerge::sync::Message`.
+    /// The encoded `automerge::sync::Message`, or with `full` the
+    /// document's saved form (Automerge's `save()`, possibly followed by
+    /// change chunks).
     #[serde(with = "serde_bytes")]
     pub msg: Vec<u8>,
+    /// `msg` is the whole document, sent to a peer that has never had it:
+    /// one message instead of an exchange of several (protocol 3).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub full: bool,
+}
+
+impl DocMessage {
+    /// A sync message for document `id`.
+    pub fn sync(id: impl Into<String>, msg: Vec<u8>) -> Self {
+        DocMessage { id: id.into(), msg, full: false }
+    }
+
+    /// The whole document `id` in its saved form.
+    pub fn whole(id: impl Into<String>, saved: Vec<u8>) -> Self {
+        DocMessage { id: id.into(), msg: saved, full: true }
+    }
 }
 
 /// What the phone sends.
@@ -146,7 +170,8 @@ pub struct SyncResponse {
     pub cursor: u64,
     /// Sync messages for the phone.
     pub docs: Vec<DocMessage>,
-    /// Results for documents of the request that were not simply `ok`.
+    /// Results for documents of the request that were not simply `ok`,
+    /// and `ok` for every whole document stored (protocol 3).
     pub results: Vec<DocResult>,
     /// Documents the phone must delete (access withdrawn, case reassigned),
     /// repeated in every response until the phone lists them in `acks`.
@@ -207,8 +232,14 @@ pub fn decode_request(bytes: &[u8], limits: &Limits) -> Result<SyncRequest> {
     if req.reads.len() > MAX_READS * MAX_DOCS_TOLERANCE {
         return Err(Error::invalid("reads", format!("holds more than {} records", MAX_READS * MAX_DOCS_TOLERANCE)));
     }
-    if req.v != PROTOCOL_VERSION {
-        return Err(Error::invalid("v", format!("unsupported protocol version (this side speaks {PROTOCOL_VERSION})")));
+    if !(MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&req.v) {
+        return Err(Error::invalid(
+            "v",
+            format!("unsupported protocol version (this side speaks {MIN_PROTOCOL_VERSION} to {PROTOCOL_VERSION})"),
+        ));
+    }
+    if req.v < 3 && req.docs.iter().any(|d| d.full) {
+        return Err(Error::invalid("docs", "whole documents (full) need protocol version 3"));
     }
     check_docs(&req.docs, limits)?;
     Ok(req)
@@ -217,7 +248,7 @@ pub fn decode_request(bytes: &[u8], limits: &Limits) -> Result<SyncRequest> {
 /// Decodes a response, enforcing the limits.
 pub fn decode_response(bytes: &[u8], limits: &Limits) -> Result<SyncResponse> {
     let resp: SyncResponse = decode(bytes, limits)?;
-    if resp.v != PROTOCOL_VERSION {
+    if !(MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&resp.v) {
         return Err(Error::invalid("v", format!("unsupported protocol version (this side speaks {PROTOCOL_VERSION})")));
     }
     check_docs(&resp.docs, limits)?;
@@ -251,7 +282,7 @@ mod tests {
         let req = SyncRequest {
             v: PROTOCOL_VERSION,
             cursor: 7,
-            docs: vec![DocMessage { id: "case:x".into(), msg: vec![1, 2, 3] }],
+            docs: vec![DocMessage::sync("case:x", vec![1, 2, 3])],
             ..SyncRequest::default()
         };
         let bytes = encode(&req);
@@ -263,8 +294,14 @@ mod tests {
         let mut many = req.clone();
         many.docs = vec![req.docs[0].clone(); 1001];
         assert!(decode_request(&encode(&many), &Limits::default()).is_err());
-        let mut old = req;
+        let mut old = req.clone();
         old.v = 99;
         assert!(decode_request(&encode(&old), &Limits::default()).is_err());
+        // Protocol 2 is still served, without whole documents.
+        let mut v2 = req;
+        v2.v = 2;
+        assert!(decode_request(&encode(&v2), &Limits::default()).is_ok());
+        v2.docs[0].full = true;
+        assert!(decode_request(&encode(&v2), &Limits::default()).is_err());
     }
 }

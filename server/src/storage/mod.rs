@@ -121,6 +121,10 @@ pub trait SyncTx {
     /// The documents (with the sequence the caller's metadata says they are
     /// at, `None` if new) and the device's sync states, in order.
     fn load(&mut self, device_id: &str, docs: &[(DocId, Option<u64>)]) -> Result<Vec<Loaded>>;
+    /// The stored form of the documents among `ids` (the snapshot followed
+    /// by its appended change chunks: what `Automerge::load` reads), without
+    /// loading them.
+    fn saved(&mut self, ids: &[DocId]) -> Result<HashMap<DocId, Vec<u8>>>;
     /// Stores documents' new changes (with new sequence numbers and
     /// projections; compacting and verifying as needed) and the device's
     /// sync states.

@@ -820,6 +820,33 @@ impl SyncTx for Tx<'_, '_> {
             .collect())
     }
 
+    fn saved(&mut self, ids: &[DocId]) -> Result<HashMap<DocId, Vec<u8>>> {
+        let list = id_list(ids.iter());
+        let mut out: HashMap<DocId, Vec<u8>> = HashMap::new();
+        let mut st = self
+            .tx
+            .prepare_cached("SELECT doc_id, snapshot FROM documents WHERE doc_id IN (SELECT value FROM json_each(?1))")?;
+        let rows = st.query_map([&list], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+        for row in rows {
+            let (k, snapshot) = row?;
+            if let Ok(id) = DocId::parse(&k) {
+                out.insert(id, snapshot);
+            }
+        }
+        let mut st = self.tx.prepare_cached(
+            "SELECT doc_id, data FROM changes WHERE doc_id IN (SELECT value FROM json_each(?1)) ORDER BY id",
+        )?;
+        let mut rows = st.query([&list])?;
+        while let Some(row) = rows.next()? {
+            let k: String = row.get(0)?;
+            let data: Vec<u8> = row.get(1)?;
+            if let Some(bytes) = DocId::parse(&k).ok().and_then(|id| out.get_mut(&id)) {
+                bytes.extend_from_slice(&data);
+            }
+        }
+        Ok(out)
+    }
+
     fn store(&mut self, device_id: &str, writes: Vec<DocWrite>) -> Result<()> {
         for w in writes {
             let key = w.id.to_string();

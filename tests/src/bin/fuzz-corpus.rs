@@ -78,7 +78,7 @@ fn main() {
     let with_changes = engine::generate(&doc, &mut st).unwrap();
     write("sync_message", "with_changes", &with_changes);
     write("sync_message", "push", &engine::push(&doc, &[]));
-    let _ = DocMessage { id: id.to_string(), msg: with_changes };
+    let _ = DocMessage::sync(id.to_string(), with_changes);
     // Enrollment bodies.
     write(
         "enroll_json",

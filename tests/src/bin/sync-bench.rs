@@ -196,7 +196,7 @@ async fn main() {
                     let req = SyncRequest {
                         v: PROTOCOL_VERSION,
                         cursor,
-                        docs: vec![DocMessage { id: id.to_string(), msg }],
+                        docs: vec![DocMessage::sync(id.to_string(), msg)],
                         ..Default::default()
                     };
                     let (lat, resp) = post(req).await;
