@@ -333,6 +333,11 @@ pub(crate) fn serve(
             if reply.len() + DOC_OVERHEAD > budget {
                 out.reply = None;
                 more = true;
+                if step.whole {
+                    // Not sent: the device does not hold it yet.
+                    out.write = None;
+                    out.audit.clear();
+                }
                 if let Some(meta) = step.meta.as_ref().filter(|m| step.policy == Policy::Feed && m.seq <= new_cursor) {
                     new_cursor = new_cursor.min(meta.seq.saturating_sub(1));
                 }
@@ -555,7 +560,8 @@ fn exchange(step: &Step<'_>, mut doc: Automerge, state: &[u8], who: &Who<'_>) ->
             if let Some(heads) = peer_heads {
                 // Both sides hold what the device sent; say what it lacks, if anything.
                 state = engine::state_at(heads);
-                let reply = if doc.get_heads() == state.shared_heads { None } else { engine::generate(&doc, &mut state) };
+                let reply =
+                    if doc.get_heads() == state.shared_heads { None } else { engine::generate(&doc, &mut state) };
                 let result = DocResult { id: id.to_string(), status: DocStatus::Ok, reason: String::new() };
                 return Outcome {
                     write: Some(write(id, doc, before, content, &state)),

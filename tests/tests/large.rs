@@ -29,6 +29,24 @@ fn big_case(store: &Store, s: &mut qamqor_core::sample::Sample, visits: usize) -
     DocId::case(&child.id)
 }
 
+/// A child's case whose compact saved form (what goes whole on the wire)
+/// is at least `bytes` long (home visits added ten at a time).
+fn case_of_size(store: &Store, s: &mut qamqor_core::sample::Sample, bytes: usize) -> DocId {
+    let child = s.child();
+    store.register_child(&child).unwrap();
+    let id = DocId::case(&child.id);
+    let mut i = 0;
+    let compact = |id: &DocId| automerge::Automerge::load(&store.export_document(id).unwrap()).unwrap().save().len();
+    while compact(&id) < bytes {
+        for _ in 0..10 {
+            let day = d("2026-11-20") - chrono::Duration::days(i * 3);
+            store.record_visit(&s.visit(&child, day.max(child.birth_date))).unwrap();
+            i += 1;
+        }
+    }
+    id
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_document_too_large_for_one_message_fails_alone() {
     let server = TestServer::start_with(|c| c.max_message_bytes = 16 * 1024).await;
@@ -37,7 +55,8 @@ async fn a_document_too_large_for_one_message_fails_alone() {
     let a = server.phone("aigerim").await;
     let g = server.phone("gulnar").await;
     let mut s = sample(41);
-    let big = big_case(&a.store, &mut s, 150);
+    // Even whole (its compact saved form) it does not fit in 16 KiB.
+    let big = case_of_size(&a.store, &mut s, 17 * 1024);
     let small: Vec<_> = (0..5).map(|_| big_case(&a.store, &mut s, 1)).collect();
 
     let report = a.sync().await.unwrap();
@@ -56,20 +75,21 @@ async fn a_document_too_large_for_one_message_fails_alone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_response_never_exceeds_the_body_limit_and_the_rest_follows() {
-    let server = TestServer::start_with(|c| c.max_body_bytes = 96 * 1024).await;
+    let server = TestServer::start_with(|c| c.max_body_bytes = 48 * 1024).await;
     server.user("aigerim", Role::Specialist, &[DISTRICT]);
     server.user("gulnar", Role::Specialist, &[DISTRICT]);
     let a = server.phone("aigerim").await;
     let g = server.phone("gulnar").await;
     let mut s = sample(42);
-    let ids: Vec<_> = (0..12).map(|_| big_case(&a.store, &mut s, 12)).collect();
-    let limits = Limits { max_body_bytes: 96 * 1024, max_rounds: 100, ..Limits::default() };
+    // 12 documents of 6 KiB or more, whole: more than one 48 KiB response holds.
+    let ids: Vec<_> = (0..12).map(|_| case_of_size(&a.store, &mut s, 6 * 1024)).collect();
+    let limits = Limits { max_body_bytes: 48 * 1024, max_rounds: 100, ..Limits::default() };
     let report = client::sync(a.store.clone(), &a.config, limits).await.unwrap();
     assert!(report.refused.is_empty(), "{:?}", report.refused);
     // The colleague's phone accepts no response above its limit either.
     let report = client::sync(g.store.clone(), &g.config, limits).await.unwrap();
     assert!(report.refused.is_empty(), "{:?}", report.refused);
-    assert!(report.rounds > 2, "the documents came over several rounds: {}", report.rounds);
+    assert!(report.rounds > 2, "the documents came over several rounds: {report:?}");
     assert_eq!(g.store.document_ids().unwrap().len(), ids.len());
     for id in &ids {
         assert_eq!(g.store.heads(id).unwrap(), a.store.heads(id).unwrap());

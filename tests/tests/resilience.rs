@@ -168,7 +168,10 @@ async fn bad_input_to_every_endpoint_gets_a_clear_error_and_harms_nothing() {
             DocMessage::sync(id.to_string(), msg[..msg.len() / 2].to_vec()),
             DocMessage::sync("case:nothex", msg.clone()),
             DocMessage::sync("x".repeat(5000), vec![]),
-            DocMessage::sync(DocId::representative(&qamqor_core::model::RepresentativeId::new()).to_string(), vec![0x42; 10]),
+            DocMessage::sync(
+                DocId::representative(&qamqor_core::model::RepresentativeId::new()).to_string(),
+                vec![0x42; 10],
+            ),
         ],
         ..Default::default()
     };

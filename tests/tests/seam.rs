@@ -205,9 +205,8 @@ async fn urgent_documents_reach_a_second_phone_first() {
     a.store.record_check(&s.check(&at_risk.id, d("2026-11-20"), Some(RiskFactor::NarcologicalRegistration))).unwrap();
     client::sync(a.store.clone(), &a.config, limits).await.unwrap();
 
-    // b's first exchange (an offer, then the changes) brings five
-    // documents: the urgent one among them.
-    let one = Limits { max_docs: 5, max_rounds: 2, ..Limits::default() };
+    // b's first response brings five documents, whole: the urgent one among them.
+    let one = Limits { max_docs: 5, max_rounds: 1, ..Limits::default() };
     let _ = client::sync(b.store.clone(), &b.config, one).await;
     let first = b.store.document_ids().unwrap();
     assert!(first.len() <= 5);

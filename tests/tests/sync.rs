@@ -318,7 +318,9 @@ async fn a_first_sync_sends_whole_documents_both_ways_and_survives_a_lost_respon
     assert!(up.rounds <= 2, "{} rounds", up.rounds);
     assert_eq!(up.messages_sent, 80);
     assert_same(&server, &a);
-    assert!(a.store.sync_states().unwrap().iter().all(|st| st.status == qamqor_core::sync::session::SyncStatus::Synced));
+    assert!(
+        a.store.sync_states().unwrap().iter().all(|st| st.status == qamqor_core::sync::session::SyncStatus::Synced)
+    );
 
     // Down: a new phone whose first response is lost on the way still ends with every document.
     let mut b = server.phone("daniyar").await;

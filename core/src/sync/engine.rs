@@ -78,7 +78,10 @@ pub fn generate_within(
         .into_iter()
         .filter(|h| doc.get_change_meta_by_hash(h).is_some())
         .collect();
-    m.changes = automerge::sync::ChunkList::from(doc.save_after(&base));
+    // A peer that has nothing gets the saved document (one compressed
+    // document chunk, which the receiver's `load_incremental` reads): often
+    // ten times smaller than the changes one by one.
+    m.changes = automerge::sync::ChunkList::from(if base.is_empty() { doc.save() } else { doc.save_after(&base) });
     let compact = m.encode();
     if compact.len() <= max_bytes {
         Ok(Some(compact))
@@ -256,11 +259,8 @@ pub fn receive_whole(
     }
     let ours: Vec<ChangeHash> =
         doc.get_heads().into_iter().filter(|h| incoming.get_change_meta_by_hash(h).is_some()).collect();
-    let new: Vec<automerge::Change> = incoming
-        .get_changes(&ours)
-        .into_iter()
-        .filter(|c| doc.get_change_meta_by_hash(&c.hash()).is_none())
-        .collect();
+    let new: Vec<automerge::Change> =
+        incoming.get_changes(&ours).into_iter().filter(|c| doc.get_change_meta_by_hash(&c.hash()).is_none()).collect();
     match policy {
         WritePolicy::ReadOnly if !new.is_empty() => return Err(Refusal::ReadOnly),
         WritePolicy::OnlyActor(actor) if new.iter().any(|c| c.actor_id() != actor) => {

@@ -281,7 +281,8 @@ impl Session {
         let max_message = self.limits.max_message_bytes;
         // Room for the messages in the body (the rest of a request is small).
         let body = self.limits.max_body_bytes;
-        let mut room = body.saturating_sub((16 * 1024).min(body / 8));
+        let full_room = body.saturating_sub((16 * 1024).min(body / 8));
+        let mut room = full_room;
         let mut deferred = false;
         let (states, pushed, sent_whole) = (&mut self.states, &mut self.pushed, &mut self.sent_whole);
         sent_whole.clear();
@@ -306,6 +307,11 @@ impl Session {
                         room = room.saturating_sub(saved.len() + 128);
                         sent_whole.insert(p.id.clone(), doc.get_heads());
                         docs.push(DocMessage::whole(p.id.to_string(), saved));
+                        continue;
+                    }
+                    if !docs.is_empty() && saved.len() <= max_message.min(full_room) {
+                        // Does not fit beside the others: whole in the next request.
+                        deferred = true;
                         continue;
                     }
                 }
@@ -423,7 +429,8 @@ impl Session {
                     }
                     let state = engine::state_at(heads.clone());
                     let ours = tx.document(&id)?.map(Automerge::get_heads).unwrap_or_default();
-                    let status = if status == SyncStatus::Pending && ours == heads { SyncStatus::Synced } else { status };
+                    let status =
+                        if status == SyncStatus::Pending && ours == heads { SyncStatus::Synced } else { status };
                     tx.set_status(&id, status, Some(&engine::save_state(&state)), None)?;
                     states.insert(id.clone(), state);
                     continue;

@@ -823,9 +823,9 @@ impl SyncTx for Tx<'_, '_> {
     fn saved(&mut self, ids: &[DocId]) -> Result<HashMap<DocId, Vec<u8>>> {
         let list = id_list(ids.iter());
         let mut out: HashMap<DocId, Vec<u8>> = HashMap::new();
-        let mut st = self
-            .tx
-            .prepare_cached("SELECT doc_id, snapshot FROM documents WHERE doc_id IN (SELECT value FROM json_each(?1))")?;
+        let mut st = self.tx.prepare_cached(
+            "SELECT doc_id, snapshot FROM documents WHERE doc_id IN (SELECT value FROM json_each(?1))",
+        )?;
         let rows = st.query_map([&list], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
         for row in rows {
             let (k, snapshot) = row?;
