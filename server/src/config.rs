@@ -20,6 +20,7 @@
 //! | `encrypt_new` | `QAMQOR_ENCRYPT_NEW` | `true` |
 //! | `enrollments_per_minute` | `QAMQOR_ENROLLMENTS_PER_MINUTE` | `10` (per address) |
 //! | `failed_sign_ins_per_minute` | `QAMQOR_FAILED_SIGN_INS_PER_MINUTE` | `20` (per address) |
+//! | `doc_cache_mb` | `QAMQOR_DOC_CACHE_MB` | `64` (estimated memory of the documents kept loaded) |
 //! | `mode` | `QAMQOR_MODE` | `regional` (`national`: the country's figures from the regions) |
 //! | `national_url` | `QAMQOR_NATIONAL_URL` | none (a regional server sends no report) |
 //! | `national_every_minutes` | `QAMQOR_NATIONAL_EVERY_MINUTES` | `60` |
@@ -92,6 +93,9 @@ pub struct Config {
     /// Failed sign-ins one address may make a minute before it is refused
     /// with `429` without any lookup.
     pub failed_sign_ins_per_minute: u32,
+    /// The memory the process may keep loaded documents in, in MiB (an
+    /// estimate; 0: none kept).
+    pub doc_cache_mb: usize,
     /// Regional or national.
     pub mode: Mode,
     /// The national server a regional server sends its figures to.
@@ -126,6 +130,7 @@ impl Default for Config {
             encrypt_new: true,
             enrollments_per_minute: 10,
             failed_sign_ins_per_minute: 20,
+            doc_cache_mb: 64,
             mode: Mode::Regional,
             national_url: None,
             national_every_minutes: 60,
@@ -208,6 +213,9 @@ impl Config {
         }
         if let Some(v) = get("QAMQOR_FAILED_SIGN_INS_PER_MINUTE") {
             self.failed_sign_ins_per_minute = num("QAMQOR_FAILED_SIGN_INS_PER_MINUTE", v)?.clamp(1, 1_000_000) as u32;
+        }
+        if let Some(v) = get("QAMQOR_DOC_CACHE_MB") {
+            self.doc_cache_mb = num("QAMQOR_DOC_CACHE_MB", v)?.clamp(0, 1 << 20) as usize;
         }
         if let Some(v) = get("QAMQOR_MODE") {
             self.mode = match v.as_str() {

@@ -32,7 +32,8 @@ pub fn open_service(config: &Config) -> Result<Arc<Service>> {
     if key.is_none() {
         tracing::warn!("the database is not encrypted at rest; see docs/server.md (encryption)");
     }
-    let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open_with_key(&path, key.as_ref())?);
+    let storage: Arc<dyn Storage> =
+        Arc::new(SqliteStorage::open_with_key(&path, key.as_ref())?.with_cache_budget(config.doc_cache_mb << 20));
     let national = match config.mode {
         crate::config::Mode::Regional => config.national_link()?,
         crate::config::Mode::National => None,

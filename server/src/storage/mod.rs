@@ -19,6 +19,7 @@
 //!   enums; a value the server does not know is an error (and so a denial),
 //!   never a default.
 
+pub mod cache;
 pub mod conformance;
 pub mod sqlite;
 

@@ -14,6 +14,7 @@ use qamqor_core::docs::{AccessTier, DocId, DocKind, FACTS_VERSION, Facts, PROJEC
 use qamqor_core::sync::wire::SyncResponse;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
+use super::cache::DocCache;
 use super::{DocWrite, Held, Loaded, Storage, StoredReport, SyncCaller, SyncTx};
 use crate::access::Grants;
 use crate::error::{Result, ServerError};
@@ -223,7 +224,6 @@ const MIGRATIONS: &[&str] = &[
 /// Compacts a document's change rows into its snapshot past this many.
 const COMPACT_AFTER: i64 = 64;
 const READERS: usize = 4;
-const CACHE_DOCS: usize = 4096;
 /// Attempts of a write transaction that finds the database busy.
 const ATTEMPTS: usize = 8;
 
@@ -233,7 +233,7 @@ pub struct SqliteStorage {
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     /// Loaded documents with the feed sequence they were current at.
-    cache: Mutex<HashMap<DocId, (u64, Automerge)>>,
+    cache: Mutex<DocCache>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -600,13 +600,19 @@ impl SqliteStorage {
             writer: Mutex::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
-            cache: Mutex::default(),
+            cache: Mutex::new(DocCache::new(super::cache::DEFAULT_BUDGET)),
         };
         let n = storage.reproject()?;
         if n > 0 {
             tracing::info!(documents = n, "document metadata derived again under the current rules");
         }
         Ok(storage)
+    }
+
+    /// Sets the document cache's budget (estimated bytes; 0: no cache).
+    pub fn with_cache_budget(self, bytes: usize) -> Self {
+        *lock(&self.cache) = DocCache::new(bytes);
+        self
     }
 
     fn read<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
@@ -640,7 +646,7 @@ impl SqliteStorage {
 /// A sync transaction on SQLite.
 struct Tx<'a, 'c> {
     tx: &'a rusqlite::Transaction<'c>,
-    cache: &'a Mutex<HashMap<DocId, (u64, Automerge)>>,
+    cache: &'a Mutex<DocCache>,
     /// Documents stored by this transaction, cached once it commits.
     stored: Vec<(DocId, u64, Automerge)>,
 }
@@ -777,14 +783,14 @@ impl SyncTx for Tx<'_, '_> {
         let mut found: HashMap<DocId, Automerge> = HashMap::new();
         let mut missing = Vec::new();
         {
-            let cache = lock(self.cache);
+            let mut cache = lock(self.cache);
             for (id, seq) in docs {
-                match (seq, cache.get(id)) {
-                    (Some(seq), Some((at, doc))) if at == seq => {
-                        found.insert(id.clone(), doc.clone());
+                let Some(seq) = seq else { continue };
+                match cache.get(id, *seq) {
+                    Some(doc) => {
+                        found.insert(id.clone(), doc);
                     }
-                    (Some(_), _) => missing.push(id.clone()),
-                    (None, _) => {}
+                    None => missing.push(id.clone()),
                 }
             }
         }
@@ -1367,11 +1373,8 @@ impl Storage for SqliteStorage {
         })?;
         // Only committed documents enter the cache.
         let mut cache = lock(&self.cache);
-        if cache.len() + stored.len() > CACHE_DOCS {
-            cache.clear();
-        }
         for (id, seq, doc) in stored {
-            cache.insert(id, (seq, doc));
+            cache.insert(id, seq, doc);
         }
         Ok(resp)
     }
@@ -1458,7 +1461,7 @@ impl Storage for SqliteStorage {
             Ok(())
         })?;
         if let Some((seq, doc)) = stored {
-            lock(&self.cache).insert(doc_id.clone(), (seq, doc));
+            lock(&self.cache).insert(doc_id.clone(), seq, doc);
         }
         Ok(())
     }

@@ -1,0 +1,268 @@
+//! First syncs as a caseload grows, against the release server as a
+//! separate process (its memory read from /proc): a phone sending a
+//! district it registered (200, 1,000, 2,000 and 5,000 case files), then a
+//! new phone receiving it, each in one `sync` call.
+//!
+//! `cargo build --release -p qamqor-server && cargo run --release -p qamqor-tests --bin first-sync-bench [SIZES…]`
+//! (sizes among 200, 1000, 2000, 5000, 7000; the first four by default)
+//!
+//! A case file is a child with two placements (the first ended), ten home
+//! visits and five annual checks over five years: three documents (the
+//! case and two representatives' files). The phone stores are built once
+//! through the store's own actions (durable, encrypted) into
+//! `target/qamqor-bench/first-sync/` and copied for each run; the saved
+//! documents are also written there (`docs-<N>/`), so that other sync
+//! implementations can be run on the same work.
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use qamqor_core::model::{Kato, PlacementEndReason};
+use qamqor_core::sample::Sample;
+use qamqor_core::store::{Store, StoreOptions};
+use qamqor_core::sync::client::{self, ServerConfig};
+use qamqor_core::sync::wire::Limits;
+use qamqor_tests::{DISTRICT, today};
+
+const KEY: [u8; 32] = [7; 32];
+/// Case files of the stores built (7,000: 21,000 documents, a large region).
+const BUILT: [usize; 5] = [200, 1000, 2000, 5000, 7000];
+/// Sizes measured when none is named.
+const SIZES: [usize; 4] = [200, 1000, 2000, 5000];
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn options(author: &str) -> StoreOptions {
+    let mut o = StoreOptions::new(author);
+    o.today = Some(today());
+    o
+}
+
+/// One case file on `store`.
+fn case_file(store: &Store, s: &mut Sample) {
+    let child = s.child();
+    let start = child.birth_date.max(d("2021-09-01"));
+    let first = s.representative(start);
+    store.register_child(&child).unwrap();
+    store.register_representative(&first).unwrap();
+    let p1 = s.placement(&child, &first, start);
+    store.place_child(&p1).unwrap();
+    store.record_check(&s.check(&first.id, d("2022-08-20").max(start), None)).unwrap();
+    let moved = d("2023-03-01").max(start + chrono::Duration::days(30));
+    store.end_placement(&s.ending(&p1, moved, PlacementEndReason::Replaced)).unwrap();
+    let second = s.representative(moved);
+    store.register_representative(&second).unwrap();
+    store.place_child(&s.placement(&child, &second, moved)).unwrap();
+    for year in 2023..2027 {
+        let on = NaiveDate::from_ymd_opt(year, 10, 15).unwrap().max(moved);
+        store.record_check(&s.check(&second.id, on, None)).unwrap();
+    }
+    for k in 0..10 {
+        let on = (d("2021-10-01") + chrono::Duration::days(k * 180)).max(child.birth_date);
+        store.record_visit(&s.visit(&child, on)).unwrap();
+    }
+}
+
+/// Builds the phone stores (one store grown to each size, copied at each).
+fn build(dir: &Path) {
+    let t = Instant::now();
+    let work = dir.join("building");
+    std::fs::create_dir_all(&work).unwrap();
+    let mut s = Sample::new(11, today(), Kato::parse(DISTRICT).unwrap());
+    let mut made = 0;
+    for n in BUILT {
+        {
+            let store = Store::open(work.join("phone.db"), &KEY, options("seed")).unwrap();
+            while made < n {
+                case_file(&store, &mut s);
+                made += 1;
+            }
+            let out = dir.join(format!("docs-{n}"));
+            std::fs::create_dir_all(&out).unwrap();
+            for id in store.document_ids().unwrap() {
+                let doc = automerge::Automerge::load(&store.export_document(&id).unwrap()).unwrap();
+                std::fs::write(out.join(id.to_string().replace(':', "-")), doc.save()).unwrap();
+            }
+        }
+        // Closed: the file (checkpointed) is the phone.
+        std::fs::copy(work.join("phone.db"), dir.join(format!("phone-{n}.db"))).unwrap();
+        eprintln!("built {n} case files ({:.0} s)", t.elapsed().as_secs_f64());
+    }
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+struct Server {
+    child: std::process::Child,
+    pid: u32,
+    url: String,
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+}
+
+impl Server {
+    fn start(bin: &Path) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(bin)
+            .env("QAMQOR_DATA_DIR", dir.path())
+            .env("QAMQOR_LISTEN", "127.0.0.1:0")
+            .env("QAMQOR_MAX_CONNECTIONS_PER_ADDRESS", "8192")
+            .env("QAMQOR_ENROLLMENTS_PER_MINUTE", "10000")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut url = String::new();
+        let mut line = String::new();
+        while std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0 {
+            if let Some(rest) = line.strip_prefix("Qamqor server listening on ") {
+                url = rest.split_whitespace().next().unwrap().to_owned();
+                break;
+            }
+            line.clear();
+        }
+        assert!(!url.is_empty(), "the server did not start");
+        Server { child, pid, url, dir, bin: bin.to_owned() }
+    }
+
+    fn admin(&self, args: &[&str]) -> String {
+        let out = Command::new(&self.bin).args(args).env("QAMQOR_DATA_DIR", self.dir.path()).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn code(&self, user: &str) -> String {
+        let out = self.admin(&["code", user]);
+        out.trim().rsplit(' ').next().unwrap().to_owned()
+    }
+
+    /// Resident memory now and at its peak (MiB).
+    fn memory(&self) -> (f64, f64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+                .map_or(0.0, |kb| kb / 1024.0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn phone(server: &Server, store: Arc<Store>, user: &str) -> ServerConfig {
+    let e = client::enroll(&server.url, None, &server.code(user), &store.actor_id(), "bench").await.unwrap();
+    ServerConfig { url: server.url.clone(), token: e.token, ca_pem: None, timeout: Duration::from_secs(600) }
+}
+
+fn saved_size(dir: &Path) -> (usize, usize, usize) {
+    let (mut n, mut raw, mut gz) = (0, 0, 0);
+    for e in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(e.unwrap().path()).unwrap();
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(&bytes).unwrap();
+        n += 1;
+        raw += bytes.len();
+        gz += enc.finish().unwrap().len();
+    }
+    (n, raw, gz)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let bin = root.join("target/release/qamqor-server");
+    assert!(bin.exists(), "build it first: cargo build --release -p qamqor-server");
+    let cache = root.join("target/qamqor-bench/first-sync");
+    if !cache.join(format!("phone-{}.db", BUILT[BUILT.len() - 1])).exists() {
+        std::fs::create_dir_all(&cache).unwrap();
+        build(&cache);
+    }
+    let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let sizes = if sizes.is_empty() { SIZES.to_vec() } else { sizes };
+    println!("# First syncs as the caseload grows (release server process, encrypted, durable phones)\n");
+    println!(
+        "| case files (documents) | direction | time | per case file | wire bytes (up + down) | saved form, gzip | wire / saved gzip | round trips | server RSS after / peak |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for n in sizes {
+        let (docs, _raw, gz) = saved_size(&cache.join(format!("docs-{n}")));
+        let server = Server::start(&bin);
+        server.admin(&["user", "add", "seed", "--name", "Seed", "--role", "specialist", "--district", DISTRICT]);
+        server.admin(&["user", "add", "fresh", "--name", "Fresh", "--role", "specialist", "--district", DISTRICT]);
+        let work = tempfile::tempdir().unwrap();
+
+        // Up: the phone that registered the district sends it.
+        std::fs::copy(cache.join(format!("phone-{n}.db")), work.path().join("up.db")).unwrap();
+        let up = Arc::new(Store::open(work.path().join("up.db"), &KEY, options("seed")).unwrap());
+        let config = phone(&server, up.clone(), "seed").await;
+        let t = Instant::now();
+        let r = client::sync(up.clone(), &config, Limits::default()).await.unwrap();
+        let took = t.elapsed();
+        let (rss, peak) = server.memory();
+        let wire = r.bytes_sent + r.bytes_received;
+        println!(
+            "| {n} ({docs}) | up | {:.2} s | {:.2} ms | {} KiB ({} + {}) | {} KiB | {:.2} | {} | {:.0} / {:.0} MiB |",
+            took.as_secs_f64(),
+            took.as_secs_f64() * 1000.0 / n as f64,
+            wire / 1024,
+            r.bytes_sent / 1024,
+            r.bytes_received / 1024,
+            gz / 1024,
+            wire as f64 / gz as f64,
+            r.rounds,
+            rss,
+            peak
+        );
+
+        // Down: a new phone receives it.
+        let down = Arc::new(Store::open(work.path().join("down.db"), &KEY, options("fresh")).unwrap());
+        let config = phone(&server, down.clone(), "fresh").await;
+        let t = Instant::now();
+        let r = client::sync(down.clone(), &config, Limits::default()).await.unwrap();
+        let took = t.elapsed();
+        assert_eq!(down.document_ids().unwrap().len(), docs, "every document received");
+        let (rss, peak) = server.memory();
+        let wire = r.bytes_sent + r.bytes_received;
+        println!(
+            "| {n} ({docs}) | down | {:.2} s | {:.2} ms | {} KiB ({} + {}) | {} KiB | {:.2} | {} | {:.0} / {:.0} MiB |",
+            took.as_secs_f64(),
+            took.as_secs_f64() * 1000.0 / n as f64,
+            wire / 1024,
+            r.bytes_sent / 1024,
+            r.bytes_received / 1024,
+            gz / 1024,
+            wire as f64 / gz as f64,
+            r.rounds,
+            rss,
+            peak
+        );
+        // Nothing new, after it.
+        let t = Instant::now();
+        let r = client::sync(down.clone(), &config, Limits::default()).await.unwrap();
+        println!(
+            "| {n} ({docs}) | nothing new | {:.1} ms | | {} B | | | {} | |",
+            t.elapsed().as_secs_f64() * 1000.0,
+            r.bytes_sent + r.bytes_received,
+            r.rounds
+        );
+    }
+}
