@@ -15,7 +15,7 @@ const URL = process.env.QAMQOR_URL;
 const BIN = process.env.QAMQOR_SERVER_BIN;
 const DATA = process.env.QAMQOR_DATA_DIR;
 const DISTRICT = "751710000"; // a district of Almaty (region 75)
-const PROTOCOL = 2;
+const PROTOCOL = 3;
 
 let failures = 0;
 async function check(name, f) {
@@ -58,6 +58,8 @@ class Phone {
     this.actor = hex(16);
     this.docs = new Map(); // id -> Automerge doc
     this.states = new Map(); // id -> sync state (persisted form: encodeSyncState)
+    this.exchanged = new Set(); // documents the server has had from us or sent us
+    this.refused = new Set(); // documents the server refused: no longer offered
     this.cursor = 0;
   }
 
@@ -111,6 +113,12 @@ class Phone {
     for (let round = 0; round < 50; round++) {
       const docs = [];
       for (const [docId, doc] of this.docs) {
+        if (this.refused.has(docId)) continue;
+        if (!this.exchanged.has(docId)) {
+          // Version 3: a document never exchanged goes whole.
+          docs.push({ id: docId, msg: Buffer.from(A.save(doc)), full: true });
+          continue;
+        }
         const [next, msg] = A.generateSyncMessage(doc, this.state(docId));
         this.states.set(docId, next);
         if (msg) docs.push({ id: docId, msg: Buffer.from(msg) });
@@ -127,12 +135,26 @@ class Phone {
       const resp = decode(bytes);
       assert.equal(resp.v, PROTOCOL);
       for (const m of resp.docs) {
+        this.exchanged.add(m.id);
+        if (m.full) {
+          // The whole document: loaded, or merged into ours. A fresh sync
+          // state is correct (one exchange more than recording its heads).
+          const incoming = A.load(new Uint8Array(m.msg), { actor: this.actor });
+          const ours = this.docs.get(m.id);
+          this.docs.set(m.id, ours ? A.merge(ours, incoming) : incoming);
+          continue;
+        }
         const doc = this.docs.get(m.id) ?? A.init({ actor: this.actor });
         const [next, state] = A.receiveSyncMessage(doc, this.state(m.id), new Uint8Array(m.msg));
         this.docs.set(m.id, next);
         this.states.set(m.id, state);
       }
-      results.push(...resp.results);
+      for (const r of resp.results) {
+        // `ok`: stored; any other status: stop offering it (protocol.md).
+        this.exchanged.add(r.id);
+        if (r.status !== "ok") this.refused.add(r.id);
+      }
+      results.push(...resp.results.filter((r) => r.status !== "ok"));
       for (const gone of resp.removed) this.docs.delete(gone);
       assert.equal(resp.wipe, false);
       this.cursor = resp.cursor;
@@ -318,6 +340,14 @@ await check("errors are JSON with a stable code", async () => {
     body: encode({ v: 1, cursor: 0, docs: [] }),
   });
   assert.equal(old.status, 400);
+  // Version 2 is still served, answered in version 2.
+  const v2 = await fetch(`${URL}/v1/sync`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${a.token}` },
+    body: encode({ v: 2, cursor: a.cursor, docs: [] }),
+  });
+  assert.equal(v2.status, 200);
+  assert.equal(decode(Buffer.from(await v2.arrayBuffer())).v, 2);
   const nf = await fetch(`${URL}/v1/nothing`);
   assert.equal((await nf.json()).error, "not_found");
 });
