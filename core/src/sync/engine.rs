@@ -437,6 +437,59 @@ mod tests {
         let mut st = State::new();
         assert_eq!(receive(&mut server, &mut st, b"junk", &WritePolicy::Any), Err(Refusal::Invalid));
     }
+
+    #[test]
+    fn a_whole_document_is_taken_merged_or_refused_under_the_policy() {
+        let (alice, bob) = (ActorId::random(), ActorId::random());
+        let a = doc_with(&alice, "a");
+        // Taken as it is by a side that has nothing.
+        let mut empty = Automerge::new();
+        let r = receive_whole(&mut empty, &a.save(), &WritePolicy::OnlyActor(alice.clone())).unwrap();
+        assert_eq!((empty.get_heads(), r.heads.clone(), r.new_changes.len()), (a.get_heads(), a.get_heads(), 1));
+        // Merged into a copy that has other changes.
+        let mut b = doc_with(&bob, "b");
+        let before = b.get_heads();
+        assert_eq!(receive_whole(&mut b, &a.save(), &WritePolicy::OnlyActor(bob.clone())), Err(Refusal::ForeignActor));
+        assert_eq!(receive_whole(&mut b, &a.save(), &WritePolicy::ReadOnly), Err(Refusal::ReadOnly));
+        assert_eq!(b.get_heads(), before, "refusals change nothing");
+        let r = receive_whole(&mut b, &a.save(), &WritePolicy::Any).unwrap();
+        assert_eq!(r.new_changes.len(), 1);
+        assert_eq!(b.get_heads().len(), 2, "both branches kept");
+        // What a side already holds is nothing new, whatever the policy.
+        let again = receive_whole(&mut b, &a.save(), &WritePolicy::ReadOnly).unwrap();
+        assert!(again.new_changes.is_empty());
+        // Damaged or empty bytes are refused.
+        let mut saved = a.save();
+        let n = saved.len();
+        saved[n / 2] ^= 0xff;
+        assert_eq!(receive_whole(&mut b, &saved, &WritePolicy::Any), Err(Refusal::Invalid));
+        assert_eq!(receive_whole(&mut b, &[], &WritePolicy::Any), Err(Refusal::Invalid));
+        assert_eq!(b.get_heads().len(), 2);
+    }
+
+    #[test]
+    fn a_peer_with_nothing_gets_the_saved_document_when_changes_do_not_fit() {
+        let actor = ActorId::random();
+        let mut doc = Automerge::new().with_actor(actor);
+        for i in 0..200 {
+            let mut tx = doc.transaction();
+            tx.put(automerge::ROOT, format!("k{}", i % 20), i).unwrap();
+            tx.commit();
+        }
+        let mut state = State::new();
+        let mut peer = Automerge::new();
+        let mut peer_state = State::new();
+        // The offer, its answer, then the changes within a small limit.
+        let offer = generate(&doc, &mut state).unwrap();
+        receive(&mut peer, &mut peer_state, &offer, &WritePolicy::Any).unwrap();
+        let answer = generate(&peer, &mut peer_state).unwrap();
+        receive(&mut doc, &mut state, &answer, &WritePolicy::Any).unwrap();
+        let limit = doc.save().len() + 512;
+        assert!(doc.save_after(&[]).len() > limit, "change by change would not fit");
+        let msg = generate_within(&doc, &mut state, limit).unwrap().unwrap();
+        receive(&mut peer, &mut peer_state, &msg, &WritePolicy::Any).unwrap();
+        assert_eq!(peer.get_heads(), doc.get_heads());
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Sync figures over loopback: a phone's first sync of a 200-case
 //! caseload, a sync after a week offline, a sync with nothing new, and the
-//! server under 1,500 phones syncing at once.
+//! server under 1,500 and then 5,000 phones syncing at once.
 //!
 //! `cargo run --release -p qamqor-tests --bin sync-bench`
 
@@ -27,8 +27,13 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    // All 1,500 simulated phones come from 127.0.0.1: lift the per-address connection limit.
-    let server = TestServer::start_with(|c| c.max_connections_per_address = 4096).await;
+    // All 5,000 simulated phones come from 127.0.0.1: lift the per-address
+    // connection limit (and the total: 5,000 connections at once).
+    let server = TestServer::start_with(|c| {
+        c.max_connections_per_address = 8192;
+        c.max_connections = 8192;
+    })
+    .await;
     server.user("seed", Role::Specialist, &[DISTRICT]);
     server.user("aigerim", Role::Specialist, &[DISTRICT]);
 
@@ -128,120 +133,125 @@ async fn main() {
 
     // 4. 1,500 phones at once: every phone asks for news; one in ten also
     // uploads a new case it registered offline (three rounds).
-    const PHONES: usize = 1500;
     let storage = server.service.storage().clone();
-    let mut tokens = Vec::new();
-    let mut actors = Vec::new();
-    for i in 0..PHONES {
-        let user = format!("load{}", i / 50);
-        if i % 50 == 0 {
-            server.user(&user, Role::Specialist, &[DISTRICT]);
-        }
-        let actor = automerge::ActorId::random();
-        let token = register_device(&server.service, &user, &actor.to_hex_string(), &format!("load-device-{i}"));
-        tokens.push(token);
-        actors.push(actor);
-    }
-    let cursor = storage.feed_end().unwrap();
-    let http = reqwest::Client::builder().pool_max_idle_per_host(2000).build().unwrap();
-    let url = format!("{}/v1/sync", server.url());
-    let rss_before = rss_mib(None);
-    let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let sampler = {
-        let on = sampling.clone();
-        tokio::spawn(async move {
-            let mut peak = 0.0f64;
-            while on.load(std::sync::atomic::Ordering::Relaxed) {
-                peak = peak.max(rss_mib(None));
-                tokio::time::sleep(Duration::from_millis(5)).await;
+    for (round, phones) in [1500usize, 5000].into_iter().enumerate() {
+        let phones_n = phones;
+        let mut tokens = Vec::new();
+        let mut actors = Vec::new();
+        for i in 0..phones_n {
+            let user = format!("load{round}x{}", i / 50);
+            if i % 50 == 0 {
+                server.user(&user, Role::Specialist, &[DISTRICT]);
             }
-            peak
-        })
-    };
-    let t = Instant::now();
-    let mut tasks = Vec::new();
-    for i in 0..PHONES {
-        let (http, url, token, actor) = (http.clone(), url.clone(), tokens[i].clone(), actors[i].clone());
-        let mut sample = sample(1000 + i as u64);
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut errors = 0usize;
-            let post = |req: SyncRequest| {
-                let (http, url, token) = (http.clone(), url.clone(), token.clone());
-                async move {
-                    let t = Instant::now();
-                    let r = http.post(url).bearer_auth(token).body(wire::encode(&req)).send().await;
-                    let out = match r {
-                        Ok(r) if r.status().is_success() => {
-                            wire::decode_response(&r.bytes().await.unwrap_or_default(), &Default::default()).ok()
-                        }
-                        _ => None,
-                    };
-                    (t.elapsed(), out)
+            let actor = automerge::ActorId::random();
+            let token =
+                register_device(&server.service, &user, &actor.to_hex_string(), &format!("load-device-{round}-{i}"));
+            tokens.push(token);
+            actors.push(actor);
+        }
+        let cursor = storage.feed_end().unwrap();
+        let http = reqwest::Client::builder().pool_max_idle_per_host(2000).build().unwrap();
+        let url = format!("{}/v1/sync", server.url());
+        let rss_before = rss_mib(None);
+        let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let sampler = {
+            let on = sampling.clone();
+            tokio::spawn(async move {
+                let mut peak = 0.0f64;
+                while on.load(std::sync::atomic::Ordering::Relaxed) {
+                    peak = peak.max(rss_mib(None));
+                    tokio::time::sleep(Duration::from_millis(5)).await;
                 }
-            };
-            if i % 10 == 0 {
-                // A case registered offline on this phone, uploaded in full.
-                let child = sample.child();
-                let id = DocId::case(&child.id);
-                let mut doc = Automerge::new().with_actor(actor);
-                let mut tx = doc.transaction();
-                docs::init(&mut tx, DocKind::Case).unwrap();
-                docs::json::put(&mut tx, &automerge::ROOT, "child", &child).unwrap();
-                tx.commit();
-                let mut state = State::new();
-                let mut cursor = cursor;
-                for _ in 0..4 {
-                    let Some(msg) = engine::generate(&doc, &mut state) else { break };
-                    let req = SyncRequest {
-                        v: PROTOCOL_VERSION,
-                        cursor,
-                        docs: vec![DocMessage::sync(id.to_string(), msg)],
-                        ..Default::default()
-                    };
-                    let (lat, resp) = post(req).await;
+                peak
+            })
+        };
+        let t = Instant::now();
+        let mut tasks = Vec::new();
+        for i in 0..phones_n {
+            let (http, url, token, actor) = (http.clone(), url.clone(), tokens[i].clone(), actors[i].clone());
+            let mut sample = sample(1000 + i as u64);
+            tasks.push(tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut errors = 0usize;
+                let post = |req: SyncRequest| {
+                    let (http, url, token) = (http.clone(), url.clone(), token.clone());
+                    async move {
+                        let t = Instant::now();
+                        let r = http.post(url).bearer_auth(token).body(wire::encode(&req)).send().await;
+                        let out = match r {
+                            Ok(r) if r.status().is_success() => {
+                                wire::decode_response(&r.bytes().await.unwrap_or_default(), &Default::default()).ok()
+                            }
+                            _ => None,
+                        };
+                        (t.elapsed(), out)
+                    }
+                };
+                if i % 10 == 0 {
+                    // A case registered offline on this phone, uploaded in full.
+                    let child = sample.child();
+                    let id = DocId::case(&child.id);
+                    let mut doc = Automerge::new().with_actor(actor);
+                    let mut tx = doc.transaction();
+                    docs::init(&mut tx, DocKind::Case).unwrap();
+                    docs::json::put(&mut tx, &automerge::ROOT, "child", &child).unwrap();
+                    tx.commit();
+                    let mut state = State::new();
+                    let mut cursor = cursor;
+                    for _ in 0..4 {
+                        let Some(msg) = engine::generate(&doc, &mut state) else { break };
+                        let req = SyncRequest {
+                            v: PROTOCOL_VERSION,
+                            cursor,
+                            docs: vec![DocMessage::sync(id.to_string(), msg)],
+                            ..Default::default()
+                        };
+                        let (lat, resp) = post(req).await;
+                        latencies.push(lat);
+                        let Some(resp) = resp else {
+                            errors += 1;
+                            break;
+                        };
+                        cursor = resp.cursor;
+                        for m in resp.docs.iter().filter(|m| m.id == id.to_string()) {
+                            engine::receive(&mut doc, &mut state, &m.msg, &engine::WritePolicy::Any).unwrap();
+                        }
+                    }
+                } else {
+                    let (lat, resp) = post(SyncRequest { v: PROTOCOL_VERSION, cursor, ..Default::default() }).await;
                     latencies.push(lat);
-                    let Some(resp) = resp else {
+                    if resp.is_none() {
                         errors += 1;
-                        break;
-                    };
-                    cursor = resp.cursor;
-                    for m in resp.docs.iter().filter(|m| m.id == id.to_string()) {
-                        engine::receive(&mut doc, &mut state, &m.msg, &engine::WritePolicy::Any).unwrap();
                     }
                 }
-            } else {
-                let (lat, resp) = post(SyncRequest { v: PROTOCOL_VERSION, cursor, ..Default::default() }).await;
-                latencies.push(lat);
-                if resp.is_none() {
-                    errors += 1;
-                }
-            }
-            (latencies, errors)
-        }));
+                (latencies, errors)
+            }));
+        }
+        let mut all = Vec::new();
+        let mut errors = 0;
+        for t in tasks {
+            let (l, e) = t.await.unwrap();
+            all.extend(l);
+            errors += e;
+        }
+        let wall = t.elapsed();
+        sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+        let peak = sampler.await.unwrap();
+        all.sort();
+        println!(
+            "| {} phones at once ({} uploading a new case) | {:.2} s for all | | {} requests | {:.0} req/s; p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {} errors; RSS peak {:.0} MiB during the load, {:.0} MiB before (server and all clients in one process) |",
+            phones_n,
+            phones_n / 10,
+            wall.as_secs_f64(),
+            all.len(),
+            all.len() as f64 / wall.as_secs_f64(),
+            pct(&all, 0.5).as_secs_f64() * 1000.0,
+            pct(&all, 0.99).as_secs_f64() * 1000.0,
+            all[all.len() - 1].as_secs_f64() * 1000.0,
+            errors,
+            peak,
+            rss_before
+        );
     }
-    let mut all = Vec::new();
-    let mut errors = 0;
-    for t in tasks {
-        let (l, e) = t.await.unwrap();
-        all.extend(l);
-        errors += e;
-    }
-    let wall = t.elapsed();
-    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
-    let peak = sampler.await.unwrap();
-    all.sort();
-    println!(
-        "| 1,500 phones at once (150 uploading a new case) | {:.2} s for all | | {} requests | {:.0} req/s; p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {} errors; RSS peak {:.0} MiB during the load, {:.0} MiB before (server and all clients in one process) |",
-        wall.as_secs_f64(),
-        all.len(),
-        all.len() as f64 / wall.as_secs_f64(),
-        pct(&all, 0.5).as_secs_f64() * 1000.0,
-        pct(&all, 0.99).as_secs_f64() * 1000.0,
-        all[all.len() - 1].as_secs_f64() * 1000.0,
-        errors,
-        peak,
-        rss_before
-    );
     let _ = Arc::strong_count(&storage);
 }
