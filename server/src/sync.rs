@@ -371,7 +371,18 @@ pub(crate) fn serve(
         writes.extend(out.write);
     }
 
+    // The device's own new changes need not come back through the feed:
+    // when this request has read the feed to its end and the only entries
+    // since are the ones it just wrote, the cursor moves past them (a lost
+    // response leaves the phone's cursor where it was, so nothing is skipped).
+    let written = writes.iter().filter(|w| w.content.is_some()).count() as u64;
     tx.store(device_id, writes)?;
+    if written > 0 && new_cursor == end && !more {
+        let after = tx.feed_end()?;
+        if after == end + written {
+            new_cursor = after;
+        }
+    }
     tx.set_removals(device_id, &new_removals)?;
     tx.ack_removals(device_id, &acked)?;
     if rescan {

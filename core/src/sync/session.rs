@@ -365,7 +365,13 @@ impl Session {
     pub fn apply<S: SyncStore + ?Sized>(&mut self, store: &S, resp: &SyncResponse) -> Result<()> {
         let sent = self.in_flight.take().unwrap_or_default();
         self.report.rounds += 1;
-        let moved = !resp.docs.is_empty() || !resp.removed.is_empty() || resp.cursor != sent.cursor || resp.wipe;
+        // Progress: something was sent or answered, removed, or the feed moved.
+        let moved = !sent.docs.is_empty()
+            || !resp.docs.is_empty()
+            || !resp.results.is_empty()
+            || !resp.removed.is_empty()
+            || resp.cursor != sent.cursor
+            || resp.wipe;
         self.idle_rounds = if moved { 0 } else { self.idle_rounds + 1 };
         self.more = resp.more;
         if let Some(r) = &resp.renewal {

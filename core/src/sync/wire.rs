@@ -42,15 +42,15 @@ impl Default for Limits {
             max_body_bytes: 16 << 20,
             max_docs: 250,
             max_message_bytes: 8 << 20,
-            max_rounds: 100_000,
+            max_rounds: 10_000,
             max_doc_bytes: MAX_DOC_BYTES,
         }
     }
 }
 
-/// Rounds in a row whose response carries no document, moves no cursor
-/// and removes nothing, after which a session gives up (the next sync
-/// continues). A session that makes progress runs until it is complete,
+/// Rounds in a row that send nothing, get nothing answered, move no
+/// cursor and remove nothing, after which a session gives up (the next
+/// sync continues). A session that makes progress runs until it is complete,
 /// whatever the caseload's size.
 pub const MAX_IDLE_ROUNDS: usize = 12;
 
