@@ -136,6 +136,11 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE q_representatives ADD COLUMN removed_on TEXT;
     "#,
+    // 5: removed documents to acknowledge, found without reading every
+    // sync row (a sync with nothing new stays cheap at any caseload).
+    r#"
+    CREATE INDEX sync_docs_removed ON sync_docs(doc_id) WHERE status = 'removed';
+    "#,
 ];
 
 /// The schema version this core writes.
