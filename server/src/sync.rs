@@ -350,7 +350,7 @@ pub(crate) fn serve(
             audits.push(line(&key, action, hashes));
         }
         if let Some(r) = out.result {
-            if r.status != DocStatus::Withdrawn {
+            if !matches!(r.status, DocStatus::Withdrawn | DocStatus::Ok) {
                 tracing::warn!(device = %device_id, doc = %step.id, status = ?r.status, "changes refused");
             }
             results.push(r);
