@@ -383,22 +383,35 @@ fn corrupt(e: impl std::fmt::Display) -> ServerError {
     ServerError::Core(qamqor_core::Error::Corrupt(e.to_string()))
 }
 
-fn load_from(conn: &Connection, id: &str) -> Result<Option<Automerge>> {
-    let Some(snapshot) = conn
-        .prepare_cached("SELECT snapshot FROM documents WHERE doc_id = ?1")?
-        .query_row([id], |r| r.get::<_, Vec<u8>>(0))
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    let mut doc = Automerge::load(&snapshot).map_err(corrupt)?;
-    let mut st = conn.prepare_cached("SELECT data FROM changes WHERE doc_id = ?1 ORDER BY id")?;
-    let mut rows = st.query([id])?;
-    while let Some(row) = rows.next()? {
-        let data: Vec<u8> = row.get(0)?;
-        doc.load_incremental(&data).map_err(corrupt)?;
+/// The stored form of documents (their snapshot followed by their appended
+/// change chunks, what `Automerge::load` reads), by id, in two statements
+/// whatever their number.
+fn saved_of(conn: &Connection, ids: &str) -> Result<HashMap<String, Vec<u8>>> {
+    let mut out: HashMap<String, Vec<u8>> = HashMap::new();
+    let mut st = conn
+        .prepare_cached("SELECT doc_id, snapshot FROM documents WHERE doc_id IN (SELECT value FROM json_each(?1))")?;
+    let rows = st.query_map([ids], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+    for row in rows {
+        let (k, snapshot) = row?;
+        out.insert(k, snapshot);
     }
-    Ok(Some(doc))
+    let mut st = conn.prepare_cached(
+        "SELECT doc_id, data FROM changes WHERE doc_id IN (SELECT value FROM json_each(?1)) ORDER BY id",
+    )?;
+    let mut rows = st.query([ids])?;
+    while let Some(row) = rows.next()? {
+        let k: String = row.get(0)?;
+        let data: Vec<u8> = row.get(1)?;
+        if let Some(bytes) = out.get_mut(&k) {
+            bytes.extend_from_slice(&data);
+        }
+    }
+    Ok(out)
+}
+
+fn load_from(conn: &Connection, id: &str) -> Result<Option<Automerge>> {
+    let list = serde_json::Value::Array(vec![serde_json::Value::String(id.to_owned())]).to_string();
+    saved_of(conn, &list)?.remove(id).map(|bytes| Automerge::load(&bytes).map_err(corrupt)).transpose()
 }
 
 fn next_seq(conn: &Connection) -> Result<i64> {
@@ -802,26 +815,9 @@ impl SyncTx for Tx<'_, '_> {
             }
         }
         if !missing.is_empty() {
-            let list = id_list(missing.iter());
-            let mut st = self.tx.prepare_cached(
-                "SELECT doc_id, snapshot FROM documents WHERE doc_id IN (SELECT value FROM json_each(?1))",
-            )?;
-            let rows = st.query_map([&list], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
-            for row in rows {
-                let (k, snapshot) = row?;
+            for (k, bytes) in saved_of(self.tx, &id_list(missing.iter()))? {
                 let Ok(id) = DocId::parse(&k) else { continue };
-                found.insert(id, Automerge::load(&snapshot).map_err(corrupt)?);
-            }
-            let mut st = self.tx.prepare_cached(
-                "SELECT doc_id, data FROM changes WHERE doc_id IN (SELECT value FROM json_each(?1)) ORDER BY id",
-            )?;
-            let mut rows = st.query([&list])?;
-            while let Some(row) = rows.next()? {
-                let k: String = row.get(0)?;
-                let data: Vec<u8> = row.get(1)?;
-                if let Some(doc) = DocId::parse(&k).ok().and_then(|id| found.get_mut(&id)) {
-                    doc.load_incremental(&data).map_err(corrupt)?;
-                }
+                found.insert(id, Automerge::load(&bytes).map_err(corrupt)?);
             }
         }
         Ok(docs
@@ -834,30 +830,10 @@ impl SyncTx for Tx<'_, '_> {
     }
 
     fn saved(&mut self, ids: &[DocId]) -> Result<HashMap<DocId, Vec<u8>>> {
-        let list = id_list(ids.iter());
-        let mut out: HashMap<DocId, Vec<u8>> = HashMap::new();
-        let mut st = self.tx.prepare_cached(
-            "SELECT doc_id, snapshot FROM documents WHERE doc_id IN (SELECT value FROM json_each(?1))",
-        )?;
-        let rows = st.query_map([&list], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
-        for row in rows {
-            let (k, snapshot) = row?;
-            if let Ok(id) = DocId::parse(&k) {
-                out.insert(id, snapshot);
-            }
-        }
-        let mut st = self.tx.prepare_cached(
-            "SELECT doc_id, data FROM changes WHERE doc_id IN (SELECT value FROM json_each(?1)) ORDER BY id",
-        )?;
-        let mut rows = st.query([&list])?;
-        while let Some(row) = rows.next()? {
-            let k: String = row.get(0)?;
-            let data: Vec<u8> = row.get(1)?;
-            if let Some(bytes) = DocId::parse(&k).ok().and_then(|id| out.get_mut(&id)) {
-                bytes.extend_from_slice(&data);
-            }
-        }
-        Ok(out)
+        Ok(saved_of(self.tx, &id_list(ids.iter()))?
+            .into_iter()
+            .filter_map(|(k, bytes)| Some((DocId::parse(&k).ok()?, bytes)))
+            .collect())
     }
 
     fn store(&mut self, device_id: &str, writes: Vec<DocWrite>) -> Result<()> {
