@@ -179,6 +179,39 @@ fn bearer(headers: &HeaderMap) -> Result<String, ServerError> {
         .ok_or_else(|| ServerError::Unauthorized("the Authorization header must be Bearer <token>".into()))
 }
 
+/// Authenticates a request's bearer token with `check` (from the headers,
+/// before any body is read). A failure is audited with the client's
+/// address (and `reason`, else the error's code), until the address has
+/// spent its failed sign-ins a minute: past them it is answered `429`
+/// without being logged or audited (a valid token from the same address
+/// still works: phones behind a carrier's NAT share it).
+async fn authenticated<T: Send + 'static>(
+    edge: &Edge,
+    ip: std::net::IpAddr,
+    headers: &HeaderMap,
+    reason: Option<&'static str>,
+    check: fn(&Service, &str) -> Result<T, ServerError>,
+) -> Result<T, ServerError> {
+    let outcome = match bearer(headers) {
+        Ok(token) => {
+            let s = edge.service.clone();
+            blocking(move || check(&s, &token)).await
+        }
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Err(e @ (ServerError::Unauthorized(_) | ServerError::TokenExpired)) => {
+            if !edge.failed_sign_ins.take(ip) {
+                return Err(ServerError::TooManyRequests);
+            }
+            let (s, a, why) = (edge.service.clone(), ip.to_string(), reason.unwrap_or(e.code()));
+            blocking(move || s.sign_in_failed(&a, why)).await?;
+            Err(e)
+        }
+        other => other,
+    }
+}
+
 /// A sync request: the caller is authenticated from the headers **before**
 /// the body is read, so an unauthenticated request costs its headers only.
 async fn sync(
@@ -190,28 +223,7 @@ async fn sync(
     let ip = peer.ip();
     let service = edge.service.clone();
     let address = ip.to_string();
-    let caller = match bearer(&headers) {
-        Ok(token) => {
-            let s = service.clone();
-            blocking(move || s.authenticate(&token)).await
-        }
-        Err(e) => Err(e),
-    };
-    let mut caller = match caller {
-        Ok(c) => c,
-        Err(e @ (ServerError::Unauthorized(_) | ServerError::TokenExpired)) => {
-            // Past the limit a failure is answered without being logged or
-            // audited (a valid token from the same address still works: phones
-            // behind a carrier's NAT share it).
-            if !edge.failed_sign_ins.take(ip) {
-                return Err(ServerError::TooManyRequests);
-            }
-            let (s, a, reason) = (service.clone(), address.clone(), e.code());
-            blocking(move || s.sign_in_failed(&a, reason)).await?;
-            return Err(e);
-        }
-        Err(e) => return Err(e),
-    };
+    let mut caller = authenticated(&edge, ip, &headers, None, |s, token| s.authenticate(token)).await?;
     caller.address = Some(address);
     let bytes = read_body(body, service.limits.max_body_bytes).await?;
     let resp = blocking(move || {
@@ -239,25 +251,7 @@ async fn national_report(
     let ip = peer.ip();
     let address = ip.to_string();
     let service = edge.service.clone();
-    let region = match bearer(&headers) {
-        Ok(token) => {
-            let s = service.clone();
-            blocking(move || crate::national::authenticate(&s, &token)).await
-        }
-        Err(e) => Err(e),
-    };
-    let region = match region {
-        Ok(r) => r,
-        Err(e @ ServerError::Unauthorized(_)) => {
-            if !edge.failed_sign_ins.take(ip) {
-                return Err(ServerError::TooManyRequests);
-            }
-            let (s, a) = (service.clone(), address.clone());
-            blocking(move || s.sign_in_failed(&a, "region credential")).await?;
-            return Err(e);
-        }
-        Err(e) => return Err(e),
-    };
+    let region = authenticated(&edge, ip, &headers, Some("region credential"), crate::national::authenticate).await?;
     let bytes = read_body(body, crate::national::MAX_REPORT_BYTES).await?;
     let stored = blocking(move || crate::national::accept(&service, &region, &bytes, &address)).await?;
     Ok(Json(stored).into_response())
