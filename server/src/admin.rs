@@ -15,6 +15,10 @@ pub enum Operator {
     Cli,
     /// A signed-in console user.
     Console(String),
+    /// The server itself (a scheduled report).
+    Server,
+    /// A region's server, by its credential (on the national server).
+    Region(String),
 }
 
 impl Operator {
@@ -27,6 +31,8 @@ impl Operator {
                 format!("(administrator: {})", os.chars().take(40).collect::<String>())
             }
             Operator::Console(user) => format!("(console: {})", user.chars().take(64).collect::<String>()),
+            Operator::Server => "(server)".into(),
+            Operator::Region(code) => format!("(region {code})"),
         }
     }
 }
@@ -39,6 +45,18 @@ pub fn audit_admin(service: &Service, action: &str, subject: &str) -> Result<()>
 
 /// Records an administrative action by `by` in the audit.
 pub fn audit_by(service: &Service, by: &Operator, action: &str, subject: &str) -> Result<()> {
+    audit_from(service, by, action, subject, None)
+}
+
+/// Records an action by `by` in the audit, with the client's network
+/// address where it came over the network.
+pub fn audit_from(
+    service: &Service,
+    by: &Operator,
+    action: &str,
+    subject: &str,
+    address: Option<String>,
+) -> Result<()> {
     service.storage().audit(&[crate::model::AuditEntry {
         at: chrono::Utc::now().timestamp_millis(),
         user_id: by.audit_name(),
@@ -46,7 +64,7 @@ pub fn audit_by(service: &Service, by: &Operator, action: &str, subject: &str) -
         doc_id: subject.chars().take(200).collect(),
         action: action.to_owned(),
         hashes: Vec::new(),
-        address: None,
+        address,
     }])
 }
 
@@ -56,37 +74,37 @@ pub const FIRST_ADMIN: &str = "admin";
 /// On first start (no users yet), creates the first administrator and
 /// returns an enrollment code for their phone.
 pub fn bootstrap(service: &Service, region: &str) -> Result<Option<String>> {
-    if !service.storage().users()?.is_empty() {
+    if !create_first_admin(service, "Regional administrator", region)? {
         return Ok(None);
+    }
+    audit_admin(service, "region_created", &format!("user:{FIRST_ADMIN} region:{region}"))?;
+    Ok(Some(issue_code(service, FIRST_ADMIN, 72)?))
+}
+
+/// Creates the administrator [`FIRST_ADMIN`] when the server has no user
+/// yet; whether it did.
+fn create_first_admin(service: &Service, name: &str, region: &str) -> Result<bool> {
+    if !service.storage().users()?.is_empty() {
+        return Ok(false);
     }
     let user = User {
         id: FIRST_ADMIN.into(),
-        name: "Regional administrator".into(),
+        name: name.into(),
         role: Role::Admin,
         region: region.into(),
         districts: Vec::new(),
         adoption_access: false,
     };
     service.storage().create_user(&user)?;
-    audit_admin(service, "region_created", &format!("user:{FIRST_ADMIN} region:{region}"))?;
-    Ok(Some(issue_code(service, FIRST_ADMIN, 72)?))
+    Ok(true)
 }
 
 /// On a national server's first start (no users yet), creates the first
 /// administrator with a console sign-in and returns it (to print once).
 pub fn bootstrap_national(service: &Service, region: &str) -> Result<Option<crate::console::signin::NewAccount>> {
-    if !service.storage().users()?.is_empty() {
+    if !create_first_admin(service, "National administrator", region)? {
         return Ok(None);
     }
-    let user = User {
-        id: FIRST_ADMIN.into(),
-        name: "National administrator".into(),
-        role: Role::Admin,
-        region: region.into(),
-        districts: Vec::new(),
-        adoption_access: false,
-    };
-    service.storage().create_user(&user)?;
     let account = crate::console::signin::create_account(service, FIRST_ADMIN)?;
     audit_admin(service, "national_created", &format!("user:{FIRST_ADMIN}"))?;
     Ok(Some(account))

@@ -20,7 +20,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, ServerError};
 use crate::figures::{self, Figure, Figures, RegionFigure};
-use crate::model::AuditEntry;
 use crate::service::Service;
 
 /// The report format this version sends and accepts.
@@ -292,15 +291,7 @@ pub async fn send(service: &Arc<Service>, link: &Link) -> Result<Stored> {
             let s = service.clone();
             let subject = format!("national report as_of:{as_of}");
             tokio::task::spawn_blocking(move || {
-                s.storage().audit(&[AuditEntry {
-                    at: chrono::Utc::now().timestamp_millis(),
-                    user_id: "(server)".into(),
-                    device_id: "-".into(),
-                    doc_id: subject,
-                    action: "national_report_sent".into(),
-                    hashes: Vec::new(),
-                    address: None,
-                }])
+                crate::admin::audit_by(&s, &crate::admin::Operator::Server, "national_report_sent", &subject)
             })
             .await
             .map_err(|_| ServerError::Config("a worker failed".into()))??;
@@ -383,15 +374,13 @@ pub fn accept(service: &Service, region: &str, body: &[u8], address: &str) -> Re
     check(&report, region, now.date_naive())?;
     let stored = serde_json::to_string(&report).map_err(|e| ServerError::Config(e.to_string()))?;
     service.storage().put_region_report(region, report.as_of, now.timestamp(), &stored)?;
-    service.storage().audit(&[AuditEntry {
-        at: now.timestamp_millis(),
-        user_id: format!("(region {region})"),
-        device_id: "-".into(),
-        doc_id: format!("report as_of:{}", report.as_of),
-        action: "region_report_received".into(),
-        hashes: Vec::new(),
-        address: Some(address.to_owned()),
-    }])?;
+    crate::admin::audit_from(
+        service,
+        &crate::admin::Operator::Region(region.to_owned()),
+        "region_report_received",
+        &format!("report as_of:{}", report.as_of),
+        Some(address.to_owned()),
+    )?;
     Ok(Stored { region: region.to_owned(), as_of: report.as_of, received_at: now.timestamp() })
 }
 

@@ -204,24 +204,6 @@ impl FromRequestParts<Arc<Service>> for AdminOnly {
     }
 }
 
-fn audit_line(
-    service: &Service,
-    by: &Operator,
-    action: &str,
-    subject: &str,
-    address: Option<String>,
-) -> Result<(), ServerError> {
-    service.storage().audit(&[crate::model::AuditEntry {
-        at: chrono::Utc::now().timestamp_millis(),
-        user_id: by.audit_name(),
-        device_id: "-".into(),
-        doc_id: subject.chars().take(200).collect(),
-        action: action.to_owned(),
-        hashes: Vec::new(),
-        address,
-    }])
-}
-
 fn constant_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -270,11 +252,17 @@ async fn login(
         let user = form.user.chars().take(64).collect::<String>();
         match outcome {
             Ok(user_id) => {
-                audit_line(&s, &Operator::Console(user_id.clone()), "console_sign_in", "console", Some(address))?;
+                admin::audit_from(
+                    &s,
+                    &Operator::Console(user_id.clone()),
+                    "console_sign_in",
+                    "console",
+                    Some(address),
+                )?;
                 Ok(Ok(signin::open_session(&s, &user_id, at)?.0))
             }
             Err(why) => {
-                audit_line(&s, &Operator::Console(user), "console_sign_in_failed", "console", Some(address))?;
+                admin::audit_from(&s, &Operator::Console(user), "console_sign_in_failed", "console", Some(address))?;
                 Ok(Err(why))
             }
         }
@@ -335,7 +323,7 @@ async fn end(service: Arc<Service>, headers: HeaderMap, s: Signed, f: CsrfForm, 
             service.storage().end_session(&hash)?;
         }
         let action = if everywhere { "console_sign_out_everywhere" } else { "console_sign_out" };
-        audit_line(&service, &by, action, "console", None)
+        admin::audit_from(&service, &by, action, "console", None)
     })
     .await;
     match done {
@@ -679,14 +667,14 @@ async fn file(State(service): State<Arc<Service>>, AdminOnly(s): AdminOnly, Quer
         let meta = service.storage().doc_meta(&id)?.ok_or_else(|| ServerError::NotFound("no such file".into()))?;
         let grants = service.storage().grants(&user.id)?;
         if !crate::access::can_read(&user, &grants, &meta) {
-            audit_line(&service, &by, "console_read_denied", &id.to_string(), None)?;
+            admin::audit_from(&service, &by, "console_read_denied", &id.to_string(), None)?;
             return Err(ServerError::Forbidden(
                 "this file is not yours to see (the adoption tier needs its grant)".into(),
             ));
         }
         let doc = service.storage().load_doc(&id)?.ok_or_else(|| ServerError::NotFound("no such file".into()))?;
         let content = qamqor_core::docs::json::read(&doc, &automerge::ROOT)?;
-        audit_line(&service, &by, "console_read", &id.to_string(), None)?;
+        admin::audit_from(&service, &by, "console_read", &id.to_string(), None)?;
         Ok((id.to_string(), content))
     })
     .await;
@@ -709,7 +697,7 @@ async fn national_send(
     };
     let by = s.operator();
     let svc = service.clone();
-    let _ = blocking(move || audit_line(&svc, &by, "national_report_requested", "national", None)).await;
+    let _ = blocking(move || admin::audit_from(&svc, &by, "national_report_requested", "national", None)).await;
     // The outcome is shown on the dashboard (the link's status).
     let _ = crate::national::send(&service, &link).await;
     Redirect::to("/console").into_response()
@@ -825,7 +813,7 @@ async fn export(
             ("country", true) => tables::country(l, &Country::load(&service, q.as_of)?),
             _ => return Err(ServerError::NotFound("no such list".into())),
         };
-        audit_line(&service, &by, &format!("{}_exported", table.name), &format!("as_of:{on}"), None)?;
+        admin::audit_from(&service, &by, &format!("{}_exported", table.name), &format!("as_of:{on}"), None)?;
         Ok(table)
     })
     .await;
