@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use fantoccini::{ClientBuilder, Locator};
 use qamqor_server::console::signin;
-use qamqor_server::model::{Role, User};
+use qamqor_server::model::Role;
 use qamqor_tests::*;
 
 struct Driver(std::process::Child);
@@ -67,16 +67,7 @@ fn cell(html: &str, label: &str) -> Option<String> {
 async fn the_console_in_a_browser() {
     let server = TestServer::start().await;
     server.user("aigerim", Role::Specialist, &[DISTRICT]);
-    let head = User {
-        id: "head".into(),
-        name: "Head of department".into(),
-        role: Role::Admin,
-        region: "75".into(),
-        districts: Vec::new(),
-        adoption_access: false,
-    };
-    qamqor_server::admin::create_user(&server.service, &head).unwrap();
-    let account = signin::create_account(&server.service, "head").unwrap();
+    let account = qamqor_tests::console::office_user(&server, "head", Role::Admin);
     let phone = server.phone("aigerim").await;
     let mut s = sample(70);
     let mut reps = Vec::new();

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use qamqor_core::model::Kato;
 use qamqor_core::sample::Sample;
-use qamqor_server::model::{Role, User};
-use qamqor_tests::console::{Browser, code};
+use qamqor_server::model::Role;
+use qamqor_tests::console::{Browser, code, office_user};
 use qamqor_tests::*;
 
 const CHILDREN: usize = 5_000;
@@ -94,15 +94,6 @@ async fn build(dir: &std::path::Path) {
     }
     let devices = server.service.storage().devices().unwrap().len();
     assert!(devices >= DEVICES, "{devices} devices");
-    let head = User {
-        id: "head".into(),
-        name: "Head of department".into(),
-        role: Role::Admin,
-        region: "75".into(),
-        districts: Vec::new(),
-        adoption_access: false,
-    };
-    qamqor_server::admin::create_user(&server.service, &head).unwrap();
     drop(server);
     eprintln!("built the region in {:.0} s", t.elapsed().as_secs_f64());
 }
@@ -126,6 +117,24 @@ async fn timed<F: std::future::Future<Output = ()>>(runs: usize, mut f: impl FnM
     v
 }
 
+/// `runs` timed requests of `path` after one to warm up, sorted, and the
+/// last body.
+async fn time_get(b: &mut Browser, path: &str, runs: usize) -> (Vec<Duration>, Vec<u8>) {
+    let mut body = Vec::new();
+    let mut v = Vec::new();
+    for i in 0..=runs {
+        let t = Instant::now();
+        let (status, bytes) = b.get_bytes(path).await;
+        assert_eq!(status, 200, "{path}");
+        body = bytes;
+        if i > 0 {
+            v.push(t.elapsed());
+        }
+    }
+    v.sort();
+    (v, body)
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let cache = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/qamqor-bench/console-5000");
@@ -135,7 +144,7 @@ async fn main() {
         build(&cache).await;
     }
     let server = TestServer::start_as_deployed(|c| copy_dir(&cache, &c.data_dir)).await;
-    let account = qamqor_server::console::signin::create_account(&server.service, "head").unwrap();
+    let account = office_user(&server, "head", Role::Admin);
     let mut b = Browser::new(&server);
     assert_eq!(b.sign_in("head", &account.password, &code(&account, 0)).await, 303);
     let on = today();
@@ -162,73 +171,18 @@ async fn main() {
     };
     row("figures computed (server, no HTTP)", &compute, format!("{facts} documents' facts"));
 
-    let mut page_bytes = 0;
-    let dash = {
-        let mut v = Vec::new();
-        for i in 0..=RUNS {
-            let t = Instant::now();
-            let (status, page) = b.get(&format!("/console?as_of={on}")).await;
-            assert_eq!(status, 200);
-            page_bytes = page.len();
-            if i > 0 {
-                v.push(t.elapsed());
-            }
-        }
-        v.sort();
-        v
-    };
+    let (dash, page) = time_get(&mut b, &format!("/console?as_of={on}"), RUNS).await;
     row(
         "dashboard page over loopback HTTP (session, figures, HTML)",
         &dash,
-        format!("{} KiB of HTML", page_bytes / 1024),
+        format!("{} KiB of HTML", page.len() / 1024),
     );
-
-    let mut tasks_n = 0;
-    let tasks = {
-        let mut v = Vec::new();
-        for i in 0..=RUNS {
-            let t = Instant::now();
-            let (status, page) = b.get(&format!("/console/tasks?as_of={on}")).await;
-            assert_eq!(status, 200);
-            tasks_n = page.matches("<tr>").count().saturating_sub(1);
-            if i > 0 {
-                v.push(t.elapsed());
-            }
-        }
-        v.sort();
-        v
-    };
-    row("work list page (overdue and due checks, urgent items, holders)", &tasks, format!("{tasks_n} items"));
-
-    let mut xlsx_bytes = 0;
-    let xlsx = {
-        let mut v = Vec::new();
-        for i in 0..=10 {
-            let t = Instant::now();
-            let (status, bytes) = b.get_bytes(&format!("/console/export/figures.xlsx?as_of={on}")).await;
-            assert_eq!(status, 200);
-            xlsx_bytes = bytes.len();
-            if i > 0 {
-                v.push(t.elapsed());
-            }
-        }
-        v.sort();
-        v
-    };
-    row("figures exported as XLSX", &xlsx, format!("{} KiB", xlsx_bytes / 1024));
-
-    let devices = {
-        let mut v = Vec::new();
-        for i in 0..=10 {
-            let t = Instant::now();
-            assert_eq!(b.get("/console/devices").await.0, 200);
-            if i > 0 {
-                v.push(t.elapsed());
-            }
-        }
-        v.sort();
-        v
-    };
+    let (tasks, page) = time_get(&mut b, &format!("/console/tasks?as_of={on}"), RUNS).await;
+    let items = String::from_utf8_lossy(&page).matches("<tr>").count().saturating_sub(1);
+    row("work list page (overdue and due checks, urgent items, holders)", &tasks, format!("{items} items"));
+    let (xlsx, bytes) = time_get(&mut b, &format!("/console/export/figures.xlsx?as_of={on}"), 10).await;
+    row("figures exported as XLSX", &xlsx, format!("{} KiB", bytes.len() / 1024));
+    let (devices, _) = time_get(&mut b, "/console/devices", 10).await;
     let n_devices = server.service.storage().devices().unwrap().len();
     row("devices page (last sync, pending urgent per device)", &devices, format!("{n_devices} devices"));
 

@@ -26,7 +26,7 @@ use chrono::NaiveDate;
 use qamqor_core::model::{Kato, PlacementEndReason};
 use qamqor_core::sample::Sample;
 use qamqor_core::store::{Store, StoreOptions};
-use qamqor_core::sync::client::{self, ServerConfig};
+use qamqor_core::sync::client::{self, ServerConfig, SyncReport};
 use qamqor_core::sync::wire::Limits;
 use qamqor_tests::{DISTRICT, today};
 
@@ -186,6 +186,24 @@ fn saved_size(dir: &Path) -> (usize, usize, usize) {
     (n, raw, gz)
 }
 
+/// One row of the table.
+fn row(n: usize, docs: usize, direction: &str, took: Duration, r: &SyncReport, gz: usize, (rss, peak): (f64, f64)) {
+    let wire = r.bytes_sent + r.bytes_received;
+    println!(
+        "| {n} ({docs}) | {direction} | {:.2} s | {:.2} ms | {} KiB ({} + {}) | {} KiB | {:.2} | {} | {:.0} / {:.0} MiB |",
+        took.as_secs_f64(),
+        took.as_secs_f64() * 1000.0 / n as f64,
+        wire / 1024,
+        r.bytes_sent / 1024,
+        r.bytes_received / 1024,
+        gz / 1024,
+        wire as f64 / gz as f64,
+        r.rounds,
+        rss,
+        peak
+    );
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -216,22 +234,7 @@ async fn main() {
         let config = phone(&server, up.clone(), "seed").await;
         let t = Instant::now();
         let r = client::sync(up.clone(), &config, Limits::default()).await.unwrap();
-        let took = t.elapsed();
-        let (rss, peak) = server.memory();
-        let wire = r.bytes_sent + r.bytes_received;
-        println!(
-            "| {n} ({docs}) | up | {:.2} s | {:.2} ms | {} KiB ({} + {}) | {} KiB | {:.2} | {} | {:.0} / {:.0} MiB |",
-            took.as_secs_f64(),
-            took.as_secs_f64() * 1000.0 / n as f64,
-            wire / 1024,
-            r.bytes_sent / 1024,
-            r.bytes_received / 1024,
-            gz / 1024,
-            wire as f64 / gz as f64,
-            r.rounds,
-            rss,
-            peak
-        );
+        row(n, docs, "up", t.elapsed(), &r, gz, server.memory());
 
         // Down: a new phone receives it.
         let down = Arc::new(Store::open(work.path().join("down.db"), &KEY, options("fresh")).unwrap());
@@ -240,21 +243,7 @@ async fn main() {
         let r = client::sync(down.clone(), &config, Limits::default()).await.unwrap();
         let took = t.elapsed();
         assert_eq!(down.document_ids().unwrap().len(), docs, "every document received");
-        let (rss, peak) = server.memory();
-        let wire = r.bytes_sent + r.bytes_received;
-        println!(
-            "| {n} ({docs}) | down | {:.2} s | {:.2} ms | {} KiB ({} + {}) | {} KiB | {:.2} | {} | {:.0} / {:.0} MiB |",
-            took.as_secs_f64(),
-            took.as_secs_f64() * 1000.0 / n as f64,
-            wire / 1024,
-            r.bytes_sent / 1024,
-            r.bytes_received / 1024,
-            gz / 1024,
-            wire as f64 / gz as f64,
-            r.rounds,
-            rss,
-            peak
-        );
+        row(n, docs, "down", took, &r, gz, server.memory());
         // Nothing new, after it.
         let t = Instant::now();
         let r = client::sync(down.clone(), &config, Limits::default()).await.unwrap();
