@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use qamqor_core::model::{Kato, PlacementEndReason};
+use qamqor_core::docs::DocId;
 use qamqor_core::sample::Sample;
 use qamqor_core::store::{Store, StoreOptions};
 use qamqor_core::sync::client::{self, ServerConfig, SyncReport};
@@ -234,7 +235,13 @@ async fn main() {
         let config = phone(&server, up.clone(), "seed").await;
         let t = Instant::now();
         let r = client::sync(up.clone(), &config, Limits::default()).await.unwrap();
-        row(n, docs, "up", t.elapsed(), &r, gz, server.memory());
+        let took = t.elapsed();
+        row(n, docs, "up", took, &r, gz, server.memory());
+        let mut figures = std::collections::BTreeMap::new();
+        figures.insert("up_s", took.as_secs_f64());
+        figures.insert("up_bytes", (r.bytes_sent + r.bytes_received) as f64);
+        figures.insert("saved_gzip_bytes", gz as f64);
+        let config_up = config;
 
         // Down: a new phone receives it.
         let down = Arc::new(Store::open(work.path().join("down.db"), &KEY, options("fresh")).unwrap());
@@ -244,6 +251,8 @@ async fn main() {
         let took = t.elapsed();
         assert_eq!(down.document_ids().unwrap().len(), docs, "every document received");
         row(n, docs, "down", took, &r, gz, server.memory());
+        figures.insert("down_s", took.as_secs_f64());
+        figures.insert("down_bytes", (r.bytes_sent + r.bytes_received) as f64);
         // Nothing new, after it.
         let t = Instant::now();
         let r = client::sync(down.clone(), &config, Limits::default()).await.unwrap();
@@ -253,5 +262,74 @@ async fn main() {
             r.bytes_sent + r.bytes_received,
             r.rounds
         );
+        figures.insert("idle_bytes", (r.bytes_sent + r.bytes_received) as f64);
+
+        // A week offline on the phone that sent the district.
+        let week_dir = cache.join(format!("week-{n}"));
+        let raw = week_offline(&up, &mut Sample::new(n as u64, today(), Kato::parse(DISTRICT).unwrap()), &week_dir);
+        let t = Instant::now();
+        let r = client::sync(up.clone(), &config_up, Limits::default()).await.unwrap();
+        let took = t.elapsed();
+        let wire = r.bytes_sent + r.bytes_received;
+        println!(
+            "| {n} ({docs}) | after a week offline (100 edits in 40 documents) | {:.1} ms | | {wire} B | raw changes {raw} B | {:.2} × raw | {} | |",
+            took.as_secs_f64() * 1000.0,
+            wire as f64 / raw as f64,
+            r.rounds
+        );
+        figures.insert("week_s", took.as_secs_f64());
+        figures.insert("week_bytes", wire as f64);
+        figures.insert("week_raw_bytes", raw as f64);
+        figures.insert("week_rounds", r.rounds as f64);
+        figures.insert("server_rss_mib", server.memory().0);
+        figures.insert("server_peak_mib", server.memory().1);
+        let out = cache.join("../peers");
+        std::fs::create_dir_all(&out).unwrap();
+        let json: serde_json::Map<String, serde_json::Value> =
+            figures.iter().map(|(k, v)| ((*k).to_owned(), serde_json::json!(v))).collect();
+        std::fs::write(out.join(format!("qamqor-{n}.json")), serde_json::Value::Object(json).to_string()).unwrap();
     }
+}
+
+/// A week offline on `store`: 100 edits (visits, checks, address changes)
+/// across 20 cases and their representatives (40 documents). Each touched
+/// document's new changes are written to `out` (as `save_after`), so the
+/// same edits can be applied to the other implementations' copies of the
+/// saved documents. Returns the raw bytes of the new changes.
+fn week_offline(store: &Store, s: &mut Sample, out: &Path) -> usize {
+    let _ = std::fs::remove_dir_all(out);
+    std::fs::create_dir_all(out).unwrap();
+    let mut cases = Vec::new();
+    for c in store.caseload().unwrap().into_iter().take(20) {
+        let file = store.child_file(&c.child_id).unwrap();
+        let current = file.placements.values().max_by_key(|p| p.start_date).unwrap();
+        let rep = current.representative_id.clone().unwrap();
+        cases.push((file.child, store.representative_file(&rep).unwrap().representative));
+    }
+    let mut touched = Vec::new();
+    for (child, rep) in &cases {
+        for id in [DocId::case(&child.id), DocId::representative(&rep.id)] {
+            touched.push((id.clone(), store.heads(&id).unwrap()));
+        }
+    }
+    for k in 0..100 {
+        let (child, rep) = &cases[k % 20];
+        let day = d("2026-11-18") + chrono::Duration::days((k % 7) as i64);
+        if k % 5 == 4 {
+            store.record_check(&s.check(&rep.id, day, None)).unwrap();
+        } else if k % 5 == 3 {
+            let mut rep = rep.clone();
+            rep.address = format!("Абай к-сі, {} үй", k + 1);
+            store.update_representative(&rep).unwrap();
+        } else {
+            store.record_visit(&s.visit(child, day)).unwrap();
+        }
+    }
+    let mut raw = 0;
+    for (id, before) in &touched {
+        let doc = automerge::Automerge::load(&store.export_document(id).unwrap()).unwrap();
+        raw += doc.get_changes(before).iter().map(|c| c.raw_bytes().len()).sum::<usize>();
+        std::fs::write(out.join(id.to_string().replace(':', "-")), doc.save_after(before)).unwrap();
+    }
+    raw
 }
