@@ -23,8 +23,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use qamqor_core::model::{Kato, PlacementEndReason};
 use qamqor_core::docs::DocId;
+use qamqor_core::model::{Kato, PlacementEndReason};
 use qamqor_core::sample::Sample;
 use qamqor_core::store::{Store, StoreOptions};
 use qamqor_core::sync::client::{self, ServerConfig, SyncReport};
