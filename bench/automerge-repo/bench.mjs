@@ -98,7 +98,6 @@ await fresh.shutdown()
 
 // A week offline: the same edits, applied to the sending phone's copies.
 phone.networkSubsystem.removeNetworkAdapter(adapter)
-adapter.disconnect()
 await new Promise(r => setTimeout(r, 300))
 let touched = 0
 for (const name of fs.readdirSync(weekDir)) {

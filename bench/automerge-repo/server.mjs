@@ -34,13 +34,14 @@ const repo = new Repo({
 })
 
 // Polled every 10 ms: a handle's events may fire before it is listed.
+// (handle.heads() is base58-encoded; A.getHeads gives the hex the sets hold.)
 let watching = null
 setInterval(() => {
   if (!watching) return
   const [name, want] = watching
   let held = 0
   for (const handle of Object.values(repo.handles)) {
-    if (handle.isReady() && want.has(key(handle.heads()))) held++
+    if (handle.isReady() && want.has(key(A.getHeads(handle.doc())))) held++
   }
   if (held === want.size) {
     watching = null

@@ -16,6 +16,7 @@
 pub mod docs;
 pub mod error;
 pub mod model;
+pub mod par;
 pub mod sample;
 pub mod store;
 pub mod sync;

@@ -306,29 +306,35 @@ pub(crate) fn serve(
     let mut loaded = tx.load(device_id, &to_load)?.into_iter();
     let whole_ids: Vec<DocId> = plan.iter().filter(|s| s.whole).map(|s| s.id.clone()).collect();
     let mut saved = if whole_ids.is_empty() { HashMap::new() } else { tx.saved(&whole_ids)? };
+    let mut work = Vec::with_capacity(plan.len());
+    for step in &plan {
+        if step.whole {
+            work.push((step, Work::Whole(saved.remove(&step.id))));
+        } else {
+            let Some(l) = loaded.next() else { break };
+            work.push((step, Work::Exchange(Box::new(l))));
+        }
+    }
+    // The exchanges are independent: spread over the cores.
+    let outcomes = qamqor_core::par::map(work, |(step, w)| match w {
+        Work::Whole(Some(bytes)) => Outcome {
+            // The device's row, so that the server knows it holds the document.
+            write: Some(DocWrite { id: step.id.clone(), content: None, state: Vec::new(), saved: None }),
+            reply: Some(bytes),
+            full: true,
+            audit: vec![("read", Vec::new())],
+            ..Outcome::default()
+        },
+        Work::Whole(None) => Outcome::default(),
+        Work::Exchange(l) => exchange(step, l.doc, &l.state, &who),
+    });
     let mut writes = Vec::new();
     let mut docs_out = Vec::new();
     // The response stays within the body limit: replies past it wait for
     // the next round (the cursor does not pass a feed document whose reply
     // waits).
     let mut budget = limits.max_body_bytes.saturating_sub(RESPONSE_OVERHEAD.min(limits.max_body_bytes / 8));
-    for step in &plan {
-        let mut out = if step.whole {
-            match saved.remove(&step.id) {
-                Some(bytes) => Outcome {
-                    // The device's row, so that the server knows it holds the document.
-                    write: Some(DocWrite { id: step.id.clone(), content: None, state: Vec::new() }),
-                    reply: Some(bytes),
-                    full: true,
-                    audit: vec![("read", Vec::new())],
-                    ..Outcome::default()
-                },
-                None => Outcome::default(),
-            }
-        } else {
-            let Some(l) = loaded.next() else { break };
-            exchange(step, l.doc, &l.state, &who)
-        };
+    for (step, mut out) in plan.iter().zip(outcomes) {
         if let Some(reply) = &out.reply {
             if reply.len() + DOC_OVERHEAD > budget {
                 out.reply = None;
@@ -437,6 +443,14 @@ pub(crate) fn serve(
     })
 }
 
+/// One document's work in the plan.
+enum Work {
+    /// Sent whole as stored (`None`: no longer stored).
+    Whole(Option<Vec<u8>>),
+    /// Exchanged on the loaded document and sync state.
+    Exchange(Box<crate::storage::Loaded>),
+}
+
 /// One document's exchange: a pure function of the stored document, the
 /// device's sync state and its message.
 fn exchange(step: &Step<'_>, mut doc: Automerge, state: &[u8], who: &Who<'_>) -> Outcome {
@@ -447,6 +461,8 @@ fn exchange(step: &Step<'_>, mut doc: Automerge, state: &[u8], who: &Who<'_>) ->
     let mut audit = Vec::new();
     // The heads of a whole document the device sent.
     let mut peer_heads: Option<Vec<automerge::ChangeHash>> = None;
+    // Its bytes, when the server had nothing of it: stored as they are.
+    let mut saved: Option<Vec<u8>> = None;
     match step.incoming {
         Some(msg) => {
             let policy = match step.policy {
@@ -456,6 +472,9 @@ fn exchange(step: &Step<'_>, mut doc: Automerge, state: &[u8], who: &Who<'_>) ->
             let received = if step.full {
                 engine::receive_whole(&mut doc, msg, &policy).map(|r| {
                     peer_heads = Some(r.heads);
+                    if r.taken {
+                        saved = Some(msg.to_vec());
+                    }
                     r.new_changes
                 })
             } else {
@@ -536,7 +555,7 @@ fn exchange(step: &Step<'_>, mut doc: Automerge, state: &[u8], who: &Who<'_>) ->
                     }
                     _ => {}
                 }
-                let added = doc.save_after(&before).len() as u64;
+                let added = saved.as_ref().map_or_else(|| doc.save_after(&before).len(), Vec::len) as u64;
                 if step.size + added > who.max_doc as u64 {
                     return Outcome::refused(
                         id,
@@ -560,7 +579,7 @@ fn exchange(step: &Step<'_>, mut doc: Automerge, state: &[u8], who: &Who<'_>) ->
                     (engine::generate(&doc, &mut state).and_then(|m| engine::without_changes(&m)), None)
                 };
                 return Outcome {
-                    write: Some(write(id, doc, before, content, &state)),
+                    write: Some(write(id, doc, before, content, &state, saved.take())),
                     reply,
                     result,
                     audit,
@@ -575,7 +594,7 @@ fn exchange(step: &Step<'_>, mut doc: Automerge, state: &[u8], who: &Who<'_>) ->
                     if doc.get_heads() == state.shared_heads { None } else { engine::generate(&doc, &mut state) };
                 let result = DocResult { id: id.to_string(), status: DocStatus::Ok, reason: String::new() };
                 return Outcome {
-                    write: Some(write(id, doc, before, content, &state)),
+                    write: Some(write(id, doc, before, content, &state, saved.take())),
                     reply,
                     result: Some(result),
                     audit,
@@ -602,7 +621,14 @@ fn exchange(step: &Step<'_>, mut doc: Automerge, state: &[u8], who: &Who<'_>) ->
     if reply.as_deref().and_then(|m| engine::decode(m).ok()).is_some_and(|m| !m.changes.is_empty()) {
         audit.push(("read", Vec::new()));
     }
-    Outcome { write: Some(write(id, doc, before, content, &state)), reply, result, audit, hold: None, full: false }
+    Outcome {
+        write: Some(write(id, doc, before, content, &state, saved.take())),
+        reply,
+        result,
+        audit,
+        hold: None,
+        full: false,
+    }
 }
 
 fn write(
@@ -611,6 +637,8 @@ fn write(
     before: Vec<automerge::ChangeHash>,
     projection: Option<Projection>,
     state: &automerge::sync::State,
+    saved: Option<Vec<u8>>,
 ) -> DocWrite {
-    DocWrite { id: id.clone(), content: projection.map(|p| (doc, before, p)), state: engine::save_state(state) }
+    let saved = saved.filter(|_| projection.is_some());
+    DocWrite { id: id.clone(), content: projection.map(|p| (doc, before, p)), state: engine::save_state(state), saved }
 }

@@ -77,7 +77,9 @@ fn field_conflict<R: ReadDoc>(
 }
 
 fn fields_of<R: ReadDoc>(doc: &R, doc_id: &DocId, obj: &ObjId, prefix: &str, out: &mut Vec<Conflict>) -> Result<()> {
-    for key in doc.keys(obj).collect::<Vec<_>>() {
+    // One pass over the map: only keys with concurrent values are looked at.
+    let conflicted: Vec<String> = doc.map_range(obj, ..).filter(|i| i.conflict).map(|i| i.key.into_owned()).collect();
+    for key in conflicted {
         if let Some(c) = field_conflict(doc, doc_id, obj, &key, format!("{prefix}/{key}"))? {
             out.push(c);
         }
@@ -91,10 +93,13 @@ pub fn find<R: ReadDoc>(doc: &R, doc_id: &DocId) -> Result<Vec<Conflict>> {
     match doc_id.kind() {
         DocKind::Case => {
             if let Some(placements) = json::find_map(doc, &ROOT, "placements")? {
-                for pid in doc.keys(&placements).collect::<Vec<_>>() {
-                    if let Some(p) = json::find_map(doc, &placements, &pid)? {
-                        fields_of(doc, doc_id, &p, &format!("placements/{pid}"), &mut out)?;
-                    }
+                let maps: Vec<(String, ObjId)> = doc
+                    .map_range(&placements, ..)
+                    .filter(|i| matches!(i.value, automerge::ValueRef::Object(automerge::ObjType::Map)))
+                    .map(|i| (i.key.into_owned(), i.id()))
+                    .collect();
+                for (pid, p) in maps {
+                    fields_of(doc, doc_id, &p, &format!("placements/{pid}"), &mut out)?;
                 }
                 let case = super::CaseHead::read(doc)?;
                 let open = case.open_placements();

@@ -15,20 +15,25 @@ use crate::error::{Error, Result};
 pub fn read<R: ReadDoc>(doc: &R, obj: &ObjId) -> Result<Json> {
     Ok(match doc.object_type(obj)? {
         ObjType::Map | ObjType::Table => {
+            // One pass over the map (a lookup per key costs a seek each); a
+            // key with concurrent values is read with all of them.
             let mut m = Map::new();
-            for key in doc.keys(obj) {
-                if let Some(v) = read_key(doc, obj, &key)? {
-                    m.insert(key, v);
+            for item in doc.map_range(obj, ..) {
+                let value = if item.conflict {
+                    read_key(doc, obj, &item.key)?
+                } else {
+                    Some(value_to_json(doc, item.value.clone().into_value(), &item.id())?)
+                };
+                if let Some(v) = value {
+                    m.insert(item.key.into_owned(), v);
                 }
             }
             Json::Object(m)
         }
         ObjType::List => {
             let mut out = Vec::new();
-            for i in 0..doc.length(obj) {
-                if let Some((v, id)) = doc.get(obj, i)? {
-                    out.push(value_to_json(doc, v, &id)?);
-                }
+            for item in doc.list_range(obj, ..) {
+                out.push(value_to_json(doc, item.value.clone().into_value(), &item.id())?);
             }
             Json::Array(out)
         }
@@ -53,11 +58,13 @@ pub fn read_keys<R: ReadDoc>(doc: &R, obj: &ObjId, keys: &[&str]) -> Result<Json
 /// entries of both are read, the winner's where both have a key, so that
 /// no one's events are hidden.
 pub fn read_key<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<Option<Json>> {
-    let Some((v, id)) = doc.get(obj, key)? else { return Ok(None) };
+    // One seek: the winner is the last of the concurrent values.
+    let mut all = doc.get_all(obj, key)?;
+    let Some((v, id)) = all.pop() else { return Ok(None) };
     let winner = value_to_json(doc, v, &id)?;
     let Json::Object(mut merged) = winner else { return Ok(Some(winner)) };
-    for (v, other) in doc.get_all(obj, key)? {
-        if other == id || !matches!(v, Value::Object(ObjType::Map)) {
+    for (v, other) in all {
+        if !matches!(v, Value::Object(ObjType::Map)) {
             continue;
         }
         if let Json::Object(entries) = read(doc, &other)? {

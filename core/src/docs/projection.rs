@@ -8,7 +8,8 @@ use automerge::ReadDoc;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AccessTier, CaseHead, DocId, DocKind, MenteeDoc, MentorDoc, RepresentativeDoc, latest_visit, read_view_keys,
+    AccessTier, CaseHead, DocId, DocKind, MenteeDoc, MentorDoc, RepresentativeDoc, VisitStub, latest_visit,
+    read_view_keys,
 };
 use crate::model::{CodeList, Kato};
 
@@ -72,18 +73,10 @@ impl Projection {
         match id.kind() {
             DocKind::Case => {
                 let c = CaseHead::read(doc)?;
-                place(&mut p, &c.child.district);
-                p.region = Some(c.child.region.code().to_owned());
-                p.tier = c.tier;
-                p.urgent = c.awaiting_placement_since().is_some()
-                    || latest_visit(doc).ok().flatten().is_some_and(|v| v.neglect_signs);
+                return Ok(Self::of_case(&c, latest_visit(doc).ok().flatten().as_ref()));
             }
             DocKind::Representative => {
-                let r = super::read_view::<RepresentativeDoc, _>(doc)?;
-                place(&mut p, &r.representative.district);
-                p.region = Some(r.representative.region.code().to_owned());
-                p.tier = r.tier();
-                p.urgent = r.is_urgent();
+                return Ok(Self::of_representative(&super::read_view::<RepresentativeDoc, _>(doc)?));
             }
             DocKind::Mentor => {
                 let x = read_view_keys::<MentorDoc, _>(doc, &["mentor"])?;
@@ -109,6 +102,32 @@ impl Projection {
             }
         }
         Ok(p)
+    }
+
+    /// The projection of a case already read (its head and latest visit).
+    pub fn of_case(c: &CaseHead, latest: Option<&VisitStub>) -> Self {
+        Projection {
+            kind: DocKind::Case,
+            region: Some(c.child.region.code().to_owned()),
+            district: Some(c.child.district.to_string()),
+            tier: c.tier,
+            mentor_id: None,
+            owner_user: None,
+            urgent: c.awaiting_placement_since().is_some() || latest.is_some_and(|v| v.neglect_signs),
+        }
+    }
+
+    /// The projection of a representative's file already read.
+    pub fn of_representative(r: &RepresentativeDoc) -> Self {
+        Projection {
+            kind: DocKind::Representative,
+            region: Some(r.representative.region.code().to_owned()),
+            district: Some(r.representative.district.to_string()),
+            tier: r.tier(),
+            mentor_id: None,
+            owner_user: None,
+            urgent: r.is_urgent(),
+        }
     }
 
     /// Whether `other` differs in a field that decides who may see the

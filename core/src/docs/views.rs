@@ -164,8 +164,12 @@ pub fn latest_visit<R: ReadDoc>(doc: &R) -> Result<Option<VisitStub>> {
     let Some(visits) = json::find_map(doc, &ROOT, "visits")? else { return Ok(None) };
     let mut stubs = Vec::new();
     let mut superseded = std::collections::HashSet::new();
-    for id in doc.keys(&visits).collect::<Vec<_>>() {
-        let Some(v) = json::find_map(doc, &visits, &id)? else { continue };
+    let maps: Vec<(String, ObjId)> = doc
+        .map_range(&visits, ..)
+        .filter(|item| matches!(item.value, automerge::ValueRef::Object(automerge::ObjType::Map)))
+        .map(|item| (item.key.to_string(), item.id()))
+        .collect();
+    for (id, v) in maps {
         let f = json::read_keys(doc, &v, &["date", "supersedes", "neglect_signs"])?;
         if let Some(s) = f.get("supersedes").and_then(|s| s.as_str()) {
             superseded.insert(s.to_owned());

@@ -63,12 +63,14 @@ pub(crate) fn update(conn: &Connection, id: &DocId, doc: &Automerge) -> Result<(
 }
 
 fn index_doc(conn: &Connection, id: &DocId, key: &str, doc: &Automerge) -> Result<()> {
-    // Urgency is the shared projection's rule, the same the server orders its feed by.
-    let urgent_doc = docs::Projection::of(id, doc).urgent;
+    // Urgency is the shared projection's rule, the same the server orders
+    // its feed by (computed from what is read here for the cases and
+    // representatives' files).
     match id.kind() {
         DocKind::Case => {
             let case = docs::CaseHead::read(doc)?;
             let latest = docs::latest_visit(doc)?;
+            let urgent_doc = docs::Projection::of_case(&case, latest.as_ref()).urgent;
             let neglect = latest.as_ref().is_some_and(|v| v.neglect_signs);
             let awaiting = case.awaiting_placement_since();
             let c = &case.child;
@@ -102,6 +104,7 @@ fn index_doc(conn: &Connection, id: &DocId, key: &str, doc: &Automerge) -> Resul
         }
         DocKind::Representative => {
             let rep: RepresentativeDoc = docs::read_view(doc)?;
+            let urgent_doc = docs::Projection::of_representative(&rep).urgent;
             let r = &rep.representative;
             // The due date does not depend on the day asked; the state does and is computed at query time.
             let sched = rep.schedule(r.since);

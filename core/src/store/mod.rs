@@ -430,20 +430,29 @@ pub(crate) fn kind_name(kind: DocKind) -> &'static str {
     }
 }
 
-fn load_from_db(conn: &Connection, id: &DocId) -> Result<Option<Automerge>> {
-    let Some(snapshot) = conn
-        .query_row("SELECT snapshot FROM documents WHERE doc_id = ?1", [id.to_string()], |r| r.get::<_, Vec<u8>>(0))
+/// A document's stored form: its snapshot followed by its appended change
+/// chunks, which `Automerge::load` reads as one.
+fn stored_form(conn: &Connection, id: &DocId) -> Result<Option<Vec<u8>>> {
+    let key = id.to_string();
+    let Some(mut bytes) = conn
+        .prepare_cached("SELECT snapshot FROM documents WHERE doc_id = ?1")?
+        .query_row([&key], |r| r.get::<_, Vec<u8>>(0))
         .optional()?
     else {
         return Ok(None);
     };
-    let mut doc = Automerge::load(&snapshot).map_err(|e| Error::Corrupt(e.to_string()))?;
     let mut st = conn.prepare_cached("SELECT data FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
-    let mut rows = st.query([id.to_string()])?;
+    let mut rows = st.query([&key])?;
     while let Some(row) = rows.next()? {
         let data: Vec<u8> = row.get(0)?;
-        doc.load_incremental(&data).map_err(|e| Error::Corrupt(e.to_string()))?;
+        bytes.extend_from_slice(&data);
     }
+    Ok(Some(bytes))
+}
+
+fn load_from_db(conn: &Connection, id: &DocId) -> Result<Option<Automerge>> {
+    let Some(bytes) = stored_form(conn, id)? else { return Ok(None) };
+    let doc = Automerge::load(&bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
     Ok(Some(doc))
 }
 
@@ -596,15 +605,21 @@ impl WriteTx<'_> {
     /// Stores a document that arrived whole (from another copy or the
     /// server) and was not here before. Its header must name the kind its
     /// id says.
-    pub(crate) fn adopt(&mut self, id: &DocId, mut doc: Automerge) -> Result<()> {
+    pub(crate) fn adopt(&mut self, id: &DocId, doc: Automerge) -> Result<()> {
+        self.adopt_saved(id, doc, None)
+    }
+
+    /// [`Self::adopt`] with the document's saved form when the caller has
+    /// it (the bytes it was loaded from), so that it is not saved again.
+    pub(crate) fn adopt_saved(&mut self, id: &DocId, mut doc: Automerge, saved: Option<&[u8]>) -> Result<()> {
         if !docs::has_kind(&doc, id) {
             return Err(Error::Corrupt("the document's kind does not match its id".into()));
         }
         doc.set_actor(self.actor.clone());
-        self.tx.execute(
-            "INSERT INTO documents(doc_id, kind, snapshot, updated_at) VALUES (?1, ?2, ?3, ?4)",
-            params![id.to_string(), id.kind().prefix(), doc.save(), now_ms()],
-        )?;
+        let snapshot = saved.map_or_else(|| doc.save(), <[u8]>::to_vec);
+        self.tx
+            .prepare_cached("INSERT INTO documents(doc_id, kind, snapshot, updated_at) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![id.to_string(), id.kind().prefix(), snapshot, now_ms()])?;
         self.cache.insert(id.clone(), doc);
         self.touch(id);
         self.mark_pending(id)

@@ -135,6 +135,21 @@ impl SyncTx for WriteTx<'_> {
         }
     }
 
+    fn insert_whole(&mut self, id: &DocId, saved: &[u8], doc: Automerge) -> Result<()> {
+        self.adopt_saved(id, doc, Some(saved))
+    }
+
+    fn compact_saved(&mut self, id: &DocId) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT snapshot FROM documents d WHERE doc_id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.doc_id = d.doc_id)",
+            )?
+            .query_row([id.to_string()], |r| r.get(0))
+            .optional()?)
+    }
+
     fn set_status(&mut self, id: &DocId, status: SyncStatus, state: Option<&[u8]>, reason: Option<&str>) -> Result<()> {
         let pending = matches!(status, SyncStatus::Pending | SyncStatus::Withdrawn);
         self.tx

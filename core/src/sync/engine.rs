@@ -210,7 +210,7 @@ fn receive_inner(
         }
         let mut trial = doc.clone();
         trial.receive_sync_message(&mut trial_state, message).map_err(|_| Refusal::Invalid)?;
-        let new_changes = trial.get_changes(&before).iter().map(|c| c.hash()).collect();
+        let new_changes = trial.get_changes_meta(&before).iter().map(|c| c.hash).collect();
         *doc = trial;
         *state = trial_state;
         return Ok(Received { new_changes });
@@ -219,15 +219,15 @@ fn receive_inner(
     let mut trial = doc.clone();
     let mut trial_state = state.clone();
     trial.receive_sync_message(&mut trial_state, message).map_err(|_| Refusal::Invalid)?;
-    let new = trial.get_changes(&before);
+    let new = trial.get_changes_meta(&before);
     match policy {
         WritePolicy::ReadOnly if !new.is_empty() => return Err(Refusal::ReadOnly),
-        WritePolicy::OnlyActor(actor) if new.iter().any(|c| c.actor_id() != actor) => {
+        WritePolicy::OnlyActor(actor) if new.iter().any(|c| *c.actor != *actor) => {
             return Err(Refusal::ForeignActor);
         }
         _ => {}
     }
-    let new_changes = new.iter().map(|c| c.hash()).collect();
+    let new_changes = new.iter().map(|c| c.hash).collect();
     // Keep our own actor id: the clone is the same document.
     *doc = trial;
     *state = trial_state;
@@ -242,6 +242,9 @@ pub struct ReceivedWhole {
     /// The heads of the document as the peer sent it (both sides now hold
     /// them).
     pub heads: Vec<ChangeHash>,
+    /// The document was not held and is now exactly what the peer sent:
+    /// the received bytes are its saved form and may be stored as they are.
+    pub taken: bool,
 }
 
 /// Merges a whole document the peer sent (its saved form) under
@@ -259,25 +262,30 @@ pub fn receive_whole(
     }
     let ours: Vec<ChangeHash> =
         doc.get_heads().into_iter().filter(|h| incoming.get_change_meta_by_hash(h).is_some()).collect();
-    let new: Vec<automerge::Change> =
-        incoming.get_changes(&ours).into_iter().filter(|c| doc.get_change_meta_by_hash(&c.hash()).is_none()).collect();
+    // Metadata only: building each change's bytes costs more than the load.
+    let new: Vec<(ChangeHash, bool)> = incoming
+        .get_changes_meta(&ours)
+        .into_iter()
+        .filter(|c| doc.get_change_meta_by_hash(&c.hash).is_none())
+        .map(|c| (c.hash, matches!(policy, WritePolicy::OnlyActor(a) if *c.actor != *a)))
+        .collect();
     match policy {
         WritePolicy::ReadOnly if !new.is_empty() => return Err(Refusal::ReadOnly),
-        WritePolicy::OnlyActor(actor) if new.iter().any(|c| c.actor_id() != actor) => {
-            return Err(Refusal::ForeignActor);
-        }
+        WritePolicy::OnlyActor(_) if new.iter().any(|(_, foreign)| *foreign) => return Err(Refusal::ForeignActor),
         _ => {}
     }
-    let new_changes: Vec<ChangeHash> = new.iter().map(|c| c.hash()).collect();
-    if doc.get_heads().is_empty() {
+    let new_changes: Vec<ChangeHash> = new.iter().map(|(h, _)| *h).collect();
+    let taken = doc.get_heads().is_empty();
+    if taken {
         let actor = doc.get_actor().clone();
         *doc = incoming.with_actor(actor);
     } else if !new.is_empty() {
+        let changes = incoming.get_changes(&ours).into_iter().filter(|c| new_changes.contains(&c.hash()));
         let mut trial = doc.clone();
-        trial.apply_changes(new).map_err(|_| Refusal::Invalid)?;
+        trial.apply_changes(changes).map_err(|_| Refusal::Invalid)?;
         *doc = trial;
     }
-    Ok(ReceivedWhole { new_changes, heads })
+    Ok(ReceivedWhole { new_changes, heads, taken })
 }
 
 /// A sync state for a peer known to hold exactly `heads` (after a whole
@@ -324,7 +332,7 @@ pub fn heads_of(msg: &[u8]) -> Option<Vec<ChangeHash>> {
 pub fn has_unacknowledged(doc: &Automerge, state: &State, actor: &ActorId) -> bool {
     let known: Vec<ChangeHash> =
         state.shared_heads.iter().filter(|h| doc.get_change_meta_by_hash(h).is_some()).copied().collect();
-    doc.get_changes(&known).iter().any(|c| c.actor_id() == actor)
+    doc.get_changes_meta(&known).iter().any(|c| *c.actor == *actor)
 }
 
 /// Whether the peer is known to hold exactly this document.

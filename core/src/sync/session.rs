@@ -138,6 +138,13 @@ pub trait SyncTx {
     /// it changed; a document not held is stored only if `f` gave it
     /// changes. Returns whether anything changed.
     fn update(&mut self, id: &DocId, f: &mut dyn FnMut(&mut Automerge) -> Result<()>) -> Result<bool>;
+    /// Stores a document not held yet, `doc` loaded from `saved` (its saved
+    /// form as received, kept as it is rather than saved again). A
+    /// document of another kind than its id says is refused.
+    fn insert_whole(&mut self, id: &DocId, saved: &[u8], doc: Automerge) -> Result<()>;
+    /// The document's saved form as stored, if it is held as one compact
+    /// snapshot (no changes appended since): sent without saving again.
+    fn compact_saved(&mut self, id: &DocId) -> Result<Option<Vec<u8>>>;
     /// Records a document's status, persisted sync state (`None`: keep)
     /// and the server's reason.
     fn set_status(&mut self, id: &DocId, status: SyncStatus, state: Option<&[u8]>, reason: Option<&str>) -> Result<()>;
@@ -297,15 +304,18 @@ impl Session {
                     break;
                 }
                 let fresh = p.state.is_empty() && !states.contains_key(&p.id) && p.status == SyncStatus::Pending;
+                let compact = if fresh { tx.compact_saved(&p.id)? } else { None };
                 let empty = Automerge::new();
                 let doc = tx.document(&p.id)?.unwrap_or(&empty);
                 if fresh && !doc.get_heads().is_empty() {
                     // Never exchanged: the whole document in one message
-                    // instead of an exchange of several rounds.
-                    let saved = doc.save();
+                    // instead of an exchange of several rounds (as stored
+                    // when it is stored compact).
+                    let heads = doc.get_heads();
+                    let saved = compact.unwrap_or_else(|| doc.save());
                     if saved.len() <= max_message.min(room) {
                         room = room.saturating_sub(saved.len() + 128);
-                        sent_whole.insert(p.id.clone(), doc.get_heads());
+                        sent_whole.insert(p.id.clone(), heads);
                         docs.push(DocMessage::whole(p.id.to_string(), saved));
                         continue;
                     }
@@ -400,12 +410,25 @@ impl Session {
         let (states, report) = (&mut self.states, &mut self.report);
         let sent_whole = std::mem::take(&mut self.sent_whole);
         let max_message = self.limits.max_message_bytes;
+        // Whole documents are parsed on every core before the transaction.
+        let wholes: Vec<(usize, &[u8])> = resp
+            .docs
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.full && m.msg.len() <= max_message)
+            .map(|(i, m)| (i, m.msg.as_slice()))
+            .collect();
+        let mut parsed: HashMap<usize, Automerge> =
+            crate::par::map(wholes, |(i, bytes)| Automerge::load(bytes).ok().map(|doc| (i, doc)))
+                .into_iter()
+                .flatten()
+                .collect();
         store.transact(|tx| {
             if sent.wiped {
                 tx.set_wipe_owed(false)?;
             }
             let actor = tx.actor();
-            for m in &resp.docs {
+            for (i, m) in resp.docs.iter().enumerate() {
                 let Ok(id) = DocId::parse(&m.id) else {
                     tracing::warn!("the server sent a message for an unknown kind of document; skipped");
                     continue;
@@ -424,12 +447,22 @@ impl Session {
                     // The server's whole document: merged (or taken as it is);
                     // both sides now hold its heads.
                     let mut heads = Vec::new();
-                    let changed = tx.update(&id, &mut |doc| {
-                        let r = engine::receive_whole(doc, &m.msg, &WritePolicy::Any)
-                            .map_err(|_| Error::Corrupt("the server sent a damaged document".into()))?;
-                        heads = r.heads;
-                        Ok(())
-                    })?;
+                    let changed = if tx.document(&id)?.is_none() {
+                        let doc = parsed
+                            .remove(&i)
+                            .filter(|d| !d.get_heads().is_empty())
+                            .ok_or_else(|| Error::Corrupt("the server sent a damaged document".into()))?;
+                        heads = doc.get_heads();
+                        tx.insert_whole(&id, &m.msg, doc)?;
+                        true
+                    } else {
+                        tx.update(&id, &mut |doc| {
+                            let r = engine::receive_whole(doc, &m.msg, &WritePolicy::Any)
+                                .map_err(|_| Error::Corrupt("the server sent a damaged document".into()))?;
+                            heads = r.heads;
+                            Ok(())
+                        })?
+                    };
                     if changed {
                         report.changed.push(id.clone());
                     }

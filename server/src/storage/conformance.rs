@@ -88,8 +88,12 @@ fn store_new(storage: &dyn Storage, device: &str, id: &DocId, doc: &Automerge) {
     let p = Projection::of(id, doc);
     storage
         .sync_tx(&mut |tx| {
-            let write =
-                DocWrite { id: id.clone(), content: Some((doc.clone(), Vec::new(), p.clone())), state: Vec::new() };
+            let write = DocWrite {
+                id: id.clone(),
+                content: Some((doc.clone(), Vec::new(), p.clone())),
+                state: Vec::new(),
+                saved: None,
+            };
             tx.store(device, vec![write])?;
             Ok(SyncResponse::default())
         })
@@ -129,7 +133,12 @@ pub fn a_failed_transaction_stores_nothing(factory: Factory<'_>) {
     let r = s.sync_tx(&mut |tx| {
         tx.store(
             "d1",
-            vec![DocWrite { id: id.clone(), content: Some((doc.clone(), Vec::new(), p.clone())), state: Vec::new() }],
+            vec![DocWrite {
+                id: id.clone(),
+                content: Some((doc.clone(), Vec::new(), p.clone())),
+                state: Vec::new(),
+                saved: None,
+            }],
         )?;
         Err(ServerError::BadRequest("the plan failed".into()))
     });
@@ -173,6 +182,7 @@ pub fn a_document_stored_on_one_instance_is_current_on_the_other(factory: Factor
                 id: id.clone(),
                 content: Some((next.clone(), before.clone(), p.clone())),
                 state: Vec::new(),
+                saved: None,
             }],
         )?;
         Ok(SyncResponse::default())
@@ -212,6 +222,7 @@ pub fn compaction_on_either_instance_keeps_every_change(factory: Factory<'_>) {
                         id: id.clone(),
                         content: Some((doc.clone(), before.clone(), p.clone())),
                         state: Vec::new(),
+                        saved: None,
                     }],
                 )?;
                 Ok(SyncResponse::default())

@@ -95,6 +95,10 @@ pub struct DocWrite {
     pub content: Option<(Automerge, Vec<automerge::ChangeHash>, Projection)>,
     /// The device's sync state to persist.
     pub state: Vec<u8>,
+    /// For a document not stored before, its saved form when the caller
+    /// has it (the bytes the device sent whole, already loaded and
+    /// checked): stored as it is instead of saving the document again.
+    pub saved: Option<Vec<u8>>,
 }
 
 /// The operations of one sync transaction. Reads are batched: each takes

@@ -501,6 +501,7 @@ fn put_document(
     doc: &Automerge,
     before: &[automerge::ChangeHash],
     p: &Projection,
+    saved: Option<&[u8]>,
 ) -> Result<i64> {
     let key = id.to_string();
     let seq = next_seq(tx)?;
@@ -519,7 +520,7 @@ fn put_document(
             p.owner_user,
             p.urgent,
             seq,
-            doc.save()
+            saved.map_or_else(|| doc.save(), <[u8]>::to_vec)
         ])?;
     } else {
         tx.prepare_cached("INSERT INTO changes(doc_id, data) VALUES (?1, ?2)")?
@@ -840,7 +841,7 @@ impl SyncTx for Tx<'_, '_> {
         for w in writes {
             let key = w.id.to_string();
             if let Some((doc, before, p)) = w.content {
-                let seq = put_document(self.tx, &w.id, &doc, &before, &p)?;
+                let seq = put_document(self.tx, &w.id, &doc, &before, &p, w.saved.as_deref())?;
                 if !before.is_empty() {
                     let pending: i64 = self
                         .tx
@@ -1438,7 +1439,7 @@ impl Storage for SqliteStorage {
                 }
                 None => (held, Vec::new()),
             };
-            let seq = put_document(tx, doc_id, &doc, &before, &Projection::of(doc_id, &doc))?;
+            let seq = put_document(tx, doc_id, &doc, &before, &Projection::of(doc_id, &doc), None)?;
             tx.execute("DELETE FROM held_documents WHERE doc_id = ?1 AND device_id = ?2", params![key, device_id])?;
             stored = Some((seq as u64, doc));
             Ok(())

@@ -208,7 +208,9 @@ fn row(n: usize, docs: usize, direction: &str, took: Duration, r: &SyncReport, g
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let bin = root.join("target/release/qamqor-server");
+    // QAMQOR_SERVER_BIN: another build of the server (a profiling one).
+    let bin =
+        std::env::var_os("QAMQOR_SERVER_BIN").map_or_else(|| root.join("target/release/qamqor-server"), PathBuf::from);
     assert!(bin.exists(), "build it first: cargo build --release -p qamqor-server");
     let cache = root.join("target/qamqor-bench/first-sync");
     if !cache.join(format!("phone-{}.db", BUILT[BUILT.len() - 1])).exists() {
