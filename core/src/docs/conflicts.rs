@@ -96,7 +96,10 @@ pub fn find<R: ReadDoc>(doc: &R, doc_id: &DocId) -> Result<Vec<Conflict>> {
                 let maps: Vec<(String, ObjId)> = doc
                     .map_range(&placements, ..)
                     .filter(|i| matches!(i.value, automerge::ValueRef::Object(automerge::ObjType::Map)))
-                    .map(|i| (i.key.into_owned(), i.id()))
+                    .map(|i| {
+                        let id = i.id();
+                        (i.key.into_owned(), id)
+                    })
                     .collect();
                 for (pid, p) in maps {
                     fields_of(doc, doc_id, &p, &format!("placements/{pid}"), &mut out)?;

@@ -431,8 +431,9 @@ pub(crate) fn kind_name(kind: DocKind) -> &'static str {
 }
 
 /// A document's stored form: its snapshot followed by its appended change
-/// chunks, which `Automerge::load` reads as one.
-fn stored_form(conn: &Connection, id: &DocId) -> Result<Option<Vec<u8>>> {
+/// chunks, which `Automerge::load` reads as one; and whether it is the
+/// snapshot alone (compact: a saved form as it is).
+pub(crate) fn stored_form(conn: &Connection, id: &DocId) -> Result<Option<(Vec<u8>, bool)>> {
     let key = id.to_string();
     let Some(mut bytes) = conn
         .prepare_cached("SELECT snapshot FROM documents WHERE doc_id = ?1")?
@@ -443,15 +444,17 @@ fn stored_form(conn: &Connection, id: &DocId) -> Result<Option<Vec<u8>>> {
     };
     let mut st = conn.prepare_cached("SELECT data FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
     let mut rows = st.query([&key])?;
+    let mut compact = true;
     while let Some(row) = rows.next()? {
         let data: Vec<u8> = row.get(0)?;
         bytes.extend_from_slice(&data);
+        compact = false;
     }
-    Ok(Some(bytes))
+    Ok(Some((bytes, compact)))
 }
 
 fn load_from_db(conn: &Connection, id: &DocId) -> Result<Option<Automerge>> {
-    let Some(bytes) = stored_form(conn, id)? else { return Ok(None) };
+    let Some((bytes, _)) = stored_form(conn, id)? else { return Ok(None) };
     let doc = Automerge::load(&bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
     Ok(Some(doc))
 }

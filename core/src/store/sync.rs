@@ -3,13 +3,15 @@
 //! The protocol's decisions live in the session; this only reads and
 //! writes rows.
 
-use automerge::{ActorId, Automerge};
+use std::collections::HashMap;
+
+use automerge::{ActorId, Automerge, ChangeHash};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use super::{Store, WriteTx, index, load_cached, lock, now_ms};
 use crate::docs::DocId;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::sync::session::{PendingDoc, SyncStatus, SyncStore, SyncTx};
 
 /// The sync state of one document as the phone sees it.
@@ -139,15 +141,28 @@ impl SyncTx for WriteTx<'_> {
         self.adopt_saved(id, doc, Some(saved))
     }
 
-    fn compact_saved(&mut self, id: &DocId) -> Result<Option<Vec<u8>>> {
-        Ok(self
-            .tx
-            .prepare_cached(
-                "SELECT snapshot FROM documents d WHERE doc_id = ?1
-                 AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.doc_id = d.doc_id)",
-            )?
-            .query_row([id.to_string()], |r| r.get(0))
-            .optional()?)
+    fn whole_forms(&mut self, ids: &[DocId]) -> Result<HashMap<DocId, (Vec<ChangeHash>, Vec<u8>)>> {
+        let mut out = HashMap::new();
+        let mut to_load = Vec::new();
+        for id in ids {
+            if let Some(doc) = self.cache.get_mut(id) {
+                out.insert(id.clone(), (doc.get_heads(), doc.save()));
+            } else if let Some(stored) = super::stored_form(&self.tx, id)? {
+                to_load.push((id.clone(), stored));
+            }
+        }
+        let loaded = crate::par::map(to_load, |(id, (bytes, compact))| -> Result<(DocId, Automerge, Vec<u8>)> {
+            let doc = Automerge::load(&bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
+            let saved = if compact { bytes } else { doc.save() };
+            Ok((id, doc, saved))
+        });
+        for r in loaded {
+            let (id, mut doc, saved) = r?;
+            doc.set_actor(self.actor.clone());
+            out.insert(id.clone(), (doc.get_heads(), saved));
+            self.cache.insert(id, doc);
+        }
+        Ok(out)
     }
 
     fn set_status(&mut self, id: &DocId, status: SyncStatus, state: Option<&[u8]>, reason: Option<&str>) -> Result<()> {

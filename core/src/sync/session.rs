@@ -142,9 +142,10 @@ pub trait SyncTx {
     /// form as received, kept as it is rather than saved again). A
     /// document of another kind than its id says is refused.
     fn insert_whole(&mut self, id: &DocId, saved: &[u8], doc: Automerge) -> Result<()>;
-    /// The document's saved form as stored, if it is held as one compact
-    /// snapshot (no changes appended since): sent without saving again.
-    fn compact_saved(&mut self, id: &DocId) -> Result<Option<Vec<u8>>>;
+    /// The heads and saved form of each held document among `ids`, to send
+    /// whole (a document stored as one compact snapshot is sent as stored).
+    /// Documents not yet loaded are loaded on every core and kept loaded.
+    fn whole_forms(&mut self, ids: &[DocId]) -> Result<HashMap<DocId, (Vec<automerge::ChangeHash>, Vec<u8>)>>;
     /// Records a document's status, persisted sync state (`None`: keep)
     /// and the server's reason.
     fn set_status(&mut self, id: &DocId, status: SyncStatus, state: Option<&[u8]>, reason: Option<&str>) -> Result<()>;
@@ -299,20 +300,21 @@ impl Session {
             let acks = tx.removed()?;
             let reads = tx.reads(super::wire::MAX_READS)?;
             let mut docs = Vec::new();
-            for p in tx.pending()? {
+            let pending = tx.pending()?;
+            let is_fresh = |p: &PendingDoc, states: &HashMap<DocId, State>| {
+                p.state.is_empty() && !states.contains_key(&p.id) && p.status == SyncStatus::Pending
+            };
+            // Never exchanged: each goes whole, in one message instead of an
+            // exchange of several rounds; loaded and saved on every core.
+            let fresh_ids: Vec<DocId> =
+                pending.iter().filter(|p| is_fresh(p, states)).take(max_docs).map(|p| p.id.clone()).collect();
+            let mut wholes = if fresh_ids.is_empty() { HashMap::new() } else { tx.whole_forms(&fresh_ids)? };
+            for p in pending {
                 if docs.len() >= max_docs {
                     break;
                 }
-                let fresh = p.state.is_empty() && !states.contains_key(&p.id) && p.status == SyncStatus::Pending;
-                let compact = if fresh { tx.compact_saved(&p.id)? } else { None };
-                let empty = Automerge::new();
-                let doc = tx.document(&p.id)?.unwrap_or(&empty);
-                if fresh && !doc.get_heads().is_empty() {
-                    // Never exchanged: the whole document in one message
-                    // instead of an exchange of several rounds (as stored
-                    // when it is stored compact).
-                    let heads = doc.get_heads();
-                    let saved = compact.unwrap_or_else(|| doc.save());
+                let fresh = is_fresh(&p, states);
+                if let Some((heads, saved)) = wholes.remove(&p.id).filter(|(heads, _)| fresh && !heads.is_empty()) {
                     if saved.len() <= max_message.min(room) {
                         room = room.saturating_sub(saved.len() + 128);
                         sent_whole.insert(p.id.clone(), heads);
@@ -325,6 +327,8 @@ impl Session {
                         continue;
                     }
                 }
+                let empty = Automerge::new();
+                let doc = tx.document(&p.id)?.unwrap_or(&empty);
                 let state = states.entry(p.id.clone()).or_insert_with(|| engine::load_state(&p.state));
                 if p.status == SyncStatus::Withdrawn {
                     // Send this phone's unsynced work in one message, once.
