@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step says when it started, so that a CI log shows where time goes.
+step() { printf '\n== %s (at %d min %02d s)\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
 
 step "formatting"
 cargo fmt --all --check
@@ -44,3 +45,5 @@ if [ -x scripts/test-bindings.sh ]; then
   step "binding tests (Kotlin, Python)"
   scripts/test-bindings.sh
 fi
+
+step "all tests passed"

@@ -434,10 +434,15 @@ pub(crate) fn kind_name(kind: DocKind) -> &'static str {
 /// chunks, which `Automerge::load` reads as one; and whether it is the
 /// snapshot alone (compact: a saved form as it is).
 pub(crate) fn stored_form(conn: &Connection, id: &DocId) -> Result<Option<(Vec<u8>, bool)>> {
+    Ok(stored_form_at(conn, id)?.map(|(bytes, compact, _)| (bytes, compact)))
+}
+
+/// [`stored_form`] with the document's local version.
+pub(crate) fn stored_form_at(conn: &Connection, id: &DocId) -> Result<Option<(Vec<u8>, bool, i64)>> {
     let key = id.to_string();
-    let Some(mut bytes) = conn
-        .prepare_cached("SELECT snapshot FROM documents WHERE doc_id = ?1")?
-        .query_row([&key], |r| r.get::<_, Vec<u8>>(0))
+    let Some((mut bytes, version)) = conn
+        .prepare_cached("SELECT snapshot, version FROM documents WHERE doc_id = ?1")?
+        .query_row([&key], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))
         .optional()?
     else {
         return Ok(None);
@@ -450,7 +455,7 @@ pub(crate) fn stored_form(conn: &Connection, id: &DocId) -> Result<Option<(Vec<u
         bytes.extend_from_slice(&data);
         compact = false;
     }
-    Ok(Some((bytes, compact)))
+    Ok(Some((bytes, compact, version)))
 }
 
 fn load_from_db(conn: &Connection, id: &DocId) -> Result<Option<Automerge>> {
@@ -633,7 +638,9 @@ impl WriteTx<'_> {
             return Ok(());
         }
         self.tx.execute("INSERT INTO changes(doc_id, data) VALUES (?1, ?2)", params![id.to_string(), bytes])?;
-        self.tx.execute("UPDATE documents SET updated_at = ?2 WHERE doc_id = ?1", params![id.to_string(), now_ms()])?;
+        self.tx
+            .prepare_cached("UPDATE documents SET updated_at = ?2, version = version + 1 WHERE doc_id = ?1")?
+            .execute(params![id.to_string(), now_ms()])?;
         self.touch(id);
         self.mark_pending(id)
     }

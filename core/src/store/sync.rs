@@ -5,14 +5,14 @@
 
 use std::collections::HashMap;
 
-use automerge::{ActorId, Automerge, ChangeHash};
+use automerge::{ActorId, Automerge};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use super::{Store, WriteTx, index, load_cached, lock, now_ms};
 use crate::docs::DocId;
 use crate::error::{Error, Result};
-use crate::sync::session::{PendingDoc, SyncStatus, SyncStore, SyncTx};
+use crate::sync::session::{PendingDoc, SyncStatus, SyncStore, SyncTx, WholeForm};
 
 /// The sync state of one document as the phone sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,28 +141,29 @@ impl SyncTx for WriteTx<'_> {
         self.adopt_saved(id, doc, Some(saved))
     }
 
-    fn whole_forms(&mut self, ids: &[DocId]) -> Result<HashMap<DocId, (Vec<ChangeHash>, Vec<u8>)>> {
-        let mut out = HashMap::new();
-        let mut to_load = Vec::new();
+    fn whole_forms(&mut self, ids: &[DocId]) -> Result<HashMap<DocId, WholeForm>> {
+        let mut stored = Vec::new();
         for id in ids {
-            if let Some(doc) = self.cache.get_mut(id) {
-                out.insert(id.clone(), (doc.get_heads(), doc.save()));
-            } else if let Some(stored) = super::stored_form(&self.tx, id)? {
-                to_load.push((id.clone(), stored));
+            if let Some(form) = super::stored_form_at(&self.tx, id)? {
+                stored.push((id.clone(), form));
             }
         }
-        let loaded = crate::par::map(to_load, |(id, (bytes, compact))| -> Result<(DocId, Automerge, Vec<u8>)> {
+        // Loaded only for their heads (and saved again unless compact):
+        // not kept, so that a large batch does not evict the cache.
+        let forms = crate::par::map(stored, |(id, (bytes, compact, version))| -> Result<(DocId, WholeForm)> {
             let doc = Automerge::load(&bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
             let saved = if compact { bytes } else { doc.save() };
-            Ok((id, doc, saved))
+            Ok((id, WholeForm { heads: doc.get_heads(), saved, version }))
         });
-        for r in loaded {
-            let (id, mut doc, saved) = r?;
-            doc.set_actor(self.actor.clone());
-            out.insert(id.clone(), (doc.get_heads(), saved));
-            self.cache.insert(id, doc);
-        }
-        Ok(out)
+        forms.into_iter().collect()
+    }
+
+    fn version(&mut self, id: &DocId) -> Result<Option<i64>> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT version FROM documents WHERE doc_id = ?1")?
+            .query_row([id.to_string()], |r| r.get(0))
+            .optional()?)
     }
 
     fn set_status(&mut self, id: &DocId, status: SyncStatus, state: Option<&[u8]>, reason: Option<&str>) -> Result<()> {

@@ -139,15 +139,22 @@ pub async fn sync<S: SyncStore + Send + Sync + 'static>(
         };
         let body = gzip(&wire::encode(&req))?;
         let sent = body.len();
-        let resp = client
+        let send = client
             .post(endpoint.clone())
             .bearer_auth(&server.token)
             .header(reqwest::header::CONTENT_TYPE, "application/cbor")
             .header(reqwest::header::CONTENT_ENCODING, "gzip")
             .body(body)
-            .send()
-            .await
-            .map_err(net)?;
+            .send();
+        // The next request's documents are read while the server works.
+        let (st, s) = (store.clone(), session.clone());
+        let prefetch = blocking(move || lock(&s).prefetch(&*st));
+        let (resp, prefetched) = tokio::join!(send, prefetch);
+        if let Err(e) = prefetched {
+            // Only a head start: the next request reads them itself.
+            tracing::debug!(error = %e, "reading ahead failed");
+        }
+        let resp = resp.map_err(net)?;
         if resp.status() == reqwest::StatusCode::PAYLOAD_TOO_LARGE && shrinks < 8 {
             // The server takes less than this phone assumed: send less.
             shrinks += 1;

@@ -142,10 +142,12 @@ pub trait SyncTx {
     /// form as received, kept as it is rather than saved again). A
     /// document of another kind than its id says is refused.
     fn insert_whole(&mut self, id: &DocId, saved: &[u8], doc: Automerge) -> Result<()>;
-    /// The heads and saved form of each held document among `ids`, to send
-    /// whole (a document stored as one compact snapshot is sent as stored).
-    /// Documents not yet loaded are loaded on every core and kept loaded.
-    fn whole_forms(&mut self, ids: &[DocId]) -> Result<HashMap<DocId, (Vec<automerge::ChangeHash>, Vec<u8>)>>;
+    /// The whole form of each held document among `ids`, to send whole (a
+    /// document stored as one compact snapshot is sent as stored), loaded
+    /// on every core.
+    fn whole_forms(&mut self, ids: &[DocId]) -> Result<HashMap<DocId, WholeForm>>;
+    /// A held document's local version (raised by every change stored).
+    fn version(&mut self, id: &DocId) -> Result<Option<i64>>;
     /// Records a document's status, persisted sync state (`None`: keep)
     /// and the server's reason.
     fn set_status(&mut self, id: &DocId, status: SyncStatus, state: Option<&[u8]>, reason: Option<&str>) -> Result<()>;
@@ -167,6 +169,17 @@ pub trait SyncTx {
     fn reads(&mut self, limit: usize) -> Result<Vec<super::wire::ReadRecord>>;
     /// Forgets read records the server has received.
     fn forget_reads(&mut self, ids: &[String]) -> Result<()>;
+}
+
+/// A document as sent whole.
+#[derive(Debug, Clone)]
+pub struct WholeForm {
+    /// Its heads.
+    pub heads: Vec<automerge::ChangeHash>,
+    /// Its saved form.
+    pub saved: Vec<u8>,
+    /// The local version it was read at ([`SyncTx::version`]).
+    pub version: i64,
 }
 
 /// What a sync did.
@@ -202,8 +215,12 @@ pub struct Session {
     states: HashMap<DocId, State>,
     /// Withdrawn documents already pushed in this session.
     pushed: HashSet<DocId>,
-    /// Documents sent whole in the request in flight, with the heads sent.
-    sent_whole: HashMap<DocId, Vec<automerge::ChangeHash>>,
+    /// Documents sent whole in the request in flight, with the heads sent
+    /// and the local version they were read at.
+    sent_whole: HashMap<DocId, (Vec<automerge::ChangeHash>, i64)>,
+    /// Whole forms read ahead for the next request while one is in flight
+    /// ([`Session::prefetch`]); used if the document's version is unchanged.
+    prepared: HashMap<DocId, WholeForm>,
     /// The request awaiting its response.
     in_flight: Option<SyncRequest>,
     more: bool,
@@ -222,6 +239,7 @@ impl Session {
             states: HashMap::new(),
             pushed: HashSet::new(),
             sent_whole: HashMap::new(),
+            prepared: HashMap::new(),
             in_flight: None,
             more: false,
             done: false,
@@ -264,6 +282,30 @@ impl Session {
         }
     }
 
+    /// While a request is in flight, reads ahead the documents the next
+    /// request will send whole (loading and saving them on every core), so
+    /// that the phone's work overlaps the server's. Nothing is decided or
+    /// stored; a document changed before the next request is read again.
+    pub fn prefetch<S: SyncStore + ?Sized>(&mut self, store: &S) -> Result<()> {
+        let Some(in_flight) = &self.in_flight else { return Ok(()) };
+        let sent: HashSet<&str> = in_flight.docs.iter().map(|m| m.id.as_str()).collect();
+        let (states, prepared, max_docs) = (&self.states, &mut self.prepared, self.limits.max_docs);
+        store.transact(|tx| {
+            let ids: Vec<DocId> = tx
+                .pending()?
+                .into_iter()
+                .filter(|p| p.state.is_empty() && p.status == SyncStatus::Pending && !states.contains_key(&p.id))
+                .filter(|p| !sent.contains(p.id.to_string().as_str()) && !prepared.contains_key(&p.id))
+                .take(max_docs)
+                .map(|p| p.id)
+                .collect();
+            if !ids.is_empty() {
+                prepared.extend(tx.whole_forms(&ids)?);
+            }
+            Ok(())
+        })
+    }
+
     /// Ends the session, returning its report.
     pub fn into_report(self) -> SyncReport {
         self.report
@@ -292,7 +334,8 @@ impl Session {
         let full_room = body.saturating_sub((16 * 1024).min(body / 8));
         let mut room = full_room;
         let mut deferred = false;
-        let (states, pushed, sent_whole) = (&mut self.states, &mut self.pushed, &mut self.sent_whole);
+        let (states, pushed, sent_whole, prepared) =
+            (&mut self.states, &mut self.pushed, &mut self.sent_whole, &mut self.prepared);
         sent_whole.clear();
         let req = store.transact(|tx| {
             let cursor = tx.cursor()?;
@@ -308,16 +351,31 @@ impl Session {
             // exchange of several rounds; loaded and saved on every core.
             let fresh_ids: Vec<DocId> =
                 pending.iter().filter(|p| is_fresh(p, states)).take(max_docs).map(|p| p.id.clone()).collect();
-            let mut wholes = if fresh_ids.is_empty() { HashMap::new() } else { tx.whole_forms(&fresh_ids)? };
+            let mut wholes = HashMap::new();
+            let mut to_read = Vec::new();
+            for id in fresh_ids {
+                match prepared.remove(&id) {
+                    Some(form) if tx.version(&id)? == Some(form.version) => {
+                        wholes.insert(id, form);
+                    }
+                    _ => to_read.push(id),
+                }
+            }
+            prepared.clear();
+            if !to_read.is_empty() {
+                wholes.extend(tx.whole_forms(&to_read)?);
+            }
             for p in pending {
                 if docs.len() >= max_docs {
                     break;
                 }
                 let fresh = is_fresh(&p, states);
-                if let Some((heads, saved)) = wholes.remove(&p.id).filter(|(heads, _)| fresh && !heads.is_empty()) {
+                if let Some(WholeForm { heads, saved, version }) =
+                    wholes.remove(&p.id).filter(|w| fresh && !w.heads.is_empty())
+                {
                     if saved.len() <= max_message.min(room) {
                         room = room.saturating_sub(saved.len() + 128);
-                        sent_whole.insert(p.id.clone(), heads);
+                        sent_whole.insert(p.id.clone(), (heads, version));
                         docs.push(DocMessage::whole(p.id.to_string(), saved));
                         continue;
                     }
@@ -500,10 +558,11 @@ impl Session {
                 match r.status {
                     DocStatus::Ok => {
                         // A whole document stored: the server holds what was sent.
-                        if let Some(heads) = sent_whole.get(&id) {
+                        if let Some((heads, version)) = sent_whole.get(&id) {
                             let state = engine::state_at(heads.clone());
-                            let ours = tx.document(&id)?.map(Automerge::get_heads).unwrap_or_default();
-                            let status = if &ours == heads { SyncStatus::Synced } else { SyncStatus::Pending };
+                            // Changed since it was sent: what is new is still to send.
+                            let unchanged = tx.version(&id)? == Some(*version);
+                            let status = if unchanged { SyncStatus::Synced } else { SyncStatus::Pending };
                             if tx.sync_row(&id)?.map(|r| r.0) == Some(SyncStatus::Pending) {
                                 tx.set_status(&id, status, Some(&engine::save_state(&state)), None)?;
                             }

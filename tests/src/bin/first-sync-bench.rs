@@ -162,6 +162,28 @@ impl Server {
     }
 }
 
+/// CPU time a process has used (user + system), in seconds; `None`: this
+/// process.
+fn cpu_secs(pid: Option<u32>) -> f64 {
+    let path = pid.map_or_else(|| "/proc/self/stat".to_owned(), |p| format!("/proc/{p}/stat"));
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    // Clock ticks of 1/100 s (Linux's USER_HZ).
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// CPU seconds of the phone (this process) and the server since `from`.
+fn cpu_since(server: &Server, from: (f64, f64)) -> (f64, f64) {
+    (cpu_secs(None) - from.0, cpu_secs(Some(server.pid)) - from.1)
+}
+
+fn cpu_now(server: &Server) -> (f64, f64) {
+    (cpu_secs(None), cpu_secs(Some(server.pid)))
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -188,12 +210,24 @@ fn saved_size(dir: &Path) -> (usize, usize, usize) {
 }
 
 /// One row of the table.
-fn row(n: usize, docs: usize, direction: &str, took: Duration, r: &SyncReport, gz: usize, (rss, peak): (f64, f64)) {
+#[allow(clippy::too_many_arguments)]
+fn row(
+    n: usize,
+    docs: usize,
+    direction: &str,
+    took: Duration,
+    r: &SyncReport,
+    gz: usize,
+    (rss, peak): (f64, f64),
+    (phone_cpu, server_cpu): (f64, f64),
+) {
     let wire = r.bytes_sent + r.bytes_received;
     println!(
-        "| {n} ({docs}) | {direction} | {:.2} s | {:.2} ms | {} KiB ({} + {}) | {} KiB | {:.2} | {} | {:.0} / {:.0} MiB |",
+        "| {n} ({docs}) | {direction} | {:.2} s | {:.2} ms | {:.2} + {:.2} s | {} KiB ({} + {}) | {} KiB | {:.2} | {} | {:.0} / {:.0} MiB |",
         took.as_secs_f64(),
         took.as_secs_f64() * 1000.0 / n as f64,
+        phone_cpu,
+        server_cpu,
         wire / 1024,
         r.bytes_sent / 1024,
         r.bytes_received / 1024,
@@ -221,9 +255,9 @@ async fn main() {
     let sizes = if sizes.is_empty() { SIZES.to_vec() } else { sizes };
     println!("# First syncs as the caseload grows (release server process, encrypted, durable phones)\n");
     println!(
-        "| case files (documents) | direction | time | per case file | wire bytes (up + down) | saved form, gzip | wire / saved gzip | round trips | server RSS after / peak |"
+        "| case files (documents) | direction | time | per case file | CPU phone + server | wire bytes (up + down) | saved form, gzip | wire / saved gzip | round trips | server RSS after / peak |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for n in sizes {
         let (docs, _raw, gz) = saved_size(&cache.join(format!("docs-{n}")));
         let server = Server::start(&bin);
@@ -235,10 +269,11 @@ async fn main() {
         std::fs::copy(cache.join(format!("phone-{n}.db")), work.path().join("up.db")).unwrap();
         let up = Arc::new(Store::open(work.path().join("up.db"), &KEY, options("seed")).unwrap());
         let config = phone(&server, up.clone(), "seed").await;
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), cpu_now(&server));
         let r = client::sync(up.clone(), &config, Limits::default()).await.unwrap();
         let took = t.elapsed();
-        row(n, docs, "up", took, &r, gz, server.memory());
+        let cpu = cpu_since(&server, cpu);
+        row(n, docs, "up", took, &r, gz, server.memory(), cpu);
         let mut figures = std::collections::BTreeMap::new();
         figures.insert("up_s", took.as_secs_f64());
         figures.insert("up_bytes", (r.bytes_sent + r.bytes_received) as f64);
@@ -248,18 +283,19 @@ async fn main() {
         // Down: a new phone receives it.
         let down = Arc::new(Store::open(work.path().join("down.db"), &KEY, options("fresh")).unwrap());
         let config = phone(&server, down.clone(), "fresh").await;
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), cpu_now(&server));
         let r = client::sync(down.clone(), &config, Limits::default()).await.unwrap();
         let took = t.elapsed();
+        let cpu = cpu_since(&server, cpu);
         assert_eq!(down.document_ids().unwrap().len(), docs, "every document received");
-        row(n, docs, "down", took, &r, gz, server.memory());
+        row(n, docs, "down", took, &r, gz, server.memory(), cpu);
         figures.insert("down_s", took.as_secs_f64());
         figures.insert("down_bytes", (r.bytes_sent + r.bytes_received) as f64);
         // Nothing new, after it.
         let t = Instant::now();
         let r = client::sync(down.clone(), &config, Limits::default()).await.unwrap();
         println!(
-            "| {n} ({docs}) | nothing new | {:.1} ms | | {} B | | | {} | |",
+            "| {n} ({docs}) | nothing new | {:.1} ms | | | {} B | | | {} | |",
             t.elapsed().as_secs_f64() * 1000.0,
             r.bytes_sent + r.bytes_received,
             r.rounds
@@ -274,7 +310,7 @@ async fn main() {
         let took = t.elapsed();
         let wire = r.bytes_sent + r.bytes_received;
         println!(
-            "| {n} ({docs}) | after a week offline (100 edits in 40 documents) | {:.1} ms | | {wire} B | raw changes {raw} B | {:.2} × raw | {} | |",
+            "| {n} ({docs}) | after a week offline (100 edits in 40 documents) | {:.1} ms | | | {wire} B | raw changes {raw} B | {:.2} × raw | {} | |",
             took.as_secs_f64() * 1000.0,
             wire as f64 / raw as f64,
             r.rounds
