@@ -129,7 +129,8 @@ async fn documents_cannot_grow_past_what_a_message_carries() {
     let server = TestServer::start_with(|c| c.max_doc_bytes = 16 * 1024).await;
     server.user("aigerim", Role::Specialist, &[DISTRICT]);
     let a = server.phone("aigerim").await;
-    let big = big_case(&a.store, &mut s, 80);
+    // Measured as stored: the saved form a document goes whole in.
+    let big = case_of_size(&a.store, &mut s, 17 * 1024);
     let small = big_case(&a.store, &mut s, 1);
     let report = a.sync().await.unwrap();
     assert_eq!(report.refused.len(), 1, "{:?}", report.refused);

@@ -41,6 +41,11 @@ pub struct StoreOptions {
     /// How many appended changes a document may collect before it is
     /// compacted into a fresh snapshot.
     pub compact_after: usize,
+    /// Documents whose stored form is at most this many bytes are kept as
+    /// one compact snapshot, rewritten at each change (they load fastest
+    /// and go to the server as stored); larger ones collect appended
+    /// changes up to `compact_after`.
+    pub compact_below: usize,
     /// How many documents to keep loaded in memory.
     pub cache_documents: usize,
     /// The largest a document may grow before edits are refused (it must
@@ -55,6 +60,7 @@ impl StoreOptions {
             author: author.into(),
             today: None,
             compact_after: 32,
+            compact_below: 16 * 1024,
             cache_documents: 256,
             max_doc_bytes: MAX_DOC_BYTES,
         }
@@ -327,6 +333,7 @@ impl Store {
             author: &self.options.author,
             touched: Vec::new(),
             compact_after: self.options.compact_after,
+            compact_below: self.options.compact_below,
             max_doc_bytes: self.options.max_doc_bytes,
             wiped: false,
         };
@@ -433,33 +440,57 @@ pub(crate) fn kind_name(kind: DocKind) -> &'static str {
 /// A document's stored form: its snapshot followed by its appended change
 /// chunks, which `Automerge::load` reads as one; and whether it is the
 /// snapshot alone (compact: a saved form as it is).
-pub(crate) fn stored_form(conn: &Connection, id: &DocId) -> Result<Option<(Vec<u8>, bool)>> {
-    Ok(stored_form_at(conn, id)?.map(|(bytes, compact, _)| (bytes, compact)))
-}
-
-/// [`stored_form`] with the document's local version.
-pub(crate) fn stored_form_at(conn: &Connection, id: &DocId) -> Result<Option<(Vec<u8>, bool, i64)>> {
+fn stored_form(conn: &Connection, id: &DocId) -> Result<Option<Vec<u8>>> {
     let key = id.to_string();
-    let Some((mut bytes, version)) = conn
-        .prepare_cached("SELECT snapshot, version FROM documents WHERE doc_id = ?1")?
-        .query_row([&key], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))
+    let Some(bytes) = conn
+        .prepare_cached("SELECT snapshot FROM documents WHERE doc_id = ?1")?
+        .query_row([&key], |r| r.get::<_, Vec<u8>>(0))
         .optional()?
     else {
         return Ok(None);
     };
+    Ok(Some(append_changes(conn, &key, bytes)?.0))
+}
+
+/// A document's stored form as [`stored_form`] gives it, with its local
+/// version and its heads as stored (empty: not recorded).
+pub(crate) struct StoredForm {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) compact: bool,
+    pub(crate) version: i64,
+    pub(crate) heads: Vec<ChangeHash>,
+}
+
+pub(crate) fn stored_form_at(conn: &Connection, id: &DocId) -> Result<Option<StoredForm>> {
+    let key = id.to_string();
+    let Some((bytes, version, heads)) = conn
+        .prepare_cached("SELECT snapshot, version, heads FROM documents WHERE doc_id = ?1")?
+        .query_row([&key], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?)))
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let heads = heads.chunks(32).filter_map(|h| ChangeHash::try_from(h).ok()).collect();
+    let (bytes, compact) = append_changes(conn, &key, bytes)?;
+    Ok(Some(StoredForm { bytes, compact, version, heads }))
+}
+
+/// The snapshot followed by the document's appended change chunks, and
+/// whether there were none.
+fn append_changes(conn: &Connection, key: &str, mut bytes: Vec<u8>) -> Result<(Vec<u8>, bool)> {
     let mut st = conn.prepare_cached("SELECT data FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
-    let mut rows = st.query([&key])?;
+    let mut rows = st.query([key])?;
     let mut compact = true;
     while let Some(row) = rows.next()? {
         let data: Vec<u8> = row.get(0)?;
         bytes.extend_from_slice(&data);
         compact = false;
     }
-    Ok(Some((bytes, compact, version)))
+    Ok((bytes, compact))
 }
 
 fn load_from_db(conn: &Connection, id: &DocId) -> Result<Option<Automerge>> {
-    let Some((bytes, _)) = stored_form(conn, id)? else { return Ok(None) };
+    let Some(bytes) = stored_form(conn, id)? else { return Ok(None) };
     let doc = Automerge::load(&bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
     Ok(Some(doc))
 }
@@ -491,6 +522,7 @@ pub(crate) struct WriteTx<'a> {
     author: &'a str,
     touched: Vec<DocId>,
     compact_after: usize,
+    compact_below: usize,
     max_doc_bytes: usize,
     /// The transaction wiped the store (the file is vacuumed after commit).
     wiped: bool,
@@ -680,10 +712,30 @@ impl WriteTx<'_> {
     fn finish(&mut self) -> Result<()> {
         let touched = std::mem::take(&mut self.touched);
         for id in &touched {
-            let pending: i64 =
-                self.tx.query_row("SELECT count(*) FROM changes WHERE doc_id = ?1", [id.to_string()], |r| r.get(0))?;
+            let key = id.to_string();
+            let (pending, size): (i64, i64) = self
+                .tx
+                .prepare_cached(
+                    "SELECT count(c.seq), length(d.snapshot) + coalesce(sum(length(c.data)), 0)
+                     FROM documents d LEFT JOIN changes c ON c.doc_id = d.doc_id WHERE d.doc_id = ?1",
+                )?
+                .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))?;
             if pending as usize > self.compact_after {
                 self.compact(id)?;
+            }
+            let doc = load_cached(&self.tx, self.cache, id, self.actor)?
+                .ok_or_else(|| Error::not_found(kind_name(id.kind()), id.to_string()))?;
+            let heads: Vec<u8> = doc.get_heads().iter().flat_map(|h| h.0).collect();
+            if pending > 0 && pending as usize <= self.compact_after && size as usize <= self.compact_below {
+                // Small: kept as one snapshot (the cached copy is what is stored).
+                self.tx
+                    .prepare_cached("UPDATE documents SET snapshot = ?2, heads = ?3 WHERE doc_id = ?1")?
+                    .execute(params![key, doc.save(), heads])?;
+                self.tx.prepare_cached("DELETE FROM changes WHERE doc_id = ?1")?.execute([&key])?;
+            } else {
+                self.tx
+                    .prepare_cached("UPDATE documents SET heads = ?2 WHERE doc_id = ?1")?
+                    .execute(params![key, heads])?;
             }
             let doc = load_cached(&self.tx, self.cache, id, self.actor)?
                 .ok_or_else(|| Error::not_found(kind_name(id.kind()), id.to_string()))?;

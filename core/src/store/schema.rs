@@ -141,11 +141,13 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX sync_docs_removed ON sync_docs(doc_id) WHERE status = 'removed';
     "#,
-    // 6: a document's local version, raised by every change stored, so
-    // that a sync knows whether a document sent whole changed meanwhile
-    // without loading it.
+    // 6: a document's local version, raised by every change stored, and
+    // its heads (empty until its next change), so that a sync sends a
+    // document whole and knows whether it changed meanwhile without
+    // loading it.
     r#"
     ALTER TABLE documents ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE documents ADD COLUMN heads BLOB NOT NULL DEFAULT x'';
     "#,
 ];
 

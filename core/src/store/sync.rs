@@ -150,7 +150,12 @@ impl SyncTx for WriteTx<'_> {
         }
         // Loaded only for their heads (and saved again unless compact):
         // not kept, so that a large batch does not evict the cache.
-        let forms = crate::par::map(stored, |(id, (bytes, compact, version))| -> Result<(DocId, WholeForm)> {
+        let forms = crate::par::map(stored, |(id, form)| -> Result<(DocId, WholeForm)> {
+            let super::StoredForm { bytes, compact, version, heads } = form;
+            if compact && !heads.is_empty() {
+                // One snapshot with its heads recorded: sent as stored.
+                return Ok((id, WholeForm { heads, saved: bytes, version }));
+            }
             let doc = Automerge::load(&bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
             let saved = if compact { bytes } else { doc.save() };
             Ok((id, WholeForm { heads: doc.get_heads(), saved, version }))

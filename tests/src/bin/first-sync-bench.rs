@@ -86,18 +86,27 @@ fn build(dir: &Path) {
                 case_file(&store, &mut s);
                 made += 1;
             }
-            let out = dir.join(format!("docs-{n}"));
-            std::fs::create_dir_all(&out).unwrap();
-            for id in store.document_ids().unwrap() {
-                let doc = automerge::Automerge::load(&store.export_document(&id).unwrap()).unwrap();
-                std::fs::write(out.join(id.to_string().replace(':', "-")), doc.save()).unwrap();
-            }
         }
         // Closed: the file (checkpointed) is the phone.
         std::fs::copy(work.join("phone.db"), dir.join(format!("phone-{n}.db"))).unwrap();
         eprintln!("built {n} case files ({:.0} s)", t.elapsed().as_secs_f64());
     }
     let _ = std::fs::remove_dir_all(&work);
+}
+
+/// Writes each document of the phone store built for `n` case files, saved,
+/// to `docs-<n>/` (the work the other implementations run on).
+fn export(dir: &Path, n: usize) {
+    let out = dir.join(format!("docs-{n}"));
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    let copy = tempfile::tempdir().unwrap();
+    std::fs::copy(dir.join(format!("phone-{n}.db")), copy.path().join("p.db")).unwrap();
+    let store = Store::open(copy.path().join("p.db"), &KEY, options("seed")).unwrap();
+    for id in store.document_ids().unwrap() {
+        let doc = automerge::Automerge::load(&store.export_document(&id).unwrap()).unwrap();
+        std::fs::write(out.join(id.to_string().replace(':', "-")), doc.save()).unwrap();
+    }
 }
 
 struct Server {
@@ -115,6 +124,7 @@ impl Server {
             .env("QAMQOR_DATA_DIR", dir.path())
             .env("QAMQOR_LISTEN", "127.0.0.1:0")
             .env("QAMQOR_MAX_CONNECTIONS_PER_ADDRESS", "8192")
+            .env("QAMQOR_MAX_CONNECTIONS", "8192")
             .env("QAMQOR_ENROLLMENTS_PER_MINUTE", "10000")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -250,9 +260,17 @@ async fn main() {
     if !cache.join(format!("phone-{}.db", BUILT[BUILT.len() - 1])).exists() {
         std::fs::create_dir_all(&cache).unwrap();
         build(&cache);
+        for n in BUILT {
+            let _ = std::fs::remove_dir_all(cache.join(format!("docs-{n}")));
+        }
     }
     let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let sizes = if sizes.is_empty() { SIZES.to_vec() } else { sizes };
+    for &n in &sizes {
+        if !cache.join(format!("docs-{n}")).exists() {
+            export(&cache, n);
+        }
+    }
     println!("# First syncs as the caseload grows (release server process, encrypted, durable phones)\n");
     println!(
         "| case files (documents) | direction | time | per case file | CPU phone + server | wire bytes (up + down) | saved form, gzip | wire / saved gzip | round trips | server RSS after / peak |"
@@ -321,12 +339,89 @@ async fn main() {
         figures.insert("week_rounds", r.rounds as f64);
         figures.insert("server_rss_mib", server.memory().0);
         figures.insert("server_peak_mib", server.memory().1);
+
+        // 1,500 phones at once on the region now stored.
+        let (p99, peak) = phones_at_once(&server, &[(&up, &config_up), (&down, &config)], 1500).await;
+        println!(
+            "| {n} ({docs}) | 1,500 phones at once (nothing new) | p99 {:.0} ms | | | | | | | {:.0} MiB during |",
+            p99 * 1000.0,
+            peak
+        );
+        figures.insert("phones_1500_p99_s", p99);
+        figures.insert("phones_1500_rss_mib", peak);
         let out = cache.join("../peers");
         std::fs::create_dir_all(&out).unwrap();
         let json: serde_json::Map<String, serde_json::Value> =
             figures.iter().map(|(k, v)| ((*k).to_owned(), serde_json::json!(v))).collect();
         std::fs::write(out.join(format!("qamqor-{n}.json")), serde_json::Value::Object(json).to_string()).unwrap();
     }
+}
+
+/// `phones` sync requests at once (each phone asking for news, as a phone
+/// that opens the app does), with the enrolled phones' tokens in turn.
+/// Returns the p99 latency (s) and the server's highest resident memory
+/// during the load (MiB).
+async fn phones_at_once(server: &Server, phones: &[(&Arc<Store>, &ServerConfig)], n: usize) -> (f64, f64) {
+    use qamqor_core::sync::wire::{self, PROTOCOL_VERSION, SyncRequest};
+    let http = reqwest::Client::builder().pool_max_idle_per_host(n).build().unwrap();
+    let url = format!("{}/v1/sync", server.url);
+    let bodies: Vec<(Vec<u8>, String)> = phones
+        .iter()
+        .map(|(store, config)| {
+            let req = SyncRequest { v: PROTOCOL_VERSION, cursor: store.sync_cursor().unwrap(), ..Default::default() };
+            (wire::encode(&req), config.token.clone())
+        })
+        .collect();
+    let on = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let (on, pid) = (on.clone(), server.pid);
+        tokio::spawn(async move {
+            let mut peak = 0.0f64;
+            while on.load(std::sync::atomic::Ordering::Relaxed) {
+                let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+                let rss = status
+                    .lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|kb| kb.parse::<f64>().ok())
+                    .unwrap_or(0.0);
+                peak = peak.max(rss / 1024.0);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            peak
+        })
+    };
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let (http, url) = (http.clone(), url.clone());
+            let (body, token) = bodies[i % bodies.len()].clone();
+            tokio::spawn(async move {
+                let t = Instant::now();
+                let r = http
+                    .post(url)
+                    .bearer_auth(token)
+                    .header("content-type", "application/cbor")
+                    .body(body)
+                    .send()
+                    .await;
+                let ok = match r {
+                    Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+                    _ => false,
+                };
+                (t.elapsed(), ok)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for t in tasks {
+        let (lat, ok) = t.await.unwrap();
+        assert!(ok, "a sync failed under load");
+        latencies.push(lat);
+    }
+    on.store(false, std::sync::atomic::Ordering::Relaxed);
+    let peak = sampler.await.unwrap();
+    latencies.sort();
+    (latencies[(latencies.len() - 1) * 99 / 100].as_secs_f64(), peak)
 }
 
 /// A week offline on `store`: 100 edits (visits, checks, address changes)
