@@ -12,11 +12,13 @@ use qamqor_core::docs::DocId;
 pub const DEFAULT_BUDGET: usize = 64 << 20;
 
 /// Estimated memory of a loaded document: Automerge keeps each operation
-/// and each change's metadata in memory (measured on case files: about 100
-/// bytes an operation and 300 a change, with the allocator's overhead).
+/// and each change's metadata in memory. Calibrated on the first-sync
+/// bench's case files (server RSS with the cache full against the cache
+/// off, 6,000 documents): about 500 bytes an operation and 1,500 a change,
+/// with the allocator's overhead.
 pub fn estimate(doc: &Automerge) -> usize {
     let s = doc.stats();
-    (s.num_ops as usize).saturating_mul(100).saturating_add((s.num_changes as usize).saturating_mul(300)).max(1024)
+    (s.num_ops as usize).saturating_mul(500).saturating_add((s.num_changes as usize).saturating_mul(1500)).max(4096)
 }
 
 struct Entry {
