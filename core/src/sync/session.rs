@@ -351,6 +351,7 @@ impl Session {
             // exchange of several rounds; loaded and saved on every core.
             let fresh_ids: Vec<DocId> =
                 pending.iter().filter(|p| is_fresh(p, states)).take(max_docs).map(|p| p.id.clone()).collect();
+            let batch: HashSet<DocId> = fresh_ids.iter().cloned().collect();
             let mut wholes = HashMap::new();
             let mut to_read = Vec::new();
             for id in fresh_ids {
@@ -370,6 +371,11 @@ impl Session {
                     break;
                 }
                 let fresh = is_fresh(&p, states);
+                if fresh && !batch.contains(&p.id) {
+                    // Past this request's batch (others did not fit): whole in the next.
+                    deferred = true;
+                    continue;
+                }
                 if let Some(WholeForm { heads, saved, version }) =
                     wholes.remove(&p.id).filter(|w| fresh && !w.heads.is_empty())
                 {
