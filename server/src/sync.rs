@@ -18,7 +18,7 @@ use qamqor_core::sync::wire::{
 use crate::access::{self, Grants};
 use crate::error::{Result, ServerError};
 use crate::model::{AuditEntry, DocMeta, HeldDocument, User};
-use crate::storage::{DocWrite, Held, SyncTx};
+use crate::storage::{DocWrite, Held, HeldScope, SyncTx};
 
 /// How often a device's last-sync time is rewritten when nothing else
 /// about it changed, in seconds.
@@ -180,7 +180,9 @@ pub(crate) fn serve(
     let rescan = ctx.seen_epoch < ctx.epoch;
     let cursor = if req.cursor > end || rescan { 0 } else { req.cursor };
     let scan = cursor < end;
-    let held = tx.held(device_id, scan)?;
+    // The held documents of the request (and those awaiting removal); the
+    // feed's are read once the page is known.
+    let mut held = tx.held(device_id, HeldScope::Among(&ids))?;
     let held_by_id: HashMap<&DocId, &Held> = held.iter().map(|h| (&h.id, h)).collect();
     let acked: Vec<DocId> = req
         .acks
@@ -227,6 +229,8 @@ pub(crate) fn serve(
     // response holds at most `max_docs` messages: the request's first.
     let mut new_cursor = end;
     let mut more = false;
+    // The feed documents looked at (offered or not).
+    let mut seen: Vec<DocId> = Vec::new();
     if scan {
         let room = limits.max_docs.saturating_sub(plan.len());
         if room == 0 {
@@ -237,17 +241,17 @@ pub(crate) fn serve(
             // Urgent documents take at most all but one place, so that the
             // feed always moves on.
             let urgent_room = room.saturating_sub(1);
-            let mut offer = |meta: DocMeta, plan: &mut Vec<Step<'_>>| {
+            let mut offer = |meta: DocMeta, plan: &mut Vec<Step<'_>>, seen: &mut Vec<DocId>| {
+                seen.push(meta.id.clone());
                 let fresh = access::can_read(who.user, who.grants, &meta) && offered.insert(meta.id.clone());
                 if fresh {
-                    // A document the device has never had goes whole.
-                    let whole = req.v >= 3 && !held_by_id.contains_key(&meta.id);
+                    // Whole or not is decided once the held documents are read.
                     plan.push(Step {
                         id: meta.id.clone(),
                         meta: Some(meta),
                         incoming: None,
                         full: false,
-                        whole,
+                        whole: false,
                         policy: Policy::Feed,
                         size: 0,
                     });
@@ -257,7 +261,7 @@ pub(crate) fn serve(
             let mut taken = 0;
             if urgent_room > 0 {
                 for meta in tx.urgent_feed(cursor, urgent_room)? {
-                    taken += usize::from(offer(meta, &mut plan));
+                    taken += usize::from(offer(meta, &mut plan, &mut seen));
                 }
             }
             let page_room = room - taken;
@@ -269,8 +273,21 @@ pub(crate) fn serve(
                 more = last.seq < end;
             }
             for meta in page {
-                offer(meta, &mut plan);
+                offer(meta, &mut plan, &mut seen);
             }
+        }
+        // Every held document is checked for withdrawal once a scan reaches
+        // the feed's end (or after an access change); on the pages before,
+        // only the page's own: a long first sync does not read every held
+        // document at every round.
+        let sweep = rescan || !more;
+        let known: HashSet<DocId> = held.iter().map(|h| h.id.clone()).collect();
+        let extra = tx.held(device_id, if sweep { HeldScope::All } else { HeldScope::Among(&seen) })?;
+        held.extend(extra.into_iter().filter(|h| !known.contains(&h.id)));
+        let holds: HashSet<&DocId> = held.iter().map(|h| &h.id).collect();
+        for step in plan.iter_mut().filter(|s| s.policy == Policy::Feed) {
+            // A document the device has never had goes whole.
+            step.whole = req.v >= 3 && !holds.contains(&step.id);
         }
     }
 

@@ -27,7 +27,7 @@ use qamqor_core::store::{Store, StoreOptions};
 use qamqor_core::sync::session::Session;
 use qamqor_core::sync::wire::{Limits, SyncResponse};
 
-use super::{DocWrite, Storage};
+use super::{DocWrite, HeldScope, Storage};
 use crate::error::ServerError;
 use crate::model::{Device, Role, User};
 use crate::service::{Caller, Service};
@@ -301,7 +301,8 @@ pub fn removals_stay_until_acknowledged(factory: Factory<'_>) {
     let held = |all: bool| {
         let mut out = Vec::new();
         s.sync_tx(&mut |tx| {
-            out = tx.held("d1", all)?.into_iter().map(|h| (h.id.to_string(), h.removal)).collect();
+            let scope = if all { HeldScope::All } else { HeldScope::Removals };
+            out = tx.held("d1", scope)?.into_iter().map(|h| (h.id.to_string(), h.removal)).collect();
             Ok(SyncResponse::default())
         })
         .unwrap();
@@ -310,6 +311,21 @@ pub fn removals_stay_until_acknowledged(factory: Factory<'_>) {
     };
     assert_eq!(held(false), vec![(id.to_string(), true)]);
     assert_eq!(held(true).len(), 2);
+    // Among ids: those named, and those awaiting removal whatever is named.
+    let among = |ids: &[DocId]| {
+        let mut out = Vec::new();
+        s.sync_tx(&mut |tx| {
+            out = tx.held("d1", HeldScope::Among(ids))?.into_iter().map(|h| h.id.to_string()).collect();
+            Ok(SyncResponse::default())
+        })
+        .unwrap();
+        out.sort();
+        out
+    };
+    assert_eq!(among(&[]), vec![id.to_string()]);
+    let mut both = vec![id.to_string(), other.to_string()];
+    both.sort();
+    assert_eq!(among(std::slice::from_ref(&other)), both);
     // An acknowledgement of something never removed changes nothing.
     s.sync_tx(&mut |tx| {
         tx.ack_removals("d1", &[other.clone(), id.clone()])?;

@@ -75,6 +75,18 @@ pub struct Held {
     pub damaged: bool,
 }
 
+/// Which of the documents a device holds a sync transaction reads (besides
+/// those awaiting removal, always read).
+#[derive(Debug, Clone, Copy)]
+pub enum HeldScope<'a> {
+    /// Only those awaiting removal.
+    Removals,
+    /// Also those among these ids.
+    Among(&'a [DocId]),
+    /// Every one.
+    All,
+}
+
 /// A document and the device's sync state for it, as loaded in a sync
 /// transaction.
 #[derive(Debug)]
@@ -114,9 +126,9 @@ pub trait SyncTx {
     /// The stored size of the documents among `ids` (snapshot and appended
     /// changes, in bytes).
     fn sizes(&mut self, ids: &[DocId]) -> Result<HashMap<DocId, u64>>;
-    /// The documents the device holds according to the server; all of them
-    /// with `all`, otherwise only those awaiting removal.
-    fn held(&mut self, device_id: &str, all: bool) -> Result<Vec<Held>>;
+    /// The documents the device holds according to the server: those
+    /// awaiting removal always, and the others `scope` names.
+    fn held(&mut self, device_id: &str, scope: HeldScope<'_>) -> Result<Vec<Held>>;
     /// The feed's end (the highest sequence committed).
     fn feed_end(&mut self) -> Result<u64>;
     /// Documents changed after `after`, in feed order, at most `limit`.

@@ -15,7 +15,7 @@ use qamqor_core::sync::wire::SyncResponse;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::cache::DocCache;
-use super::{DocWrite, Held, Loaded, Storage, StoredReport, SyncCaller, SyncTx};
+use super::{DocWrite, Held, HeldScope, Loaded, Storage, StoredReport, SyncCaller, SyncTx};
 use crate::access::Grants;
 use crate::error::{Result, ServerError};
 use crate::model::{AuditCheck, AuditEntry, ConsoleAccount, ConsoleSession, Device, DocMeta, HeldDocument, Role, User};
@@ -735,15 +735,21 @@ impl SyncTx for Tx<'_, '_> {
         Ok(out)
     }
 
-    fn held(&mut self, device_id: &str, all: bool) -> Result<Vec<Held>> {
+    fn held(&mut self, device_id: &str, scope: HeldScope<'_>) -> Result<Vec<Held>> {
         let cols = META_COLS.split(", ").map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ");
-        // Two statements, so that the usual case (removals only) uses its index.
-        let which = if all { "" } else { " AND h.removal = 1" };
+        // One statement per scope, so that the usual cases use their indexes.
+        let (which, ids) = match scope {
+            HeldScope::Removals => (" AND h.removal = 1 AND ?2 IS NULL", None),
+            HeldScope::Among(ids) => {
+                (" AND (h.removal = 1 OR h.doc_id IN (SELECT value FROM json_each(?2)))", Some(id_list(ids.iter())))
+            }
+            HeldScope::All => (" AND ?2 IS NULL", None),
+        };
         let mut st = self.tx.prepare_cached(&format!(
             "SELECT h.doc_id, h.removal, {cols} FROM device_docs h LEFT JOIN documents d ON d.doc_id = h.doc_id
              WHERE h.device_id = ?1{which}"
         ))?;
-        let rows = st.query_map(params![device_id], |r| {
+        let rows = st.query_map(params![device_id, ids], |r| {
             let key: String = r.get(0)?;
             let removal: bool = r.get(1)?;
             let exists: Option<String> = r.get(2)?;
