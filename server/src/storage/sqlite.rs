@@ -662,6 +662,37 @@ impl SqliteStorage {
     }
 }
 
+/// A device's held documents matching `which` (a condition on `h`, which
+/// may use the id list `?2`).
+fn held_rows(tx: &Connection, device_id: &str, which: &str, ids: Option<String>) -> Result<Vec<Held>> {
+    let cols = META_COLS.split(", ").map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ");
+    let mut st = tx.prepare_cached(&format!(
+        "SELECT h.doc_id, h.removal, {cols} FROM device_docs h LEFT JOIN documents d ON d.doc_id = h.doc_id
+         WHERE h.device_id = ?1{which}"
+    ))?;
+    let args: Vec<&dyn rusqlite::ToSql> = match &ids {
+        Some(list) => vec![&device_id, list],
+        None => vec![&device_id],
+    };
+    let rows = st.query_map(args.as_slice(), |r| {
+        let key: String = r.get(0)?;
+        let removal: bool = r.get(1)?;
+        let exists: Option<String> = r.get(2)?;
+        let meta = match exists {
+            Some(_) => meta_at(r, 2)?.1,
+            None => None,
+        };
+        Ok((key, removal, exists.is_some(), meta))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (key, removal, exists, meta) = row?;
+        let Ok(id) = DocId::parse(&key) else { continue };
+        out.push(Held { id, damaged: exists && meta.is_none(), meta, removal });
+    }
+    Ok(out)
+}
+
 /// A sync transaction on SQLite.
 struct Tx<'a, 'c> {
     tx: &'a rusqlite::Transaction<'c>,
@@ -736,34 +767,18 @@ impl SyncTx for Tx<'_, '_> {
     }
 
     fn held(&mut self, device_id: &str, scope: HeldScope<'_>) -> Result<Vec<Held>> {
-        let cols = META_COLS.split(", ").map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ");
-        // One statement per scope, so that the usual cases use their indexes.
-        let (which, ids) = match scope {
-            HeldScope::Removals => (" AND h.removal = 1 AND ?2 IS NULL", None),
-            HeldScope::Among(ids) => {
-                (" AND (h.removal = 1 OR h.doc_id IN (SELECT value FROM json_each(?2)))", Some(id_list(ids.iter())))
-            }
-            HeldScope::All => (" AND ?2 IS NULL", None),
+        // Separate statements, so that each uses its index (the removals'
+        // partial index, the primary key for named ids): an `OR` of both
+        // would read every row of the device.
+        let mut out = match scope {
+            HeldScope::All => held_rows(self.tx, device_id, "", None)?,
+            _ => held_rows(self.tx, device_id, " AND h.removal = 1", None)?,
         };
-        let mut st = self.tx.prepare_cached(&format!(
-            "SELECT h.doc_id, h.removal, {cols} FROM device_docs h LEFT JOIN documents d ON d.doc_id = h.doc_id
-             WHERE h.device_id = ?1{which}"
-        ))?;
-        let rows = st.query_map(params![device_id, ids], |r| {
-            let key: String = r.get(0)?;
-            let removal: bool = r.get(1)?;
-            let exists: Option<String> = r.get(2)?;
-            let meta = match exists {
-                Some(_) => meta_at(r, 2)?.1,
-                None => None,
-            };
-            Ok((key, removal, exists.is_some(), meta))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (key, removal, exists, meta) = row?;
-            let Ok(id) = DocId::parse(&key) else { continue };
-            out.push(Held { id, damaged: exists && meta.is_none(), meta, removal });
+        if let HeldScope::Among(ids) = scope
+            && !ids.is_empty()
+        {
+            let named = " AND h.removal = 0 AND h.doc_id IN (SELECT value FROM json_each(?2))";
+            out.extend(held_rows(self.tx, device_id, named, Some(id_list(ids.iter())))?);
         }
         Ok(out)
     }
