@@ -229,9 +229,9 @@ pub(crate) fn serve(
     // response holds at most `max_docs` messages: the request's first.
     let mut new_cursor = end;
     let mut more = false;
-    // The feed documents looked at (offered or not).
-    let mut seen: Vec<DocId> = Vec::new();
     if scan {
+        // The feed documents looked at (offered or not).
+        let mut seen: Vec<DocId> = Vec::new();
         let room = limits.max_docs.saturating_sub(plan.len());
         if room == 0 {
             new_cursor = cursor;

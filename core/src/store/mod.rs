@@ -438,22 +438,9 @@ pub(crate) fn kind_name(kind: DocKind) -> &'static str {
 }
 
 /// A document's stored form: its snapshot followed by its appended change
-/// chunks, which `Automerge::load` reads as one; and whether it is the
-/// snapshot alone (compact: a saved form as it is).
-fn stored_form(conn: &Connection, id: &DocId) -> Result<Option<Vec<u8>>> {
-    let key = id.to_string();
-    let Some(bytes) = conn
-        .prepare_cached("SELECT snapshot FROM documents WHERE doc_id = ?1")?
-        .query_row([&key], |r| r.get::<_, Vec<u8>>(0))
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    Ok(Some(append_changes(conn, &key, bytes)?.0))
-}
-
-/// A document's stored form as [`stored_form`] gives it, with its local
-/// version and its heads as stored (empty: not recorded).
+/// chunks (which `Automerge::load` reads as one), whether it is the
+/// snapshot alone (compact: a saved form as it is), its local version and
+/// its heads as stored (empty: not recorded).
 pub(crate) struct StoredForm {
     pub(crate) bytes: Vec<u8>,
     pub(crate) compact: bool,
@@ -490,8 +477,8 @@ fn append_changes(conn: &Connection, key: &str, mut bytes: Vec<u8>) -> Result<(V
 }
 
 fn load_from_db(conn: &Connection, id: &DocId) -> Result<Option<Automerge>> {
-    let Some(bytes) = stored_form(conn, id)? else { return Ok(None) };
-    let doc = Automerge::load(&bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
+    let Some(form) = stored_form_at(conn, id)? else { return Ok(None) };
+    let doc = Automerge::load(&form.bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
     Ok(Some(doc))
 }
 
@@ -737,8 +724,6 @@ impl WriteTx<'_> {
                     .prepare_cached("UPDATE documents SET heads = ?2 WHERE doc_id = ?1")?
                     .execute(params![key, heads])?;
             }
-            let doc = load_cached(&self.tx, self.cache, id, self.actor)?
-                .ok_or_else(|| Error::not_found(kind_name(id.kind()), id.to_string()))?;
             index::update(&self.tx, id, doc)?;
         }
         self.touched = touched;

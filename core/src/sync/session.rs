@@ -171,6 +171,11 @@ pub trait SyncTx {
     fn forget_reads(&mut self, ids: &[String]) -> Result<()>;
 }
 
+/// Whether a pending document has never been exchanged (it goes whole).
+fn is_fresh(p: &PendingDoc, states: &HashMap<DocId, State>) -> bool {
+    p.state.is_empty() && !states.contains_key(&p.id) && p.status == SyncStatus::Pending
+}
+
 /// A document as sent whole.
 #[derive(Debug, Clone)]
 pub struct WholeForm {
@@ -294,7 +299,7 @@ impl Session {
             let ids: Vec<DocId> = tx
                 .pending()?
                 .into_iter()
-                .filter(|p| p.state.is_empty() && p.status == SyncStatus::Pending && !states.contains_key(&p.id))
+                .filter(|p| is_fresh(p, states))
                 .filter(|p| !sent.contains(p.id.to_string().as_str()) && !prepared.contains_key(&p.id))
                 .take(max_docs)
                 .map(|p| p.id)
@@ -344,9 +349,6 @@ impl Session {
             let reads = tx.reads(super::wire::MAX_READS)?;
             let mut docs = Vec::new();
             let pending = tx.pending()?;
-            let is_fresh = |p: &PendingDoc, states: &HashMap<DocId, State>| {
-                p.state.is_empty() && !states.contains_key(&p.id) && p.status == SyncStatus::Pending
-            };
             // Never exchanged: each goes whole, in one message instead of an
             // exchange of several rounds; loaded and saved on every core.
             let fresh_ids: Vec<DocId> =
