@@ -7,8 +7,10 @@
 pub fn map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
     /// Items per thread below which one thread does it all.
     const MIN_PER_THREAD: usize = 8;
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(8);
-    let threads = cores.min(items.len() / MIN_PER_THREAD).max(1);
+    if items.len() < 2 * MIN_PER_THREAD {
+        return items.into_iter().map(f).collect();
+    }
+    let threads = cores().min(items.len() / MIN_PER_THREAD).max(1);
     if threads == 1 {
         return items.into_iter().map(f).collect();
     }
@@ -35,6 +37,14 @@ pub fn map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R>
         }
         out
     })
+}
+
+/// The cores to use (at most 8), read once: the standard library reads the
+/// process's cgroup files at every call, which costs more than a small
+/// request's whole exchange.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(8))
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use qamqor_core::sync::wire;
 use serde_json::json;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -63,6 +64,8 @@ struct Edge {
 /// How long after a write failed for want of disk space the health check
 /// reports it.
 const DISK_FULL_REPORTED_SECS: i64 = 300;
+/// Responses smaller than this (bytes) are sent uncompressed.
+const COMPRESS_ABOVE: u16 = 1024;
 
 fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()
@@ -89,7 +92,9 @@ pub fn router(service: Arc<Service>, limits: EdgeLimits) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(RequestDecompressionLayer::new())
-        .layer(CompressionLayer::new())
+        // A small body gains nothing from gzip, and setting up a deflate
+        // stream costs more than answering a sync with nothing new.
+        .layer(CompressionLayer::new().compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_ABOVE))))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .with_state(edge)
         .nest("/console", console)

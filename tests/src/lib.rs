@@ -293,6 +293,19 @@ pub fn rss_mib(pid: Option<u32>) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// CPU time a process has used (user + system), in seconds; `None`: this
+/// process.
+pub fn cpu_secs(pid: Option<u32>) -> f64 {
+    let path = pid.map_or_else(|| "/proc/self/stat".to_owned(), |p| format!("/proc/{p}/stat"));
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    // Clock ticks of 1/100 s (Linux's USER_HZ).
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// A TCP proxy that records every byte that crosses it both ways, and can
 /// be taken offline (connections refused, as when a link is down).
 pub struct RecordingProxy {

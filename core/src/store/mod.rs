@@ -163,6 +163,9 @@ fn open_connection(path: &Path, key: &[u8]) -> Result<Connection> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // The store's actions and sync use more statements than rusqlite's
+    // default cache of 16: keep them prepared.
+    conn.set_prepared_statement_cache_capacity(128);
     Ok(conn)
 }
 

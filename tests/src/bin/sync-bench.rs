@@ -165,7 +165,7 @@ async fn main() {
                 peak
             })
         };
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), cpu_secs(None));
         let mut tasks = Vec::new();
         for i in 0..phones_n {
             let (http, url, token, actor) = (http.clone(), url.clone(), tokens[i].clone(), actors[i].clone());
@@ -235,11 +235,12 @@ async fn main() {
             errors += e;
         }
         let wall = t.elapsed();
+        let cpu = cpu_secs(None) - cpu;
         sampling.store(false, std::sync::atomic::Ordering::Relaxed);
         let peak = sampler.await.unwrap();
         all.sort();
         println!(
-            "| {} phones at once ({} uploading a new case) | {:.2} s for all | | {} requests | {:.0} req/s; p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {} errors; RSS peak {:.0} MiB during the load, {:.0} MiB before (server and all clients in one process) |",
+            "| {} phones at once ({} uploading a new case) | {:.2} s for all | | {} requests | {:.0} req/s; p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {} errors; CPU {:.2} s of {:.2} s available; RSS peak {:.0} MiB during the load, {:.0} MiB before (server and all clients in one process) |",
             phones_n,
             phones_n / 10,
             wall.as_secs_f64(),
@@ -249,6 +250,8 @@ async fn main() {
             pct(&all, 0.99).as_secs_f64() * 1000.0,
             all[all.len() - 1].as_secs_f64() * 1000.0,
             errors,
+            cpu,
+            wall.as_secs_f64() * std::thread::available_parallelism().map_or(1, usize::from) as f64,
             peak,
             rss_before
         );
