@@ -705,9 +705,13 @@ impl WriteTx<'_> {
             let key = id.to_string();
             let (pending, size): (i64, i64) = self
                 .tx
+                // Scalar subqueries, not a join: SQLite prepares a join
+                // whose WHERE compares a column with a parameter again at
+                // every new binding (constant propagation).
                 .prepare_cached(
-                    "SELECT count(c.seq), length(d.snapshot) + coalesce(sum(length(c.data)), 0)
-                     FROM documents d LEFT JOIN changes c ON c.doc_id = d.doc_id WHERE d.doc_id = ?1",
+                    "SELECT (SELECT count(*) FROM changes WHERE doc_id = ?1),
+                            (SELECT length(snapshot) FROM documents WHERE doc_id = ?1)
+                              + (SELECT coalesce(sum(length(data)), 0) FROM changes WHERE doc_id = ?1)",
                 )?
                 .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))?;
             if pending as usize > self.compact_after {

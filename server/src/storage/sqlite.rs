@@ -671,9 +671,13 @@ impl SqliteStorage {
 /// may use the id list `?2`).
 fn held_rows(tx: &Connection, device_id: &str, which: &str, ids: Option<String>) -> Result<Vec<Held>> {
     let cols = META_COLS.split(", ").map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ");
+    // The device id comes in through `me`: SQLite prepares a join whose
+    // WHERE compares a column with a parameter again at every new binding
+    // (constant propagation), which cost more than the query itself.
     let mut st = tx.prepare_cached(&format!(
-        "SELECT h.doc_id, h.removal, {cols} FROM device_docs h LEFT JOIN documents d ON d.doc_id = h.doc_id
-         WHERE h.device_id = ?1{which}"
+        "WITH me(id) AS (SELECT ?1)
+         SELECT h.doc_id, h.removal, {cols} FROM me JOIN device_docs h ON h.device_id = me.id
+         LEFT JOIN documents d ON d.doc_id = h.doc_id WHERE 1{which}"
     ))?;
     let args: Vec<&dyn rusqlite::ToSql> = match &ids {
         Some(list) => vec![&device_id, list],
