@@ -316,6 +316,17 @@ pub(crate) fn serve(
         withdraw(&step.id, &mut removed, &mut new_removals);
     }
 
+    // A token in its last third is renewed: the phone keeps working without
+    // a new code as long as it syncs now and then.
+    let renew = ctx.device.expires_at - now < token_ttl_secs / 3;
+    // On a read snapshot, stop as soon as something is sure to be stored
+    // (before any document is loaded): the request is served again in a
+    // write transaction.
+    let stores = !plan.is_empty() || !new_removals.is_empty() || !acked.is_empty() || rescan || renew;
+    if (stores || !audits.is_empty()) && tx.must_write() {
+        return Ok(SyncResponse::default());
+    }
+
     // Run each document's exchange on what was loaded; documents sent
     // whole are read as stored, never loaded.
     let to_load: Vec<(DocId, Option<u64>)> =
@@ -427,9 +438,7 @@ pub(crate) fn serve(
             audits.push(entry);
         }
     }
-    // A token in its last third is renewed: the phone keeps working without
-    // a new code as long as it syncs now and then.
-    let renewal = if ctx.device.expires_at - now < token_ttl_secs / 3 {
+    let renewal = if renew {
         let token = crate::auth::new_token();
         let expires_at = now + token_ttl_secs;
         tx.renew_token(device_id, &crate::auth::token_hash(&token), expires_at)?;

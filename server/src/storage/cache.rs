@@ -59,8 +59,12 @@ impl DocCache {
 
     /// Caches a document as of feed sequence `seq`, evicting the least
     /// recently used past the budget. A document larger than a quarter of
-    /// the budget is not cached.
+    /// the budget is not cached. A copy at a later sequence is kept (writers
+    /// of one committed batch insert in any order).
     pub fn insert(&mut self, id: DocId, seq: u64, doc: Automerge) {
+        if self.entries.get(&id).is_some_and(|e| e.seq > seq) {
+            return;
+        }
         self.remove(&id);
         let cost = estimate(&doc);
         if cost > self.budget / 4 {

@@ -25,7 +25,7 @@ use qamqor_core::model::{ChildId, Kato};
 use qamqor_core::sample::Sample;
 use qamqor_core::store::{Store, StoreOptions};
 use qamqor_core::sync::session::Session;
-use qamqor_core::sync::wire::{Limits, SyncResponse};
+use qamqor_core::sync::wire::{Limits, PROTOCOL_VERSION, SyncRequest, SyncResponse};
 
 use super::{DocWrite, HeldScope, Storage};
 use crate::error::ServerError;
@@ -98,6 +98,64 @@ fn store_new(storage: &dyn Storage, device: &str, id: &DocId, doc: &Automerge) {
             Ok(SyncResponse::default())
         })
         .unwrap();
+}
+
+/// A request with nothing to store may be answered from a read snapshot
+/// ([`Storage::sync_read`]): a write asked for on a snapshot is not done
+/// (the answer is `None`), and a quiet sync writes nothing but its last
+/// sync, which `devices()` shows at once on this instance and the other.
+/// A request that finds something new is served in a write transaction and
+/// the next quiet one finds nothing.
+pub fn a_read_snapshot_stores_nothing(factory: Factory<'_>) {
+    let dir = tempfile::tempdir().unwrap();
+    let a = factory(dir.path());
+    let b = factory(dir.path());
+    a.create_user(&specialist("u")).unwrap();
+    let token = register_device(&*a, "u", "0a0b", "d1");
+    register_device(&*a, "u", "0c0d", "d2");
+    let (id, doc) = case_doc(7);
+    let write = || DocWrite {
+        id: id.clone(),
+        content: Some((doc.clone(), Vec::new(), Projection::of(&id, &doc))),
+        state: Vec::new(),
+        saved: None,
+    };
+    let stored = a
+        .sync_read(&mut |tx| {
+            tx.store("d1", vec![write()])?;
+            tx.set_removals("d1", std::slice::from_ref(&id))?;
+            Ok(SyncResponse::default())
+        })
+        .unwrap();
+    assert!(stored.is_none(), "a snapshot that had to store something is not an answer");
+    assert!(b.doc_meta(&id).unwrap().is_none());
+    let mut held = 0;
+    b.sync_tx(&mut |tx| {
+        held = tx.held("d1", HeldScope::All)?.len();
+        Ok(SyncResponse::default())
+    })
+    .unwrap();
+    assert_eq!(held, 0, "no removal was recorded");
+    let audit = a.audit_log(10_000).unwrap().len();
+
+    let service = Service::new(a.clone(), Limits::default(), 86_400);
+    let caller = service.authenticate(&token).unwrap();
+    let quiet = SyncRequest { v: PROTOCOL_VERSION, ..SyncRequest::default() };
+    let resp = service.sync(&caller, &quiet).unwrap();
+    assert!(resp.docs.is_empty() && !resp.more);
+    assert_eq!(a.audit_log(10_000).unwrap().len(), audit, "a quiet sync is not audited");
+    let seen = |s: &Arc<dyn Storage>| s.devices().unwrap().into_iter().find(|d| d.id == "d1").unwrap();
+    assert!(seen(&a).last_sync_at.is_some(), "the last sync is shown at once");
+    assert!(seen(&b).last_sync_at.is_some());
+
+    // Something new: served (and recorded) in a write transaction.
+    store_new(&*b, "d2", &id, &doc);
+    let resp = service.sync(&caller, &SyncRequest { cursor: resp.cursor, ..quiet.clone() }).unwrap();
+    assert_eq!(resp.docs.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), vec![id.to_string().as_str()]);
+    assert_eq!(seen(&b).cursor, resp.cursor);
+    let again = service.sync(&caller, &SyncRequest { cursor: resp.cursor, ..quiet }).unwrap();
+    assert!(again.docs.is_empty() && again.removed.is_empty());
+    assert_eq!(again.cursor, resp.cursor);
 }
 
 /// Users, devices and grants survive a second instance; unknown users and
@@ -437,6 +495,10 @@ macro_rules! storage_conformance {
             #[test]
             fn removals_stay_until_acknowledged() {
                 suite::removals_stay_until_acknowledged(&factory());
+            }
+            #[test]
+            fn a_read_snapshot_stores_nothing() {
+                suite::a_read_snapshot_stores_nothing(&factory());
             }
             #[test]
             fn concurrent_syncs_through_two_instances_lose_nothing() {

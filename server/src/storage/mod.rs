@@ -21,6 +21,7 @@
 
 pub mod cache;
 pub mod conformance;
+pub mod quiet;
 pub mod sqlite;
 
 use std::collections::HashMap;
@@ -117,6 +118,12 @@ pub struct DocWrite {
 /// every id it needs at once, so a request costs a fixed number of
 /// storage round trips whatever its size.
 pub trait SyncTx {
+    /// Says that the request will store something. A read snapshot (see
+    /// [`Storage::sync_read`]) answers `true`: the caller stops there, and
+    /// the request is served again in a write transaction.
+    fn must_write(&mut self) -> bool {
+        false
+    }
     /// The device, its user and their grants; `None` for an unknown device.
     fn caller(&mut self, device_id: &str) -> Result<Option<SyncCaller>>;
     /// Metadata of the documents stored among `ids`; `None` for a stored
@@ -265,6 +272,17 @@ pub trait Storage: Send + Sync + 'static {
     /// (a retried transaction) and must then give the same result from
     /// what it reads.
     fn sync_tx(&self, f: &mut dyn FnMut(&mut dyn SyncTx) -> Result<SyncResponse>) -> Result<SyncResponse>;
+
+    /// Runs `f` on a consistent read snapshot, without the write lock, for
+    /// a request that may store nothing (no documents, acknowledgements or
+    /// read records). `None` when `f` had something to store (besides the
+    /// device's last sync): the caller then runs [`Storage::sync_tx`]. The
+    /// last sync is written behind, within [`quiet::TOUCH_BEHIND`]. A
+    /// backend without a read path answers `None`.
+    fn sync_read(&self, f: &mut dyn FnMut(&mut dyn SyncTx) -> Result<SyncResponse>) -> Result<Option<SyncResponse>> {
+        let _ = f;
+        Ok(None)
+    }
 
     /// Recomputes every document's projection when it was derived under
     /// another [`qamqor_core::docs::PROJECTION_VERSION`]. Returns how many

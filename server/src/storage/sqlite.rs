@@ -15,6 +15,7 @@ use qamqor_core::sync::wire::SyncResponse;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::cache::DocCache;
+use super::quiet::{ReadOnly, Touches};
 use super::{DocWrite, Held, HeldScope, Loaded, Storage, StoredReport, SyncCaller, SyncTx};
 use crate::access::Grants;
 use crate::error::{Result, ServerError};
@@ -241,6 +242,16 @@ pub struct SqliteStorage {
     next_reader: AtomicUsize,
     /// Loaded documents with the feed sequence they were current at.
     cache: Mutex<DocCache>,
+    /// Last syncs of requests served from a read snapshot, written behind.
+    touches: Touches,
+}
+
+impl Drop for SqliteStorage {
+    fn drop(&mut self) {
+        if let Err(e) = self.write_touches(true) {
+            tracing::warn!(error = %e, "last sync times could not be written at shutdown");
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -625,6 +636,7 @@ impl SqliteStorage {
             readers,
             next_reader: AtomicUsize::new(0),
             cache: Mutex::new(DocCache::new(super::cache::DEFAULT_BUDGET)),
+            touches: Touches::default(),
         };
         let n = storage.reproject()?;
         if n > 0 {
@@ -639,9 +651,39 @@ impl SqliteStorage {
         self
     }
 
-    fn read<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+    fn reader(&self) -> MutexGuard<'_, Connection> {
         let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
-        f(&lock(&self.readers[i]))
+        lock(&self.readers[i])
+    }
+
+    fn read<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        f(&self.reader())
+    }
+
+    /// Writes the last syncs kept by read-snapshot requests: those due
+    /// ([`super::quiet::TOUCH_BEHIND`]), or all of them. A failed write
+    /// keeps them for the next time.
+    fn write_touches(&self, all: bool) -> Result<()> {
+        let touches = self.touches.take(all);
+        if touches.is_empty() {
+            return Ok(());
+        }
+        let written = self.write(|tx| {
+            // Never over a later sync written meanwhile (by a write
+            // transaction, or another process).
+            let mut st = tx.prepare_cached(
+                "UPDATE devices SET last_sync_at = ?2, cursor = ?3
+                 WHERE id = ?1 AND coalesce(last_sync_at, 0) <= ?2",
+            )?;
+            for t in &touches {
+                st.execute(params![t.device_id, t.at, t.cursor as i64])?;
+            }
+            Ok(())
+        });
+        if written.is_err() {
+            self.touches.restore(touches);
+        }
+        written
     }
 
     /// One `IMMEDIATE` write transaction, retried while the database is
@@ -1172,6 +1214,7 @@ impl Storage for SqliteStorage {
     }
 
     fn devices(&self) -> Result<Vec<Device>> {
+        self.write_touches(true)?;
         self.read(|c| {
             let mut st = c.prepare(&format!("SELECT {DEVICE_COLS} FROM devices ORDER BY user_id, created_at"))?;
             Ok(st.query_map([], device_from)?.collect::<rusqlite::Result<_>>()?)
@@ -1391,6 +1434,30 @@ impl Storage for SqliteStorage {
             cache.insert(id, seq, doc);
         }
         Ok(resp)
+    }
+
+    fn sync_read(&self, f: &mut dyn FnMut(&mut dyn SyncTx) -> Result<SyncResponse>) -> Result<Option<SyncResponse>> {
+        let (resp, touch) = {
+            let mut conn = self.reader();
+            // A deferred transaction: one snapshot for every read of `f`;
+            // nothing is written, and it ends by rolling back.
+            let tx = conn.transaction()?;
+            let mut t = Tx { tx: &tx, cache: &self.cache, stored: Vec::new() };
+            let mut snapshot = ReadOnly::new(&mut t);
+            let resp = f(&mut snapshot)?;
+            if snapshot.wrote {
+                return Ok(None);
+            }
+            (resp, snapshot.touch)
+        };
+        if let Some(touch) = touch {
+            self.touches.record(touch);
+        }
+        if let Err(e) = self.write_touches(false) {
+            // The answer stands; the last syncs wait for the next write.
+            tracing::warn!(error = %e, "last sync times could not be written yet");
+        }
+        Ok(Some(resp))
     }
 
     fn reproject(&self) -> Result<usize> {

@@ -29,7 +29,7 @@ use qamqor_core::sample::Sample;
 use qamqor_core::store::{Store, StoreOptions};
 use qamqor_core::sync::client::{self, ServerConfig, SyncReport};
 use qamqor_core::sync::wire::Limits;
-use qamqor_tests::{DISTRICT, today};
+use qamqor_tests::{DISTRICT, cpu_secs, today};
 
 const KEY: [u8; 32] = [7; 32];
 /// Case files of the stores built (7,000: 21,000 documents, a large region).
