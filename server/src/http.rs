@@ -36,7 +36,22 @@ impl IntoResponse for ServerError {
             // The client sizes its next request by it.
             body["limit"] = json!(limit);
         }
-        (status, Json(body)).into_response()
+        let unread = matches!(
+            self,
+            ServerError::TooLarge(_)
+                | ServerError::Unauthorized(_)
+                | ServerError::TokenExpired
+                | ServerError::TooManyRequests
+        );
+        let mut response = (status, Json(body)).into_response();
+        if unread {
+            // Refused before its body was read: the connection is closed,
+            // so that the client does not send its next request on it.
+            response
+                .headers_mut()
+                .insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+        }
+        response
     }
 }
 

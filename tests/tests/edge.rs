@@ -222,3 +222,33 @@ async fn a_mentor_cannot_move_the_meeting_log_to_another_district() {
     spec.sync().await.unwrap();
     assert!(spec.store.meeting_log(&mentor.id).is_ok());
 }
+
+/// A body refused unread (too large, or before authentication) closes its
+/// connection: a client that reused it for its next request would find it
+/// closed under that request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_refused_unread_does_not_break_the_next_request() {
+    let server = TestServer::start_with(|c| c.max_body_bytes = 256 * 1024).await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    let a = server.phone("aigerim").await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/sync", server.url());
+    let health = format!("{}/v1/health", server.url());
+    for round in 0..40 {
+        let (token, body, status) = if round % 2 == 0 {
+            (a.config.token.as_str(), vec![0u8; 1 << 20], 413)
+        } else {
+            ("f".repeat(64).leak() as &str, vec![0u8; 256 << 10], 401)
+        };
+        let r = http.post(&url).bearer_auth(token).body(body).send().await;
+        if let Ok(r) = r {
+            assert_eq!(r.status().as_u16(), status);
+            if status == 413 {
+                assert_eq!(r.headers().get("connection").and_then(|v| v.to_str().ok()), Some("close"));
+            }
+        }
+        // The next request on the same client always goes through.
+        let r = http.get(&health).send().await.unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert_eq!(r.status().as_u16(), 200);
+    }
+}
