@@ -44,19 +44,51 @@ pub enum ServerError {
     /// A core error.
     #[error(transparent)]
     Core(#[from] qamqor_core::Error),
-    /// A storage error.
-    #[error("storage: {0}")]
-    Storage(#[from] rusqlite::Error),
+    /// The database failed (whichever backend: its driver's errors are
+    /// converted where they arise).
+    #[error("storage: {message}")]
+    Storage {
+        /// What kind of failure.
+        failure: StorageFailure,
+        /// The backend's description (no personal data: statements and
+        /// codes, never values).
+        message: String,
+    },
     /// An I/O error.
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
 }
 
+/// Kinds of storage failure the server acts on, the same for every backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageFailure {
+    /// Another writer holds the database, or the transaction lost a race
+    /// with one: running it again may succeed.
+    Busy,
+    /// The disk is full: nothing was stored.
+    DiskFull,
+    /// The database is damaged, not a Qamqor database, or its key does not
+    /// open it.
+    Damaged,
+    /// Anything else.
+    Other,
+}
+
 impl ServerError {
+    /// A storage failure of `failure` kind.
+    pub fn storage(failure: StorageFailure, message: impl std::fmt::Display) -> Self {
+        ServerError::Storage { failure, message: message.to_string() }
+    }
+
     /// Whether the storage ran out of disk space.
     pub fn is_disk_full(&self) -> bool {
-        matches!(self, ServerError::Storage(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::DiskFull)
+        matches!(self, ServerError::Storage { failure: StorageFailure::DiskFull, .. })
             || matches!(self, ServerError::Io(e) if e.raw_os_error() == Some(28))
+    }
+
+    /// Whether the storage was busy (the operation may be run again).
+    pub fn is_busy(&self) -> bool {
+        matches!(self, ServerError::Storage { failure: StorageFailure::Busy, .. })
     }
 
     /// The HTTP status.
@@ -118,16 +150,10 @@ mod tests {
 
     #[test]
     fn a_full_disk_is_named_not_internal() {
-        let full = ServerError::Storage(rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
-            Some("database or disk is full".into()),
-        ));
+        let full = ServerError::storage(StorageFailure::DiskFull, "database or disk is full");
         assert_eq!((full.status(), full.code()), (507, "disk_full"));
         assert!(full.public_message().contains("disk is full"));
-        let other = ServerError::Storage(rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR),
-            None,
-        ));
+        let other = ServerError::storage(StorageFailure::Other, "disk I/O error");
         assert_eq!((other.status(), other.code()), (500, "internal"));
     }
 }

@@ -31,4 +31,4 @@ pub mod storage;
 pub mod sync;
 pub mod worklist;
 
-pub use error::{Result, ServerError};
+pub use error::{Result, ServerError, StorageFailure};

@@ -503,7 +503,7 @@ async fn user_action(
     let message = match blocking(move || f(&svc, &by)).await {
         Ok(notes) if notes.is_empty() => (true, t(s.lang, W::done).to_owned()),
         Ok(notes) => (true, notes.join("; ")),
-        Err(e @ ServerError::Storage(_)) => return s.error(e),
+        Err(e @ ServerError::Storage { .. }) => return s.error(e),
         Err(e) => (false, e.public_message()),
     };
     users_page(service, s, Some(message), None).await

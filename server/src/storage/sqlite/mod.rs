@@ -2,7 +2,11 @@
 //! process. Several processes (or several instances in one process) may
 //! open the same file: writes are serialized by SQLite's own lock (every
 //! write transaction begins `IMMEDIATE`), and a process's document cache is
-//! trusted only while the document's feed sequence is unchanged.
+//! trusted only while the document's feed sequence is unchanged. Within a
+//! process, writes that arrive together are committed together
+//! ([`writer`]: group commit, one fsync for the group).
+
+mod writer;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -18,8 +22,9 @@ use super::cache::DocCache;
 use super::quiet::{ReadOnly, Touches};
 use super::{DocWrite, Held, HeldScope, Loaded, Storage, StoredReport, SyncCaller, SyncTx};
 use crate::access::Grants;
-use crate::error::{Result, ServerError};
+use crate::error::{Result, ServerError, StorageFailure};
 use crate::model::{AuditCheck, AuditEntry, ConsoleAccount, ConsoleSession, Device, DocMeta, HeldDocument, Role, User};
+use writer::Writer;
 
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -230,14 +235,12 @@ const MIGRATIONS: &[&str] = &[
 /// Compacts a document's change rows into its snapshot past this many.
 const COMPACT_AFTER: i64 = 64;
 const READERS: usize = 4;
-/// Attempts of a write transaction that finds the database busy.
-const ATTEMPTS: usize = 8;
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 128;
 
 /// The SQLite storage.
 pub struct SqliteStorage {
-    writer: Mutex<Connection>,
+    writer: Writer,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     /// Loaded documents with the feed sequence they were current at.
@@ -302,9 +305,7 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
 /// A database that cannot be opened or read, as a clear refusal.
 fn damaged_db(path: &Path, keyed: bool, e: ServerError) -> ServerError {
     match e {
-        ServerError::Storage(rusqlite::Error::SqliteFailure(f, _))
-            if matches!(f.code, rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt) =>
-        {
+        ServerError::Storage { failure: StorageFailure::Damaged, .. } => {
             let hint = if keyed { " or the database key does not open it" } else { "" };
             ServerError::Config(format!(
                 "{} is not a readable Qamqor database (damaged, not a database{hint}); restore it from a backup or give the right key",
@@ -591,12 +592,20 @@ fn compact(tx: &Connection, key: &str) -> Result<()> {
     Ok(())
 }
 
-fn is_busy(e: &ServerError) -> bool {
-    matches!(
-        e,
-        ServerError::Storage(rusqlite::Error::SqliteFailure(f, _))
-            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    )
+impl From<rusqlite::Error> for ServerError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode as C;
+        let failure = match &e {
+            rusqlite::Error::SqliteFailure(f, _) => match f.code {
+                C::DatabaseBusy | C::DatabaseLocked => StorageFailure::Busy,
+                C::DiskFull => StorageFailure::DiskFull,
+                C::NotADatabase | C::DatabaseCorrupt => StorageFailure::Damaged,
+                _ => StorageFailure::Other,
+            },
+            _ => StorageFailure::Other,
+        };
+        ServerError::storage(failure, e)
+    }
 }
 
 impl SqliteStorage {
@@ -632,7 +641,7 @@ impl SqliteStorage {
         migrate(&mut writer)?;
         let readers = (0..READERS).map(|_| open_conn(path, key).map(Mutex::new)).collect::<Result<Vec<_>>>()?;
         let storage = SqliteStorage {
-            writer: Mutex::new(writer),
+            writer: Writer::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
             cache: Mutex::new(DocCache::new(super::cache::DEFAULT_BUDGET)),
@@ -686,26 +695,11 @@ impl SqliteStorage {
         written
     }
 
-    /// One `IMMEDIATE` write transaction, retried while the database is
-    /// busy (another process holds the write lock past the busy timeout).
-    fn write<R>(&self, mut f: impl FnMut(&rusqlite::Transaction<'_>) -> Result<R>) -> Result<R> {
-        let mut conn = lock(&self.writer);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let result = (|| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let r = f(&tx)?;
-                tx.commit()?;
-                Ok(r)
-            })();
-            match result {
-                Err(e) if attempt < ATTEMPTS && is_busy(&e) => {
-                    tracing::debug!(attempt, "database busy; retrying the transaction");
-                }
-                r => return r,
-            }
-        }
+    /// Runs `f` in the write transaction and returns once it is committed
+    /// (with others' writes: see [`writer`]); run again while the database
+    /// is busy (another process holds the write lock past the busy timeout).
+    fn write<R>(&self, f: impl FnMut(&Connection) -> Result<R>) -> Result<R> {
+        self.writer.write(f)
     }
 }
 
@@ -745,14 +739,14 @@ fn held_rows(tx: &Connection, device_id: &str, which: &str, ids: Option<String>)
 }
 
 /// A sync transaction on SQLite.
-struct Tx<'a, 'c> {
-    tx: &'a rusqlite::Transaction<'c>,
+struct Tx<'a> {
+    tx: &'a Connection,
     cache: &'a Mutex<DocCache>,
     /// Documents stored by this transaction, cached once it commits.
     stored: Vec<(DocId, u64, Automerge)>,
 }
 
-impl SyncTx for Tx<'_, '_> {
+impl SyncTx for Tx<'_> {
     fn caller(&mut self, device_id: &str) -> Result<Option<SyncCaller>> {
         let Some(device) = self
             .tx
@@ -1067,7 +1061,8 @@ impl Storage for SqliteStorage {
 
     fn user(&self, id: &str) -> Result<Option<User>> {
         self.read(|c| {
-            c.query_row(&format!("SELECT {USER_COLS} FROM users WHERE id = ?1"), [id], user_from)
+            c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE id = ?1"))?
+                .query_row([id], user_from)
                 .optional()
                 .map_err(user_err)
         })
@@ -1187,12 +1182,9 @@ impl Storage for SqliteStorage {
 
     fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>> {
         let current = self.read(|c| {
-            Ok(c.query_row(
-                &format!("SELECT {DEVICE_COLS} FROM devices WHERE token_hash = ?1"),
-                [token_hash],
-                device_from,
-            )
-            .optional()?)
+            Ok(c.prepare_cached(&format!("SELECT {DEVICE_COLS} FROM devices WHERE token_hash = ?1"))?
+                .query_row([token_hash], device_from)
+                .optional()?)
         })?;
         if current.is_some() {
             return Ok(current);
