@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test of Qamqor: formatting, lints, the Rust suites (core,
 # server, integration), the console in headless Chromium, the fuzz gate,
-# and the Kotlin, Python and Node binding tests. Installs what the tests
-# need on a fresh Debian machine (Chromium and ChromeDriver, JNA, the
-# Kotlin compiler, cargo-fuzz, the Node client's packages).
+# the storage conformance suite on PostgreSQL, and the Kotlin, Python and
+# Node binding tests. Installs what the tests need on a fresh Debian
+# machine (PostgreSQL, Chromium and ChromeDriver, JNA, the Kotlin compiler,
+# cargo-fuzz, the Node client's packages); QAMQOR_TEST_POSTGRES_URL points
+# the PostgreSQL suite at an existing server instead of a throwaway one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
@@ -22,6 +24,19 @@ if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
 else
   cargo test --workspace --locked --no-fail-fast
+fi
+
+step "PostgreSQL storage (the conformance suite on a throwaway cluster)"
+if [ -z "${QAMQOR_TEST_POSTGRES_URL:-}" ]; then
+  pgdir=$(mktemp -d)
+  trap 'scripts/pg.sh stop "$pgdir"; rm -rf "$pgdir"' EXIT
+  QAMQOR_TEST_POSTGRES_URL=$(scripts/pg.sh start "$pgdir")
+  export QAMQOR_TEST_POSTGRES_URL
+fi
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run -p qamqor-server --locked --test storage_postgres --run-ignored only --no-fail-fast
+else
+  cargo test -p qamqor-server --locked --test storage_postgres -- --ignored
 fi
 
 step "browser tests (the console in headless Chromium)"

@@ -462,7 +462,7 @@ pub fn concurrent_syncs_through_two_instances_lose_nothing(factory: Factory<'_>)
 /// database kept in `dir` at each call.
 #[macro_export]
 macro_rules! storage_conformance {
-    ($factory:expr) => {
+    ($factory:expr $(, #[$attr:meta])* $(,)?) => {
         mod conformance {
             use super::*;
             #[allow(unused_imports)]
@@ -473,34 +473,42 @@ macro_rules! storage_conformance {
             }
 
             #[test]
+            $(#[$attr])*
             fn users_and_devices() {
                 suite::users_and_devices(&factory());
             }
             #[test]
+            $(#[$attr])*
             fn a_failed_transaction_stores_nothing() {
                 suite::a_failed_transaction_stores_nothing(&factory());
             }
             #[test]
+            $(#[$attr])*
             fn a_document_stored_on_one_instance_is_current_on_the_other() {
                 suite::a_document_stored_on_one_instance_is_current_on_the_other(&factory());
             }
             #[test]
+            $(#[$attr])*
             fn compaction_on_either_instance_keeps_every_change() {
                 suite::compaction_on_either_instance_keeps_every_change(&factory());
             }
             #[test]
+            $(#[$attr])*
             fn the_feed_has_no_gaps_under_concurrent_writers() {
                 suite::the_feed_has_no_gaps_under_concurrent_writers(&factory());
             }
             #[test]
+            $(#[$attr])*
             fn removals_stay_until_acknowledged() {
                 suite::removals_stay_until_acknowledged(&factory());
             }
             #[test]
+            $(#[$attr])*
             fn a_read_snapshot_stores_nothing() {
                 suite::a_read_snapshot_stores_nothing(&factory());
             }
             #[test]
+            $(#[$attr])*
             fn concurrent_syncs_through_two_instances_lose_nothing() {
                 suite::concurrent_syncs_through_two_instances_lose_nothing(&factory());
             }

@@ -21,6 +21,7 @@
 
 pub mod cache;
 pub mod conformance;
+pub mod postgres;
 pub mod quiet;
 pub mod sqlite;
 
@@ -318,4 +319,31 @@ pub trait Storage: Send + Sync + 'static {
     /// `out` as JSON lines with their chain values, then removes them from
     /// the database, keeping the chain's anchor; returns how many.
     fn audit_archive(&self, before_ms: i64, out: &mut dyn std::io::Write) -> Result<usize>;
+}
+
+/// The chain value of an audit line following `prev`.
+pub(crate) fn audit_chain(prev: &str, e: &AuditEntry) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [prev, &e.at.to_string(), &e.user_id, &e.device_id, &e.doc_id, &e.action, &e.hashes.join(",")] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    h.update(e.address.as_deref().unwrap_or("").as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// A document's metadata from its stored columns, `None` when its kind or
+/// tier is not one this server knows (such a document is never served).
+/// `projection` carries the other columns; its kind and tier are replaced.
+pub(crate) fn typed_meta(doc_id: &str, kind: &str, tier: &str, projection: Projection, seq: u64) -> Option<DocMeta> {
+    let typed = DocId::parse(doc_id).ok().and_then(|id| {
+        let kind = qamqor_core::docs::DocKind::from_prefix(kind).filter(|k| *k == id.kind())?;
+        Some((id, kind, AccessTier::parse(tier)?))
+    });
+    let Some((id, kind, tier)) = typed else {
+        tracing::warn!(doc = %doc_id.chars().take(80).collect::<String>(), "document metadata not readable; never served");
+        return None;
+    };
+    Some(DocMeta { id, projection: Projection { kind, tier, ..projection }, seq })
 }

@@ -374,26 +374,22 @@ fn meta_from(r: &Row<'_>) -> rusqlite::Result<(String, Option<DocMeta>)> {
 /// The metadata columns ([`META_COLS`]) starting at column `at`.
 fn meta_at(r: &Row<'_>, at: usize) -> rusqlite::Result<(String, Option<DocMeta>)> {
     let doc_id: String = r.get(at)?;
-    let kind: String = r.get(at + 1)?;
-    let tier: String = r.get(at + 4)?;
-    let typed = DocId::parse(&doc_id).ok().and_then(|id| {
-        let kind = DocKind::from_prefix(&kind).filter(|k| *k == id.kind())?;
-        Some((id, kind, AccessTier::parse(&tier)?))
-    });
-    let Some((id, kind, tier)) = typed else {
-        tracing::warn!(doc = %doc_id.chars().take(80).collect::<String>(), "document metadata not readable; never served");
-        return Ok((doc_id, None));
-    };
-    let projection = Projection {
-        kind,
-        region: r.get(at + 2)?,
-        district: r.get(at + 3)?,
-        tier,
-        mentor_id: r.get(at + 5)?,
-        owner_user: r.get(at + 6)?,
-        urgent: r.get(at + 7)?,
-    };
-    Ok((doc_id, Some(DocMeta { id, projection, seq: r.get::<_, i64>(at + 8)? as u64 })))
+    let meta = super::typed_meta(
+        &doc_id,
+        &r.get::<_, String>(at + 1)?,
+        &r.get::<_, String>(at + 4)?,
+        Projection {
+            kind: DocKind::Case,
+            region: r.get(at + 2)?,
+            district: r.get(at + 3)?,
+            tier: AccessTier::Standard,
+            mentor_id: r.get(at + 5)?,
+            owner_user: r.get(at + 6)?,
+            urgent: r.get(at + 7)?,
+        },
+        r.get::<_, i64>(at + 8)? as u64,
+    );
+    Ok((doc_id, meta))
 }
 
 fn corrupt(e: impl std::fmt::Display) -> ServerError {
@@ -437,18 +433,6 @@ fn next_seq(conn: &Connection) -> Result<i64> {
         .query_row([], |r| r.get(0))?)
 }
 
-/// The chain value of an audit line following `prev`.
-fn chain_of(prev: &str, e: &AuditEntry) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for part in [prev, &e.at.to_string(), &e.user_id, &e.device_id, &e.doc_id, &e.action, &e.hashes.join(",")] {
-        h.update(part.as_bytes());
-        h.update([0u8]);
-    }
-    h.update(e.address.as_deref().unwrap_or("").as_bytes());
-    hex::encode(h.finalize())
-}
-
 /// The chain value the next audit line follows.
 fn chain_head(conn: &Connection) -> Result<String> {
     let last: Option<Option<String>> = conn
@@ -473,7 +457,7 @@ fn insert_audit(conn: &Connection, entries: &[AuditEntry]) -> Result<()> {
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for e in entries {
-        let chain = chain_of(&prev, e);
+        let chain = super::audit_chain(&prev, e);
         st.execute(params![e.at, e.user_id, e.device_id, e.doc_id, e.action, e.hashes.join(","), e.address, chain])?;
         prev = chain;
     }
@@ -1613,7 +1597,7 @@ impl Storage for SqliteStorage {
                     check.unchained += 1;
                     continue;
                 };
-                let expected = chain_of(prev.as_deref().unwrap_or(""), &entry);
+                let expected = super::audit_chain(prev.as_deref().unwrap_or(""), &entry);
                 if expected != chain {
                     check.broken_at = Some(id);
                     return Ok(check);

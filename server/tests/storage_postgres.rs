@@ -1,0 +1,46 @@
+//! The PostgreSQL backend against the storage conformance suite: each
+//! check on a database of its own, two instances on it as two server
+//! processes. Needs a PostgreSQL server: `scripts/test.sh` starts a
+//! throwaway one (`scripts/pg.sh`) and names it in
+//! `QAMQOR_TEST_POSTGRES_URL`; a developer may point that at their own.
+//!
+//! `QAMQOR_TEST_POSTGRES_URL=postgres://… cargo nextest run -p qamqor-server --test storage_postgres --run-ignored only`
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use qamqor_server::storage::Storage;
+use qamqor_server::storage::postgres::PostgresStorage;
+
+/// A database of its own for the check running in `dir`, created on first
+/// use; its URL.
+fn database_for(dir: &Path) -> String {
+    let base = std::env::var("QAMQOR_TEST_POSTGRES_URL")
+        .expect("QAMQOR_TEST_POSTGRES_URL names a PostgreSQL server (scripts/test.sh starts one)");
+    let name: String = dir
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .collect();
+    let name = format!("qamqor_test{name}");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        let exists = client.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name]).await.unwrap();
+        if exists.is_none() {
+            client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
+        }
+    });
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    format!("{prefix}/{name}")
+}
+
+qamqor_server::storage_conformance!(
+    |dir: &Path| Arc::new(PostgresStorage::open(&database_for(dir), 8).unwrap()) as Arc<dyn Storage>,
+    #[ignore = "needs PostgreSQL: scripts/test.sh starts one and runs these"]
+);
