@@ -26,7 +26,7 @@ else
   cargo test --workspace --locked --no-fail-fast
 fi
 
-step "PostgreSQL storage (the conformance suite on a throwaway cluster)"
+step "PostgreSQL (the conformance suite and the phone-and-server tests on a throwaway cluster)"
 if [ -z "${QAMQOR_TEST_POSTGRES_URL:-}" ]; then
   pgdir=$(mktemp -d)
   trap 'scripts/pg.sh stop "$pgdir"; rm -rf "$pgdir"' EXIT
@@ -35,8 +35,11 @@ if [ -z "${QAMQOR_TEST_POSTGRES_URL:-}" ]; then
 fi
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run -p qamqor-server --locked --test storage_postgres --run-ignored only --no-fail-fast
+  # Phones and server together, the server on PostgreSQL.
+  QAMQOR_TEST_BACKEND=postgres cargo nextest run -p qamqor-tests --locked --test sync --test seam --test resilience --no-fail-fast
 else
   cargo test -p qamqor-server --locked --test storage_postgres -- --ignored
+  QAMQOR_TEST_BACKEND=postgres cargo test -p qamqor-tests --locked --test sync --test seam --test resilience
 fi
 
 step "browser tests (the console in headless Chromium)"

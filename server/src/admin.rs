@@ -95,8 +95,12 @@ fn create_first_admin(service: &Service, name: &str, region: &str) -> Result<boo
         districts: Vec::new(),
         adoption_access: false,
     };
-    service.storage().create_user(&user)?;
-    Ok(true)
+    match service.storage().create_user(&user) {
+        Ok(()) => Ok(true),
+        // Another process starting on the same database created it first.
+        Err(ServerError::Conflict(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// On a national server's first start (no users yet), creates the first

@@ -4,6 +4,8 @@
 //! | --- | --- | --- |
 //! | `listen` | `QAMQOR_LISTEN` | `127.0.0.1:8080` |
 //! | `data_dir` | `QAMQOR_DATA_DIR` | `qamqor-data` |
+//! | `database_url` | `QAMQOR_DATABASE_URL` | none: the embedded SQLite database in `data_dir`; `postgres://user:password@host:port/db` for PostgreSQL (several processes may share it) |
+//! | `database_pool` | `QAMQOR_DATABASE_POOL` | `16` (PostgreSQL connections per process) |
 //! | `region` | `QAMQOR_REGION` | `75` (Almaty) |
 //! | `tls_cert` | `QAMQOR_TLS_CERT` | none |
 //! | `tls_key` | `QAMQOR_TLS_KEY` | none |
@@ -48,6 +50,31 @@ pub enum Mode {
     National,
 }
 
+/// A database URL, which may hold a password: shown without it.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct DatabaseUrl(pub String);
+
+impl DatabaseUrl {
+    /// The URL with any password replaced by `***`, for messages.
+    pub fn redacted(&self) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(Some("***"));
+                u.to_string()
+            }
+            Ok(u) => u.to_string(),
+            Err(_) => "(not a URL)".into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
 /// The server's configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -56,6 +83,11 @@ pub struct Config {
     pub listen: String,
     /// Folder of the database.
     pub data_dir: PathBuf,
+    /// A PostgreSQL database (`postgres://…`) instead of the embedded
+    /// SQLite one. It may hold a password: it is never logged.
+    pub database_url: Option<DatabaseUrl>,
+    /// PostgreSQL connections per process.
+    pub database_pool: usize,
     /// The region this server serves (ISO 3166-2:KZ number).
     pub region: String,
     /// PEM certificate chain for HTTPS.
@@ -114,6 +146,8 @@ impl Default for Config {
         Config {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("qamqor-data"),
+            database_url: None,
+            database_pool: 16,
             region: "75".into(),
             tls_cert: None,
             tls_key: None,
@@ -168,6 +202,12 @@ impl Config {
         }
         if let Some(v) = get("QAMQOR_DATA_DIR") {
             self.data_dir = v.into();
+        }
+        if let Some(v) = get("QAMQOR_DATABASE_URL") {
+            self.database_url = Some(DatabaseUrl(v));
+        }
+        if let Some(v) = get("QAMQOR_DATABASE_POOL") {
+            self.database_pool = num("QAMQOR_DATABASE_POOL", v)?.clamp(2, 1000) as usize;
         }
         if let Some(v) = get("QAMQOR_REGION") {
             self.region = v;
@@ -355,6 +395,13 @@ impl Config {
                     "national_url must be https (plain http only to a loopback address)".into(),
                 ));
             }
+        }
+        if let Some(url) = &self.database_url
+            && !(url.0.starts_with("postgres://") || url.0.starts_with("postgresql://"))
+        {
+            return Err(ServerError::Config(
+                "database_url must be a PostgreSQL URL (postgres://user@host:port/database); leave it out for the embedded SQLite database".into(),
+            ));
         }
         if self.token_ttl_days < 1 {
             return Err(ServerError::Config("token_ttl_days must be at least 1".into()));

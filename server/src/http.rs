@@ -134,6 +134,18 @@ async fn health(State(edge): State<Arc<Edge>>) -> Response {
         });
         return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
     }
+    // The database answers (a load balancer takes a process whose database
+    // is unreachable out of rotation).
+    let storage = edge.service.storage().clone();
+    if let Err(e) = blocking(move || storage.feed_end()).await {
+        tracing::error!(error = %e, "health check: the database does not answer");
+        let body = json!({
+            "status": "failing",
+            "error": "database",
+            "message": "the server cannot reach its database",
+        });
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    }
     Json(json!({
         "status": "ok",
         "mode": match edge.service.mode { Mode::Regional => "regional", Mode::National => "national" },

@@ -321,8 +321,12 @@ fn serve(config: Config, service: std::sync::Arc<qamqor_server::service::Service
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let running = run::start(&config, service).await?;
-        tracing::info!(url = %running.url(), data_dir = %config.data_dir.display(), "serving; ready to enroll devices");
-        say(&format!("Qamqor server listening on {} (data in {})", running.url(), config.data_dir.display()));
+        let data = match &config.database_url {
+            Some(url) => url.redacted(),
+            None => config.data_dir.display().to_string(),
+        };
+        tracing::info!(url = %running.url(), data = %data, "serving; ready to enroll devices");
+        say(&format!("Qamqor server listening on {} (data in {data})", running.url()));
         let handle = running.handle();
         tokio::spawn(async move {
             shutdown_signal().await;

@@ -12,6 +12,7 @@ use crate::error::{Result, ServerError};
 use crate::http;
 use crate::service::Service;
 use crate::storage::Storage;
+use crate::storage::postgres::PostgresStorage;
 use crate::storage::sqlite::{DbKey, SqliteStorage};
 
 /// How long in-flight syncs may take to finish at shutdown.
@@ -26,14 +27,7 @@ pub const DB_FILE: &str = "qamqor-server.db";
 /// An existing database without any key is opened unencrypted, with a
 /// warning.
 pub fn open_service(config: &Config) -> Result<Arc<Service>> {
-    std::fs::create_dir_all(&config.data_dir)?;
-    let path = config.data_dir.join(DB_FILE);
-    let key = database_key(config, &path)?;
-    if key.is_none() {
-        tracing::warn!("the database is not encrypted at rest; see docs/server.md (encryption)");
-    }
-    let storage: Arc<dyn Storage> =
-        Arc::new(SqliteStorage::open_with_key(&path, key.as_ref())?.with_cache_budget(config.doc_cache_mb << 20));
+    let storage = open_storage(config)?;
     let national = match config.mode {
         crate::config::Mode::Regional => config.national_link()?,
         crate::config::Mode::National => None,
@@ -41,6 +35,28 @@ pub fn open_service(config: &Config) -> Result<Arc<Service>> {
     Ok(Arc::new(
         Service::new(storage, config.limits(), config.token_ttl_days * 86_400).with_mode(config.mode, national),
     ))
+}
+
+/// Opens the configured storage: PostgreSQL when `database_url` is set,
+/// else the embedded SQLite database in the data folder.
+pub fn open_storage(config: &Config) -> Result<Arc<dyn Storage>> {
+    let cache = config.doc_cache_mb << 20;
+    if let Some(url) = &config.database_url {
+        let storage = PostgresStorage::open(&url.0, config.database_pool).map_err(|e| match e {
+            ServerError::Storage { failure, message } => {
+                ServerError::storage(failure, format!("the database {} cannot be used: {message}", url.redacted()))
+            }
+            e => e,
+        })?;
+        return Ok(Arc::new(storage.with_cache_budget(cache)));
+    }
+    std::fs::create_dir_all(&config.data_dir)?;
+    let path = config.data_dir.join(DB_FILE);
+    let key = database_key(config, &path)?;
+    if key.is_none() {
+        tracing::warn!("the database is not encrypted at rest; see docs/server.md (encryption)");
+    }
+    Ok(Arc::new(SqliteStorage::open_with_key(&path, key.as_ref())?.with_cache_budget(cache)))
 }
 
 fn parse_key(hex_key: &str, from: &str) -> Result<DbKey> {

@@ -12,10 +12,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use qamqor_server::storage::Storage;
-use qamqor_server::storage::postgres::PostgresStorage;
+use qamqor_server::storage::postgres::{self, PostgresStorage};
 
-/// A database of its own for the check running in `dir`, created on first
-/// use; its URL.
+/// A database of its own for the check running in `dir`.
 fn database_for(dir: &Path) -> String {
     let base = std::env::var("QAMQOR_TEST_POSTGRES_URL")
         .expect("QAMQOR_TEST_POSTGRES_URL names a PostgreSQL server (scripts/test.sh starts one)");
@@ -26,18 +25,7 @@ fn database_for(dir: &Path) -> String {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
         .collect();
-    let name = format!("qamqor_test{name}");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls).await.unwrap();
-        tokio::spawn(conn);
-        let exists = client.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name]).await.unwrap();
-        if exists.is_none() {
-            client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
-        }
-    });
-    let (prefix, _) = base.rsplit_once('/').unwrap();
-    format!("{prefix}/{name}")
+    postgres::create_database(&base, &format!("qamqor_test{name}")).unwrap()
 }
 
 qamqor_server::storage_conformance!(

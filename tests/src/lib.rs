@@ -54,6 +54,26 @@ pub fn register_family(
     (child, rep, placement)
 }
 
+/// With `QAMQOR_TEST_BACKEND=postgres`, a fresh PostgreSQL database (on the
+/// server `QAMQOR_TEST_POSTGRES_URL` names) for the test server whose data
+/// folder is `dir`; else none (the embedded SQLite database).
+pub fn test_postgres(dir: &std::path::Path) -> Option<qamqor_server::config::DatabaseUrl> {
+    if std::env::var("QAMQOR_TEST_BACKEND").ok()? != "postgres" {
+        return None;
+    }
+    let base = std::env::var("QAMQOR_TEST_POSTGRES_URL")
+        .expect("QAMQOR_TEST_BACKEND=postgres needs QAMQOR_TEST_POSTGRES_URL (scripts/test.sh starts a server)");
+    let name: String = dir
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .collect();
+    let url = qamqor_server::storage::postgres::create_database(&base, &format!("qamqor_it{name}")).unwrap();
+    Some(qamqor_server::config::DatabaseUrl(url))
+}
+
 /// A real server on loopback.
 pub struct TestServer {
     /// The running server.
@@ -77,6 +97,7 @@ impl TestServer {
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config { listen: "127.0.0.1:0".into(), data_dir: dir.path().to_owned(), ..Config::default() };
+        config.database_url = test_postgres(dir.path());
         adjust(&mut config);
         let offset = Arc::new(AtomicI64::new(0));
         let service = Self::service(&config, &offset);
@@ -97,9 +118,14 @@ impl TestServer {
     }
 
     fn service(config: &Config, offset: &Arc<AtomicI64>) -> Arc<Service> {
-        let path = config.data_dir.join("qamqor-server.db");
-        let storage: Arc<dyn qamqor_server::storage::Storage> =
-            Arc::new(qamqor_server::storage::sqlite::SqliteStorage::open(&path).unwrap());
+        let storage: Arc<dyn qamqor_server::storage::Storage> = match &config.database_url {
+            Some(url) => {
+                Arc::new(qamqor_server::storage::postgres::PostgresStorage::open(&url.0, config.database_pool).unwrap())
+            }
+            None => Arc::new(
+                qamqor_server::storage::sqlite::SqliteStorage::open(&config.data_dir.join("qamqor-server.db")).unwrap(),
+            ),
+        };
         let o = offset.clone();
         let national = match config.mode {
             qamqor_server::config::Mode::Regional => config.national_link().unwrap(),

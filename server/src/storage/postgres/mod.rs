@@ -346,16 +346,18 @@ impl Db<'_> {
 }
 
 /// Waits for a future of the database client (from any thread, inside or
-/// outside a runtime).
+/// outside a runtime). Unconstrained by tokio's cooperative budget: called
+/// from within a task whose budget is spent, the pool's semaphore would
+/// otherwise yield forever to a scheduler that never runs.
 fn wait<T>(f: impl std::future::Future<Output = T>) -> T {
-    futures_executor::block_on(f)
+    futures_executor::block_on(tokio::task::unconstrained(f))
 }
 
 /// The PostgreSQL storage.
 pub struct PostgresStorage {
     pool: Pool,
-    /// Drives the connections' I/O.
-    rt: tokio::runtime::Runtime,
+    /// Drives the connections' I/O (taken when dropped).
+    rt: Option<tokio::runtime::Runtime>,
     cache: Mutex<DocCache>,
     touches: Touches,
 }
@@ -394,7 +396,7 @@ impl PostgresStorage {
         };
         let storage = PostgresStorage {
             pool,
-            rt,
+            rt: Some(rt),
             cache: Mutex::new(DocCache::new(super::cache::DEFAULT_BUDGET)),
             touches: Touches::default(),
         };
@@ -412,14 +414,18 @@ impl PostgresStorage {
         self
     }
 
+    fn enter(&self) -> Option<tokio::runtime::EnterGuard<'_>> {
+        self.rt.as_ref().map(tokio::runtime::Runtime::enter)
+    }
+
     fn client(&self) -> Result<deadpool_postgres::Object> {
-        let _in = self.rt.enter();
+        let _in = self.enter();
         wait(self.pool.get()).map_err(pool_err)
     }
 
     fn migrate(&self) -> Result<()> {
         let mut client = self.client()?;
-        let _in = self.rt.enter();
+        let _in = self.enter();
         wait(client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]))?;
         let result = (|| -> Result<()> {
             wait(client.batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)"))?;
@@ -447,7 +453,7 @@ impl PostgresStorage {
     /// it lost a race with another transaction.
     fn tx<R>(&self, level: IsolationLevel, read_only: bool, f: impl FnMut(&Db<'_>) -> Result<R>) -> Result<R> {
         let mut client = self.client()?;
-        let _in = self.rt.enter();
+        let _in = self.enter();
         if read_only {
             return Self::run(&mut client, level, true, f);
         }
@@ -529,7 +535,43 @@ impl Drop for PostgresStorage {
         if let Err(e) = self.write_touches(true) {
             tracing::warn!(error = %e, "last sync times could not be written at shutdown");
         }
+        // Without waiting: the storage may be dropped inside another runtime.
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
     }
+}
+
+/// Creates the database `name` on the server at `base_url` (a URL of any
+/// database there) unless it exists; the new database's URL. For setting
+/// up a region, and for tests that need a database of their own.
+pub fn create_database(base_url: &str, name: &str) -> Result<String> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        return Err(ServerError::Config("a database name is lowercase letters, digits and _".into()));
+    }
+    let run = async {
+        let (client, conn) = tokio_postgres::connect(base_url, NoTls).await?;
+        let driver = tokio::spawn(conn);
+        let exists = client.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name]).await?;
+        if exists.is_none() {
+            client.batch_execute(&format!("CREATE DATABASE {name}")).await?;
+        }
+        drop(client);
+        let _ = driver.await;
+        Ok::<_, ServerError>(())
+    };
+    // On a thread of its own: the caller may be inside a runtime.
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(ServerError::Io)?;
+            rt.block_on(run)
+        })
+        .join()
+    })
+    .map_err(|_| ServerError::Config("creating the database failed".into()))??;
+    let (prefix, _) =
+        base_url.rsplit_once('/').ok_or_else(|| ServerError::Config("the PostgreSQL URL names no database".into()))?;
+    Ok(format!("{prefix}/{name}"))
 }
 
 /// A sync transaction on PostgreSQL.
