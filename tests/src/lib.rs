@@ -63,14 +63,8 @@ pub fn test_postgres(dir: &std::path::Path) -> Option<qamqor_server::config::Dat
     }
     let base = std::env::var("QAMQOR_TEST_POSTGRES_URL")
         .expect("QAMQOR_TEST_BACKEND=postgres needs QAMQOR_TEST_POSTGRES_URL (scripts/test.sh starts a server)");
-    let name: String = dir
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
-        .collect();
-    let url = qamqor_server::storage::postgres::create_database(&base, &format!("qamqor_it{name}")).unwrap();
+    let name = format!("qamqor_it{}", dir.file_name().unwrap().to_string_lossy());
+    let url = qamqor_server::storage::postgres::create_database(&base, &name).unwrap();
     Some(qamqor_server::config::DatabaseUrl(url))
 }
 

@@ -499,8 +499,11 @@ impl PostgresStorage {
         self.tx(IsolationLevel::RepeatableRead, false, f)
     }
 
+    /// A read-only transaction on one snapshot (a document's snapshot and
+    /// change rows read by two statements must agree; read-only snapshots
+    /// never fail with serialization errors).
     fn read<R>(&self, f: impl FnMut(&Db<'_>) -> Result<R>) -> Result<R> {
-        self.tx(IsolationLevel::ReadCommitted, true, f)
+        self.tx(IsolationLevel::RepeatableRead, true, f)
     }
 
     fn write_touches(&self, all: bool) -> Result<()> {
@@ -542,13 +545,17 @@ impl Drop for PostgresStorage {
     }
 }
 
-/// Creates the database `name` on the server at `base_url` (a URL of any
-/// database there) unless it exists; the new database's URL. For setting
+/// Creates a database named after `name` (lowercased, every character but
+/// ASCII letters and digits made `_`) on the server at `base_url` (a URL of
+/// any database there) unless it exists; the database's URL. For setting
 /// up a region, and for tests that need a database of their own.
 pub fn create_database(base_url: &str, name: &str) -> Result<String> {
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
-        return Err(ServerError::Config("a database name is lowercase letters, digits and _".into()));
+    let name: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(ServerError::Config("a database name starts with a letter or _".into()));
     }
+    let name = name.as_str();
     let run = async {
         let (client, conn) = tokio_postgres::connect(base_url, NoTls).await?;
         let driver = tokio::spawn(conn);
