@@ -34,11 +34,11 @@ if [ -z "${QAMQOR_TEST_POSTGRES_URL:-}" ]; then
   export QAMQOR_TEST_POSTGRES_URL
 fi
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run -p qamqor-server --locked --test storage_postgres --run-ignored only --no-fail-fast
+  cargo nextest run -p qamqor-server --locked --test storage_postgres --test processes_postgres --run-ignored only --no-fail-fast
   # Phones and server together, the server on PostgreSQL.
   QAMQOR_TEST_BACKEND=postgres cargo nextest run -p qamqor-tests --locked --test sync --test seam --test resilience --no-fail-fast
 else
-  cargo test -p qamqor-server --locked --test storage_postgres -- --ignored
+  cargo test -p qamqor-server --locked --test storage_postgres --test processes_postgres -- --ignored
   QAMQOR_TEST_BACKEND=postgres cargo test -p qamqor-tests --locked --test sync --test seam --test resilience
 fi
 
