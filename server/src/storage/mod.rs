@@ -347,3 +347,28 @@ pub(crate) fn typed_meta(doc_id: &str, kind: &str, tier: &str, projection: Proje
     };
     Some(DocMeta { id, projection: Projection { kind, tier, ..projection }, seq })
 }
+
+/// What enrolling `new` means when `existing` is the device already
+/// registered to its store's actor: `Some(existing)` to enroll that device
+/// again (the same store of the same user after an expired or lost token:
+/// it keeps its id and sync state, so its unsynced work goes up), `None` to
+/// register `new`; a conflict when the actor belongs to a revoked device
+/// or to another user.
+pub(crate) fn enrolling(existing: Option<Device>, new: &Device) -> Result<Option<Device>> {
+    match existing {
+        Some(old) if old.user_id == new.user_id && old.revoked_at.is_none() => Ok(Some(old)),
+        Some(old) if old.revoked_at.is_some() => Err(crate::error::ServerError::Conflict(
+            "this phone's store belongs to a revoked device; it must be wiped before it is enrolled again".into(),
+        )),
+        Some(_) => Err(crate::error::ServerError::Conflict(
+            "this actor id is already registered to another user's device".into(),
+        )),
+        None => Ok(None),
+    }
+}
+
+/// A stored facts row, typed; `None` for an unknown tier or unreadable
+/// facts (counted nowhere: fail closed).
+pub(crate) fn typed_facts(id: &str, tier: &str, body: &str) -> Option<(DocId, AccessTier, Facts)> {
+    Some((DocId::parse(id).ok()?, AccessTier::parse(tier)?, serde_json::from_str::<Facts>(body).ok()?))
+}

@@ -180,6 +180,21 @@ impl Touches {
             self.record(t);
         }
     }
+
+    /// Writes the pending touches with `write` (one transaction of the
+    /// backend's): those due, or all of them; a failed write keeps them for
+    /// the next time.
+    pub fn write(&self, all: bool, write: impl FnOnce(&[Touch]) -> Result<()>) -> Result<()> {
+        let touches = self.take(all);
+        if touches.is_empty() {
+            return Ok(());
+        }
+        let written = write(&touches);
+        if written.is_err() {
+            self.restore(touches);
+        }
+        written
+    }
 }
 
 #[cfg(test)]

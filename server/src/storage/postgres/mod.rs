@@ -507,23 +507,17 @@ impl PostgresStorage {
     }
 
     fn write_touches(&self, all: bool) -> Result<()> {
-        let touches = self.touches.take(all);
-        if touches.is_empty() {
-            return Ok(());
-        }
-        let written = self.write(|db| {
-            for t in &touches {
-                db.exec(
-                    "UPDATE devices SET last_sync_at = $2, cursor = $3 WHERE id = $1 AND coalesce(last_sync_at, 0) <= $2",
-                    &[&t.device_id, &t.at, &(t.cursor as i64)],
-                )?;
-            }
-            Ok(())
-        });
-        if written.is_err() {
-            self.touches.restore(touches);
-        }
-        written
+        self.touches.write(all, |touches| {
+            self.write(|db| {
+                for t in touches {
+                    db.exec(
+                        "UPDATE devices SET last_sync_at = $2, cursor = $3 WHERE id = $1 AND coalesce(last_sync_at, 0) <= $2",
+                        &[&t.device_id, &t.at, &(t.cursor as i64)],
+                    )?;
+                }
+                Ok(())
+            })
+        })
     }
 
     fn device_where(&self, db: &Db<'_>, cond: &str, arg: &str) -> Result<Option<Device>> {
@@ -832,15 +826,12 @@ impl SyncTx for Tx<'_, '_> {
     }
 }
 
-fn is_unique_violation(e: &ServerError) -> bool {
-    matches!(e, ServerError::Storage { message, .. } if message.starts_with("23505"))
-}
-
 impl Storage for PostgresStorage {
     fn create_user(&self, u: &User) -> Result<()> {
-        let r = self.write(|db| {
-            db.exec(
-                "INSERT INTO users(id, name, role, region, districts, adoption_access) VALUES ($1, $2, $3, $4, $5, $6)",
+        self.write(|db| {
+            let n = db.exec(
+                "INSERT INTO users(id, name, role, region, districts, adoption_access) VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT(id) DO NOTHING",
                 &[
                     &u.id,
                     &u.name,
@@ -850,14 +841,11 @@ impl Storage for PostgresStorage {
                     &u.adoption_access,
                 ],
             )?;
-            Ok(())
-        });
-        match r {
-            Err(e) if is_unique_violation(&e) => {
-                Err(ServerError::Conflict("a user with this id already exists".into()))
+            if n == 0 {
+                return Err(ServerError::Conflict("a user with this id already exists".into()));
             }
-            r => r,
-        }
+            Ok(())
+        })
     }
 
     fn update_user(&self, u: &User) -> Result<()> {
@@ -928,20 +916,13 @@ impl Storage for PostgresStorage {
             if used == 0 {
                 return Err(ServerError::Unauthorized("the enrollment code is unknown, used or expired".into()));
             }
-            match self.device_where(db, "actor", &d.actor)? {
-                Some(old) if old.user_id == d.user_id && old.revoked_at.is_none() => {
+            match super::enrolling(self.device_where(db, "actor", &d.actor)?, d)? {
+                Some(old) => {
                     db.exec(
                         "UPDATE devices SET token_hash = $2, label = $3, expires_at = $4 WHERE id = $1",
                         &[&old.id, &token_hash, &d.label, &d.expires_at],
                     )?;
                     Ok(Device { label: d.label.clone(), expires_at: d.expires_at, ..old })
-                }
-                Some(old) if old.revoked_at.is_some() => Err(ServerError::Conflict(
-                    "this phone's store belongs to a revoked device; it must be wiped before it is enrolled again"
-                        .into(),
-                )),
-                Some(_) => {
-                    Err(ServerError::Conflict("this actor id is already registered to another user's device".into()))
                 }
                 None => {
                     db.exec(
@@ -1177,12 +1158,7 @@ impl Storage for PostgresStorage {
             let mut out = Vec::new();
             for r in db.query("SELECT doc_id, tier, facts FROM doc_facts", &[])? {
                 let (id, tier, body): (String, String, String) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
-                let (Ok(id), Some(tier), Ok(facts)) =
-                    (DocId::parse(&id), AccessTier::parse(&tier), serde_json::from_str::<Facts>(&body))
-                else {
-                    continue;
-                };
-                out.push((id, tier, facts));
+                out.extend(super::typed_facts(&id, &tier, &body));
             }
             Ok(out)
         })

@@ -657,26 +657,20 @@ impl SqliteStorage {
     /// ([`super::quiet::TOUCH_BEHIND`]), or all of them. A failed write
     /// keeps them for the next time.
     fn write_touches(&self, all: bool) -> Result<()> {
-        let touches = self.touches.take(all);
-        if touches.is_empty() {
-            return Ok(());
-        }
-        let written = self.write(|tx| {
-            // Never over a later sync written meanwhile (by a write
-            // transaction, or another process).
-            let mut st = tx.prepare_cached(
-                "UPDATE devices SET last_sync_at = ?2, cursor = ?3
-                 WHERE id = ?1 AND coalesce(last_sync_at, 0) <= ?2",
-            )?;
-            for t in &touches {
-                st.execute(params![t.device_id, t.at, t.cursor as i64])?;
-            }
-            Ok(())
-        });
-        if written.is_err() {
-            self.touches.restore(touches);
-        }
-        written
+        self.touches.write(all, |touches| {
+            self.write(|tx| {
+                // Never over a later sync written meanwhile (by a write
+                // transaction, or another process).
+                let mut st = tx.prepare_cached(
+                    "UPDATE devices SET last_sync_at = ?2, cursor = ?3
+                     WHERE id = ?1 AND coalesce(last_sync_at, 0) <= ?2",
+                )?;
+                for t in touches {
+                    st.execute(params![t.device_id, t.at, t.cursor as i64])?;
+                }
+                Ok(())
+            })
+        })
     }
 
     /// Runs `f` in the write transaction and returns once it is committed
@@ -1092,21 +1086,14 @@ impl Storage for SqliteStorage {
             let existing = tx
                 .query_row(&format!("SELECT {DEVICE_COLS} FROM devices WHERE actor = ?1"), [&d.actor], device_from)
                 .optional()?;
-            match existing {
-                // The same store enrolled again by its user (an expired or
-                // lost token, the app's credentials reinstalled): the device
-                // keeps its id and sync state, so its unsynced work goes up.
-                Some(old) if old.user_id == d.user_id && old.revoked_at.is_none() => {
+            match super::enrolling(existing, d)? {
+                Some(old) => {
                     tx.execute(
                         "UPDATE devices SET token_hash = ?2, label = ?3, expires_at = ?4 WHERE id = ?1",
                         params![old.id, token_hash, d.label, d.expires_at],
                     )?;
                     Ok(Device { label: d.label.clone(), expires_at: d.expires_at, ..old })
                 }
-                Some(old) if old.revoked_at.is_some() => Err(ServerError::Conflict(
-                    "this phone's store belongs to a revoked device; it must be wiped before it is enrolled again".into(),
-                )),
-                Some(_) => Err(ServerError::Conflict("this actor id is already registered to another user's device".into())),
                 None => {
                     tx.execute(
                         "INSERT INTO devices(id, user_id, actor, token_hash, label, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -1350,13 +1337,7 @@ impl Storage for SqliteStorage {
             let mut out = Vec::new();
             for row in rows {
                 let (id, tier, body) = row?;
-                // Unknown tiers or unreadable facts are counted nowhere (fail closed).
-                let (Ok(id), Some(tier), Ok(facts)) =
-                    (DocId::parse(&id), AccessTier::parse(&tier), serde_json::from_str::<Facts>(&body))
-                else {
-                    continue;
-                };
-                out.push((id, tier, facts));
+                out.extend(super::typed_facts(&id, &tier, &body));
             }
             Ok(out)
         })
