@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 pub mod console;
+pub mod load;
 pub mod sim;
 
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -54,16 +55,19 @@ pub fn register_family(
     (child, rep, placement)
 }
 
-/// With `QAMQOR_TEST_BACKEND=postgres`, a fresh PostgreSQL database (on the
-/// server `QAMQOR_TEST_POSTGRES_URL` names) for the test server whose data
-/// folder is `dir`; else none (the embedded SQLite database).
-pub fn test_postgres(dir: &std::path::Path) -> Option<qamqor_server::config::DatabaseUrl> {
+/// With `QAMQOR_TEST_BACKEND=postgres`, a new PostgreSQL database (on the
+/// server `QAMQOR_TEST_POSTGRES_URL` names) for one test server; else none
+/// (the embedded SQLite database).
+pub fn test_postgres() -> Option<qamqor_server::config::DatabaseUrl> {
     if std::env::var("QAMQOR_TEST_BACKEND").ok()? != "postgres" {
         return None;
     }
     let base = std::env::var("QAMQOR_TEST_POSTGRES_URL")
         .expect("QAMQOR_TEST_BACKEND=postgres needs QAMQOR_TEST_POSTGRES_URL (scripts/test.sh starts a server)");
-    let name = format!("qamqor_it{}", dir.file_name().unwrap().to_string_lossy());
+    // Unique on a server that keeps databases from earlier runs.
+    static MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros();
+    let name = format!("qamqor_it_{stamp}_{}_{}", std::process::id(), MADE.fetch_add(1, Ordering::Relaxed));
     let url = qamqor_server::storage::postgres::create_database(&base, &name).unwrap();
     Some(qamqor_server::config::DatabaseUrl(url))
 }
@@ -91,7 +95,7 @@ impl TestServer {
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config { listen: "127.0.0.1:0".into(), data_dir: dir.path().to_owned(), ..Config::default() };
-        config.database_url = test_postgres(dir.path());
+        config.database_url = test_postgres();
         adjust(&mut config);
         let offset = Arc::new(AtomicI64::new(0));
         let service = Self::service(&config, &offset);

@@ -16,6 +16,8 @@ use qamqor_core::sync::session::Session;
 use qamqor_core::sync::wire::Limits;
 use qamqor_server::model::{Role, User};
 use qamqor_server::service::{Caller, Service};
+use qamqor_server::storage::Storage;
+use qamqor_server::storage::postgres::PostgresStorage;
 use qamqor_server::storage::sqlite::SqliteStorage;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -157,14 +159,20 @@ fn edit(phone: &mut SimPhone, children: &[ChildId], reps: &[RepresentativeId], r
 /// Runs one seeded simulation; `Err` describes the first broken promise.
 ///
 /// With `instances` above one, that many server instances share one
-/// database file (as several processes would), and every request goes to
-/// one of them at random.
+/// database (as several processes would), and every request goes to one
+/// of them at random. The database is SQLite, or PostgreSQL with
+/// `QAMQOR_TEST_BACKEND=postgres` (see [`crate::test_postgres`]).
 pub fn run(seed: u64, phones: usize, steps: usize, faults: Faults, instances: usize) -> Result<Outcome, String> {
     let mut rng = StdRng::seed_from_u64(seed);
     let dir = scratch_dir();
+    // PostgreSQL when the tests run against it (`crate::test_postgres`).
+    let postgres = crate::test_postgres();
     let mut servers = Vec::new();
     for _ in 0..instances.max(1) {
-        let storage = Arc::new(SqliteStorage::open(&dir.path().join("server.db")).map_err(|e| e.to_string())?);
+        let storage: Arc<dyn Storage> = match &postgres {
+            Some(url) => Arc::new(PostgresStorage::open(&url.0, 4).map_err(|e| e.to_string())?),
+            None => Arc::new(SqliteStorage::open(&dir.path().join("server.db")).map_err(|e| e.to_string())?),
+        };
         servers.push(Service::new(storage, Limits::default(), 86_400));
     }
     let service = &servers[0];

@@ -10,19 +10,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use automerge::Automerge;
-use automerge::sync::State;
-use qamqor_core::docs::{self, DocId, DocKind};
-use qamqor_core::sync::engine;
-use qamqor_core::sync::wire::{self, DocMessage, PROTOCOL_VERSION, SyncRequest};
+use qamqor_core::docs::DocId;
 use qamqor_server::model::Role;
+use qamqor_tests::load;
 use qamqor_tests::*;
 
 fn d(s: &str) -> chrono::NaiveDate {
     s.parse().unwrap()
-}
-
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -131,27 +125,13 @@ async fn main() {
         r.rounds
     );
 
-    // 4. 1,500 phones at once: every phone asks for news; one in ten also
-    // uploads a new case it registered offline (three rounds).
+    // 4. 1,500 and then 5,000 phones at once, spread as in a country (25
+    // per district): nine in ten ask for news, one in ten uploads a case
+    // registered offline (see `qamqor_tests::load`).
     let storage = server.service.storage().clone();
-    for (round, phones) in [1500usize, 5000].into_iter().enumerate() {
-        let phones_n = phones;
-        let mut tokens = Vec::new();
-        let mut actors = Vec::new();
-        for i in 0..phones_n {
-            let user = format!("load{round}x{}", i / 50);
-            if i % 50 == 0 {
-                server.user(&user, Role::Specialist, &[DISTRICT]);
-            }
-            let actor = automerge::ActorId::random();
-            let token =
-                register_device(&server.service, &user, &actor.to_hex_string(), &format!("load-device-{round}-{i}"));
-            tokens.push(token);
-            actors.push(actor);
-        }
+    for (round, n) in [1500usize, 5000].into_iter().enumerate() {
+        let phones = load::phones(&*storage, &format!("load{round}x"), n);
         let cursor = storage.feed_end().unwrap();
-        let http = reqwest::Client::builder().pool_max_idle_per_host(2000).build().unwrap();
-        let url = format!("{}/v1/sync", server.url());
         let rss_before = rss_mib(None);
         let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let sampler = {
@@ -165,96 +145,25 @@ async fn main() {
                 peak
             })
         };
-        let (t, cpu) = (Instant::now(), cpu_secs(None));
-        let mut tasks = Vec::new();
-        for i in 0..phones_n {
-            let (http, url, token, actor) = (http.clone(), url.clone(), tokens[i].clone(), actors[i].clone());
-            let mut sample = sample(1000 + i as u64);
-            tasks.push(tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                let mut errors = 0usize;
-                let post = |req: SyncRequest| {
-                    let (http, url, token) = (http.clone(), url.clone(), token.clone());
-                    async move {
-                        let t = Instant::now();
-                        let r = http.post(url).bearer_auth(token).body(wire::encode(&req)).send().await;
-                        let out = match r {
-                            Ok(r) if r.status().is_success() => {
-                                wire::decode_response(&r.bytes().await.unwrap_or_default(), &Default::default()).ok()
-                            }
-                            _ => None,
-                        };
-                        (t.elapsed(), out)
-                    }
-                };
-                if i % 10 == 0 {
-                    // A case registered offline on this phone, uploaded in full.
-                    let child = sample.child();
-                    let id = DocId::case(&child.id);
-                    let mut doc = Automerge::new().with_actor(actor);
-                    let mut tx = doc.transaction();
-                    docs::init(&mut tx, DocKind::Case).unwrap();
-                    docs::json::put(&mut tx, &automerge::ROOT, "child", &child).unwrap();
-                    tx.commit();
-                    let mut state = State::new();
-                    let mut cursor = cursor;
-                    for _ in 0..4 {
-                        let Some(msg) = engine::generate(&doc, &mut state) else { break };
-                        let req = SyncRequest {
-                            v: PROTOCOL_VERSION,
-                            cursor,
-                            docs: vec![DocMessage::sync(id.to_string(), msg)],
-                            ..Default::default()
-                        };
-                        let (lat, resp) = post(req).await;
-                        latencies.push(lat);
-                        let Some(resp) = resp else {
-                            errors += 1;
-                            break;
-                        };
-                        cursor = resp.cursor;
-                        for m in resp.docs.iter().filter(|m| m.id == id.to_string()) {
-                            engine::receive(&mut doc, &mut state, &m.msg, &engine::WritePolicy::Any).unwrap();
-                        }
-                    }
-                } else {
-                    let (lat, resp) = post(SyncRequest { v: PROTOCOL_VERSION, cursor, ..Default::default() }).await;
-                    latencies.push(lat);
-                    if resp.is_none() {
-                        errors += 1;
-                    }
-                }
-                (latencies, errors)
-            }));
-        }
-        let mut all = Vec::new();
-        let mut errors = 0;
-        for t in tasks {
-            let (l, e) = t.await.unwrap();
-            all.extend(l);
-            errors += e;
-        }
-        let wall = t.elapsed();
+        let cpu = cpu_secs(None);
+        let out = load::run(&[server.url()], &phones, cursor, round as u64 + 1).await;
         let cpu = cpu_secs(None) - cpu;
         sampling.store(false, std::sync::atomic::Ordering::Relaxed);
         let peak = sampler.await.unwrap();
-        all.sort();
         println!(
-            "| {} phones at once ({} uploading a new case) | {:.2} s for all | | {} requests | {:.0} req/s; p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {} errors; CPU {:.2} s of {:.2} s available; RSS peak {:.0} MiB during the load, {:.0} MiB before (server and all clients in one process) |",
-            phones_n,
-            phones_n / 10,
-            wall.as_secs_f64(),
-            all.len(),
-            all.len() as f64 / wall.as_secs_f64(),
-            pct(&all, 0.5).as_secs_f64() * 1000.0,
-            pct(&all, 0.99).as_secs_f64() * 1000.0,
-            all[all.len() - 1].as_secs_f64() * 1000.0,
-            errors,
+            "| {n} phones at once ({} uploading a new case) | {:.2} s for all | | {} requests | {:.0} req/s; p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {} errors; CPU {:.2} s of {:.2} s available; RSS peak {:.0} MiB during the load, {:.0} MiB before (server and all clients in one process) |",
+            n / 10,
+            out.wall.as_secs_f64(),
+            out.latencies.len(),
+            out.rate(),
+            out.pct(0.5).as_secs_f64() * 1000.0,
+            out.pct(0.99).as_secs_f64() * 1000.0,
+            out.pct(1.0).as_secs_f64() * 1000.0,
+            out.errors,
             cpu,
-            wall.as_secs_f64() * std::thread::available_parallelism().map_or(1, usize::from) as f64,
+            out.wall.as_secs_f64() * std::thread::available_parallelism().map_or(1, usize::from) as f64,
             peak,
             rss_before
         );
     }
-    let _ = Arc::strong_count(&storage);
 }
