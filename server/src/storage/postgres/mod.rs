@@ -87,20 +87,26 @@ fn corrupt(e: impl std::fmt::Display) -> ServerError {
 }
 
 fn user_from(r: &Row, extra: bool) -> Result<(User, i64)> {
-    let role: String = r.try_get(2)?;
-    let districts: String = r.try_get(4)?;
+    user_at(r, 0, extra)
+}
+
+/// The user columns ([`USER_COLS`], then the access epoch with `extra`)
+/// starting at column `at`.
+fn user_at(r: &Row, at: usize, extra: bool) -> Result<(User, i64)> {
+    let role: String = r.try_get(at + 2)?;
+    let districts: String = r.try_get(at + 4)?;
     let damaged =
         |what: &str| ServerError::Forbidden(format!("{what}; access is denied until an administrator corrects it"));
     let user = User {
-        id: r.try_get(0)?,
-        name: r.try_get(1)?,
+        id: r.try_get(at)?,
+        name: r.try_get(at + 1)?,
         role: Role::parse(&role).ok_or_else(|| damaged("a user record holds a role this server does not know"))?,
-        region: r.try_get(3)?,
+        region: r.try_get(at + 3)?,
         districts: serde_json::from_str(&districts)
             .map_err(|_| damaged("a user record holds districts this server cannot read"))?,
-        adoption_access: r.try_get(5)?,
+        adoption_access: r.try_get(at + 5)?,
     };
-    let epoch = if extra { r.try_get(6)? } else { 0 };
+    let epoch = if extra { r.try_get(at + 6)? } else { 0 };
     Ok((user, epoch))
 }
 
@@ -157,15 +163,27 @@ fn keys<'a>(ids: impl Iterator<Item = &'a DocId>) -> Vec<String> {
     ids.map(DocId::to_string).collect()
 }
 
-/// A connection inside a transaction (or not), with blocking calls.
-struct Db<'a> {
-    c: &'a deadpool_postgres::Transaction<'a>,
+/// A connection inside a transaction, or outside one for a single
+/// statement (its own snapshot, one round trip), with blocking calls.
+enum Db<'a> {
+    Tx(&'a deadpool_postgres::Transaction<'a>),
+    Once(&'a deadpool_postgres::ClientWrapper),
 }
 
 impl Db<'_> {
+    fn statement(&self, sql: &str) -> Result<tokio_postgres::Statement> {
+        Ok(match self {
+            Db::Tx(c) => wait(c.prepare_cached(sql))?,
+            Db::Once(c) => wait(c.prepare_cached(sql))?,
+        })
+    }
+
     fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
-        let st = wait(self.c.prepare_cached(sql))?;
-        Ok(wait(self.c.query(&st, params))?)
+        let st = self.statement(sql)?;
+        Ok(match self {
+            Db::Tx(c) => wait(c.query(&st, params))?,
+            Db::Once(c) => wait(c.query(&st, params))?,
+        })
     }
 
     fn opt(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>> {
@@ -177,8 +195,11 @@ impl Db<'_> {
     }
 
     fn exec(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
-        let st = wait(self.c.prepare_cached(sql))?;
-        Ok(wait(self.c.execute(&st, params))?)
+        let st = self.statement(sql)?;
+        Ok(match self {
+            Db::Tx(c) => wait(c.execute(&st, params))?,
+            Db::Once(c) => wait(c.execute(&st, params))?,
+        })
     }
 
     fn next_seq(&self) -> Result<i64> {
@@ -481,7 +502,7 @@ impl PostgresStorage {
             attempt += 1;
             let result: Result<R> = (|| {
                 let tx = wait(client.build_transaction().isolation_level(level).read_only(read_only).start())?;
-                let r = f(&Db { c: &tx })?;
+                let r = f(&Db::Tx(&tx))?;
                 wait(tx.commit())?;
                 Ok(r)
             })();
@@ -504,6 +525,14 @@ impl PostgresStorage {
     /// never fail with serialization errors).
     fn read<R>(&self, f: impl FnMut(&Db<'_>) -> Result<R>) -> Result<R> {
         self.tx(IsolationLevel::RepeatableRead, true, f)
+    }
+
+    /// One read-only statement: no transaction around it (a statement
+    /// reads one snapshot of its own), one round trip instead of three.
+    fn read_once<R>(&self, f: impl FnOnce(&Db<'_>) -> Result<R>) -> Result<R> {
+        let client = self.client()?;
+        let _in = self.enter();
+        f(&Db::Once(&client))
     }
 
     fn write_touches(&self, all: bool) -> Result<()> {
@@ -584,26 +613,29 @@ struct Tx<'a, 'b> {
 
 impl SyncTx for Tx<'_, '_> {
     fn caller(&mut self, device_id: &str) -> Result<Option<SyncCaller>> {
-        let Some(device) = self
-            .db
-            .opt(&format!("SELECT {DEVICE_COLS} FROM devices WHERE id = $1"), &[&device_id])?
-            .map(|r| device_from(&r))
-            .transpose()?
-        else {
+        // One statement (one round trip): the device, its user, the user's
+        // grants and the access epoch the device has seen.
+        let device_cols = DEVICE_COLS.split(", ").map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ");
+        let user_cols = USER_COLS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT {device_cols}, {user_cols}, u.access_epoch,
+                    ARRAY(SELECT a.doc_id FROM assignments a WHERE a.user_id = u.id),
+                    ARRAY(SELECT m.mentor_id FROM documents m
+                          WHERE m.kind = 'mentor' AND m.owner_user = u.id AND m.mentor_id IS NOT NULL),
+                    (SELECT x.epoch FROM device_access x WHERE x.device_id = d.id)
+             FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = $1"
+        );
+        let Some(row) = self.db.opt(&sql, &[&device_id])? else {
             return Ok(None);
         };
-        let Some(row) =
-            self.db.opt(&format!("SELECT {USER_COLS}, access_epoch FROM users WHERE id = $1"), &[&device.user_id])?
-        else {
-            return Ok(None);
-        };
-        let (user, epoch) = user_from(&row, true)?;
-        let grants = self.db.grants(&user.id)?;
-        let seen: Option<i64> = self
-            .db
-            .opt("SELECT epoch FROM device_access WHERE device_id = $1", &[&device_id])?
-            .map(|r| r.try_get(0))
-            .transpose()?;
+        let device = device_from(&row)?;
+        let at = DEVICE_COLS.split(", ").count();
+        let (user, epoch) = user_at(&row, at, true)?;
+        let at = at + USER_COLS.split(", ").count() + 1;
+        let assigned: Vec<String> = row.try_get(at)?;
+        let mentor_ids: Vec<String> = row.try_get(at + 1)?;
+        let seen: Option<i64> = row.try_get(at + 2)?;
+        let grants = Grants { assigned: assigned.into_iter().collect(), mentor_ids: mentor_ids.into_iter().collect() };
         Ok(Some(SyncCaller { device, user, grants, epoch: epoch as u64, seen_epoch: seen.unwrap_or(0) as u64 }))
     }
 
@@ -724,6 +756,9 @@ impl SyncTx for Tx<'_, '_> {
     }
 
     fn store(&mut self, device_id: &str, writes: Vec<DocWrite>) -> Result<()> {
+        // The device's sync states, written in one statement at the end
+        // (the last one of a document wins).
+        let mut states: HashMap<String, Vec<u8>> = HashMap::new();
         for w in writes {
             let key = w.id.to_string();
             if let Some((doc, before, p)) = w.content {
@@ -737,21 +772,30 @@ impl SyncTx for Tx<'_, '_> {
                 }
                 self.stored.push((w.id.clone(), seq as u64, doc));
             }
+            states.insert(key, w.state);
+        }
+        if !states.is_empty() {
+            let (ids, states): (Vec<String>, Vec<Vec<u8>>) = states.into_iter().unzip();
             self.db.exec(
-                "INSERT INTO device_docs(device_id, doc_id, state) VALUES ($1, $2, $3)
-                 ON CONFLICT(device_id, doc_id) DO UPDATE SET state = $3",
-                &[&device_id, &key, &w.state],
+                "INSERT INTO device_docs(device_id, doc_id, state)
+                 SELECT $1, t.doc_id, t.state FROM unnest($2::text[], $3::bytea[]) AS t(doc_id, state)
+                 ON CONFLICT(device_id, doc_id) DO UPDATE SET state = excluded.state",
+                &[&device_id, &ids, &states],
             )?;
         }
         Ok(())
     }
 
     fn set_removals(&mut self, device_id: &str, ids: &[DocId]) -> Result<()> {
-        for id in ids {
+        let mut ids = keys(ids.iter());
+        ids.sort();
+        ids.dedup();
+        if !ids.is_empty() {
             self.db.exec(
-                "INSERT INTO device_docs(device_id, doc_id, state, removal) VALUES ($1, $2, '', TRUE)
+                "INSERT INTO device_docs(device_id, doc_id, state, removal)
+                 SELECT $1, t.doc_id, '', TRUE FROM unnest($2::text[]) AS t(doc_id)
                  ON CONFLICT(device_id, doc_id) DO UPDATE SET removal = TRUE",
-                &[&device_id, &id.to_string()],
+                &[&device_id, &ids],
             )?;
         }
         Ok(())
@@ -785,17 +829,22 @@ impl SyncTx for Tx<'_, '_> {
     }
 
     fn new_reads(&mut self, device_id: &str, ids: &[String]) -> Result<Vec<String>> {
-        let mut fresh = Vec::new();
-        for id in ids {
-            let n = self.db.exec(
-                "INSERT INTO phone_reads(read_id, device_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                &[id, &device_id],
-            )?;
-            if n == 1 {
-                fresh.push(id.clone());
-            }
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(fresh)
+        let inserted: std::collections::HashSet<String> = self
+            .db
+            .query(
+                "INSERT INTO phone_reads(read_id, device_id) SELECT DISTINCT t.id, $2 FROM unnest($1::text[]) AS t(id)
+                 ON CONFLICT DO NOTHING RETURNING read_id",
+                &[&ids, &device_id],
+            )?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<std::result::Result<_, _>>()?;
+        // In the order asked, each once.
+        let mut seen = std::collections::HashSet::new();
+        Ok(ids.iter().filter(|id| inserted.contains(*id) && seen.insert(id.as_str())).cloned().collect())
     }
 
     fn renew_token(&mut self, device_id: &str, token_hash: &str, expires_at: i64) -> Result<()> {
@@ -870,7 +919,7 @@ impl Storage for PostgresStorage {
     }
 
     fn user(&self, id: &str) -> Result<Option<User>> {
-        self.read(|db| {
+        self.read_once(|db| {
             db.opt(&format!("SELECT {USER_COLS} FROM users WHERE id = $1"), &[&id])?
                 .map(|r| Ok(user_from(&r, false)?.0))
                 .transpose()
@@ -981,7 +1030,7 @@ impl Storage for PostgresStorage {
     }
 
     fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>> {
-        if let Some(d) = self.read(|db| self.device_where(db, "token_hash", token_hash))? {
+        if let Some(d) = self.read_once(|db| self.device_where(db, "token_hash", token_hash))? {
             return Ok(Some(d));
         }
         self.write(|db| {
@@ -1190,7 +1239,7 @@ impl Storage for PostgresStorage {
     }
 
     fn feed_end(&self) -> Result<u64> {
-        self.read(|db| Ok(db.one("SELECT value FROM meta WHERE key = 'feed_seq'", &[])?.try_get::<_, i64>(0)? as u64))
+        self.read_once(|db| Ok(db.one("SELECT value FROM meta WHERE key = 'feed_seq'", &[])?.try_get::<_, i64>(0)? as u64))
     }
 
     fn sync_tx(&self, f: &mut dyn FnMut(&mut dyn SyncTx) -> Result<SyncResponse>) -> Result<SyncResponse> {
