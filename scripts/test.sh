@@ -34,12 +34,17 @@ if [ -z "${QAMQOR_TEST_POSTGRES_URL:-}" ]; then
   export QAMQOR_TEST_POSTGRES_URL
 fi
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run -p qamqor-server --locked --test storage_postgres --test processes_postgres --run-ignored only --no-fail-fast
+  cargo nextest run -p qamqor-server --locked --lib --test storage_postgres --test processes_postgres \
+    --run-ignored only --no-fail-fast -E 'test(postgres::) | binary(storage_postgres) | binary(processes_postgres)'
   # Phones and server together, the server on PostgreSQL.
-  QAMQOR_TEST_BACKEND=postgres cargo nextest run -p qamqor-tests --locked --test sync --test seam --test resilience --no-fail-fast
+  # (the seeded simulation over fewer seeds than on SQLite: a database per seed)
+  QAMQOR_TEST_BACKEND=postgres QAMQOR_SIM_SEEDS=25 cargo nextest run -p qamqor-tests --locked \
+    --test sync --test seam --test resilience --test simulation --no-fail-fast
 else
+  cargo test -p qamqor-server --locked --lib -- --ignored postgres::
   cargo test -p qamqor-server --locked --test storage_postgres --test processes_postgres -- --ignored
-  QAMQOR_TEST_BACKEND=postgres cargo test -p qamqor-tests --locked --test sync --test seam --test resilience
+  QAMQOR_TEST_BACKEND=postgres QAMQOR_SIM_SEEDS=25 cargo test -p qamqor-tests --locked \
+    --test sync --test seam --test resilience --test simulation
 fi
 
 step "browser tests (the console in headless Chromium)"

@@ -170,6 +170,17 @@ pub(crate) fn serve(
             Err(_) => results.push(result(&m.id, DocStatus::Invalid, "not a document id")),
         }
     }
+    // A token in its last third is renewed: the phone keeps working without
+    // a new code as long as it syncs now and then.
+    let renew = ctx.device.expires_at - now < token_ttl_secs / 3;
+    let rescan = ctx.seen_epoch < ctx.epoch;
+    // On a read snapshot, stop as soon as something is sure to be stored
+    // (here, and again below, before any document is loaded): the request
+    // is served again in a write transaction. Every read saved counts on
+    // a database across the network.
+    if (!incoming.is_empty() || rescan || renew) && tx.must_write() {
+        return Ok(SyncResponse::default());
+    }
     let ids: Vec<DocId> = incoming.iter().map(|(id, _, _)| id.clone()).collect();
     let metas = tx.metas(&ids)?;
     let sizes = tx.sizes(&ids)?;
@@ -177,7 +188,6 @@ pub(crate) fn serve(
     // After a change of the user's access (or a server restored from a
     // backup older than the phone's cursor) the phone rescans the feed;
     // documents it already holds exactly cost nothing.
-    let rescan = ctx.seen_epoch < ctx.epoch;
     let cursor = if req.cursor > end || rescan { 0 } else { req.cursor };
     let scan = cursor < end;
     // The held documents of the request (and those awaiting removal); the
@@ -276,6 +286,10 @@ pub(crate) fn serve(
                 offer(meta, &mut plan, &mut seen);
             }
         }
+        // Documents to send: the device will hold them (a write).
+        if !plan.is_empty() && tx.must_write() {
+            return Ok(SyncResponse::default());
+        }
         // Every held document is checked for withdrawal once a scan reaches
         // the feed's end (or after an access change); on the pages before,
         // only the page's own: a long first sync does not read every held
@@ -316,12 +330,6 @@ pub(crate) fn serve(
         withdraw(&step.id, &mut removed, &mut new_removals);
     }
 
-    // A token in its last third is renewed: the phone keeps working without
-    // a new code as long as it syncs now and then.
-    let renew = ctx.device.expires_at - now < token_ttl_secs / 3;
-    // On a read snapshot, stop as soon as something is sure to be stored
-    // (before any document is loaded): the request is served again in a
-    // write transaction.
     let stores = !plan.is_empty() || !new_removals.is_empty() || !acked.is_empty() || rescan || renew;
     if (stores || !audits.is_empty()) && tx.must_write() {
         return Ok(SyncResponse::default());

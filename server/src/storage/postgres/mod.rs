@@ -35,8 +35,10 @@ use crate::access::Grants;
 use crate::error::{Result, ServerError, StorageFailure};
 use crate::model::{AuditCheck, AuditEntry, ConsoleAccount, ConsoleSession, Device, DocMeta, HeldDocument, Role, User};
 
-/// The numbered migrations; each runs once, in order, in one transaction.
-const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+/// The numbered migrations (`migrations/NNNN_*.sql`); each runs once, in
+/// order, in one transaction. Never edit one that has shipped: add the next.
+const MIGRATIONS: &[&str] =
+    &[include_str!("migrations/0001_schema.sql"), include_str!("migrations/0002_archive_and_device_list_indexes.sql")];
 
 /// Key of the advisory lock held while migrating.
 const MIGRATION_LOCK: i64 = 0x5161_6d71_6f72_0001;
@@ -381,6 +383,10 @@ pub struct PostgresStorage {
     rt: Option<tokio::runtime::Runtime>,
     cache: Mutex<DocCache>,
     touches: Touches,
+    /// This process's writers queue here, not on the database's lock: a
+    /// pool connection waits for the write turn only when it is next, and
+    /// the others stay free for reads.
+    writer: Mutex<()>,
 }
 
 impl std::fmt::Debug for PostgresStorage {
@@ -398,6 +404,17 @@ impl PostgresStorage {
     /// with at most `pool_size` connections, and migrates it (one process
     /// at a time).
     pub fn open(url: &str, pool_size: usize) -> Result<Self> {
+        let storage = Self::connect(url, pool_size)?;
+        storage.migrate(MIGRATIONS.len())?;
+        let n = storage.reproject()?;
+        if n > 0 {
+            tracing::info!(documents = n, "document metadata derived again under the current rules");
+        }
+        Ok(storage)
+    }
+
+    /// Connects without migrating.
+    fn connect(url: &str, pool_size: usize) -> Result<Self> {
         let config: tokio_postgres::Config =
             url.parse().map_err(|e| ServerError::Config(format!("database_url is not a PostgreSQL URL: {e}")))?;
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -415,18 +432,13 @@ impl PostgresStorage {
                 .build()
                 .map_err(|e| ServerError::Config(format!("the database pool: {e}")))?
         };
-        let storage = PostgresStorage {
+        Ok(PostgresStorage {
             pool,
             rt: Some(rt),
             cache: Mutex::new(DocCache::new(super::cache::DEFAULT_BUDGET)),
             touches: Touches::default(),
-        };
-        storage.migrate()?;
-        let n = storage.reproject()?;
-        if n > 0 {
-            tracing::info!(documents = n, "document metadata derived again under the current rules");
-        }
-        Ok(storage)
+            writer: Mutex::new(()),
+        })
     }
 
     /// Sets the document cache's budget (estimated bytes; 0: no cache).
@@ -444,7 +456,8 @@ impl PostgresStorage {
         wait(self.pool.get()).map_err(pool_err)
     }
 
-    fn migrate(&self) -> Result<()> {
+    /// Brings the schema to version `to` (the latest but in tests).
+    fn migrate(&self, to: usize) -> Result<()> {
         let mut client = self.client()?;
         let _in = self.enter();
         wait(client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]))?;
@@ -458,7 +471,7 @@ impl PostgresStorage {
                     MIGRATIONS.len()
                 )));
             }
-            for (i, sql) in MIGRATIONS.iter().enumerate().skip(done as usize) {
+            for (i, sql) in MIGRATIONS.iter().enumerate().take(to).skip(done as usize) {
                 let tx = wait(client.transaction())?;
                 wait(tx.batch_execute(sql))?;
                 wait(tx.execute("INSERT INTO schema_migrations(version) VALUES ($1)", &[&(i as i64 + 1)]))?;
@@ -473,11 +486,14 @@ impl PostgresStorage {
     /// Runs `f` in one transaction at `level` and commits; run again when
     /// it lost a race with another transaction.
     fn tx<R>(&self, level: IsolationLevel, read_only: bool, f: impl FnMut(&Db<'_>) -> Result<R>) -> Result<R> {
-        let mut client = self.client()?;
-        let _in = self.enter();
         if read_only {
+            let mut client = self.client()?;
+            let _in = self.enter();
             return Self::run(&mut client, level, true, f);
         }
+        let _turn = lock(&self.writer);
+        let mut client = self.client()?;
+        let _in = self.enter();
         // Writers take turns, across every process, before their snapshot
         // is taken: each sees all that committed before it, and numbers
         // the feed after them (commit order is number order).
@@ -1239,7 +1255,9 @@ impl Storage for PostgresStorage {
     }
 
     fn feed_end(&self) -> Result<u64> {
-        self.read_once(|db| Ok(db.one("SELECT value FROM meta WHERE key = 'feed_seq'", &[])?.try_get::<_, i64>(0)? as u64))
+        self.read_once(|db| {
+            Ok(db.one("SELECT value FROM meta WHERE key = 'feed_seq'", &[])?.try_get::<_, i64>(0)? as u64)
+        })
     }
 
     fn sync_tx(&self, f: &mut dyn FnMut(&mut dyn SyncTx) -> Result<SyncResponse>) -> Result<SyncResponse> {
@@ -1479,5 +1497,81 @@ impl Storage for PostgresStorage {
             }
             Ok(n)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NEEDS: &str = "QAMQOR_TEST_POSTGRES_URL names a PostgreSQL server (scripts/test.sh starts one)";
+
+    fn database(name: &str) -> String {
+        let base = std::env::var("QAMQOR_TEST_POSTGRES_URL").expect(NEEDS);
+        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros();
+        create_database(&base, &format!("qamqor_migrate_{name}_{stamp}_{}", std::process::id())).unwrap()
+    }
+
+    /// Tables' columns, indexes, triggers and functions, as text.
+    fn schema(s: &PostgresStorage) -> Vec<String> {
+        s.read(|db| {
+            let mut out = Vec::new();
+            for sql in [
+                "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' '
+                        || coalesce(column_default, '')
+                 FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1",
+                "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1",
+                "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1",
+                "SELECT p.proname || ' ' || md5(p.prosrc) FROM pg_proc p
+                 JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' ORDER BY 1",
+            ] {
+                for r in db.query(sql, &[])? {
+                    out.push(r.try_get(0)?);
+                }
+            }
+            Ok(out)
+        })
+        .unwrap()
+    }
+
+    #[test]
+    #[ignore = "needs PostgreSQL: scripts/test.sh starts one and runs these"]
+    fn every_older_database_migrates_to_the_fresh_schema_keeping_its_rows() {
+        let fresh = PostgresStorage::open(&database("fresh"), 2).unwrap();
+        let want = schema(&fresh);
+        assert!(want.iter().any(|l| l.contains("audit_at")), "the latest migration ran");
+        for start in 1..MIGRATIONS.len() {
+            let url = database(&format!("from{start}"));
+            let old = PostgresStorage::connect(&url, 2).unwrap();
+            old.migrate(start).unwrap();
+            old.write(|db| {
+                db.exec(
+                    "INSERT INTO users(id, name, role, region, districts, adoption_access)
+                     VALUES ('aigerim', 'Aigerim', 'specialist', '75', '[\"751710000\"]', FALSE)",
+                    &[],
+                )
+            })
+            .unwrap();
+            drop(old);
+            let new = PostgresStorage::open(&url, 2).unwrap();
+            assert_eq!(schema(&new), want, "from version {start}");
+            assert_eq!(new.user("aigerim").unwrap().map(|u| u.districts), Some(vec!["751710000".to_owned()]));
+        }
+    }
+
+    #[test]
+    #[ignore = "needs PostgreSQL: scripts/test.sh starts one and runs these"]
+    fn a_database_written_by_a_newer_server_is_refused_untouched() {
+        let url = database("newer");
+        let s = PostgresStorage::open(&url, 2).unwrap();
+        let newer = MIGRATIONS.len() as i64 + 1;
+        s.write(|db| db.exec("INSERT INTO schema_migrations(version) VALUES ($1)", &[&newer])).unwrap();
+        drop(s);
+        let e = PostgresStorage::open(&url, 2).unwrap_err();
+        assert!(e.to_string().contains("newer Qamqor"), "{e}");
+        let again = PostgresStorage::connect(&url, 2).unwrap();
+        let version: i64 =
+            again.read(|db| Ok(db.one("SELECT max(version) FROM schema_migrations", &[])?.try_get(0)?)).unwrap();
+        assert_eq!(version, newer);
     }
 }
