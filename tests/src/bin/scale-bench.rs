@@ -99,7 +99,7 @@ impl Process {
             .env("QAMQOR_MAX_CONNECTIONS", "8192")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stderr(std::fs::File::create(config.data_dir.join(format!("stderr-{}", std::process::id()))).unwrap());
         if let Some(url) = &config.database_url {
             cmd.env("QAMQOR_DATABASE_URL", &url.0);
         }
@@ -115,7 +115,17 @@ impl Process {
             }
             line.clear();
         }
-        assert!(!url.is_empty(), "the server did not start");
+        if url.is_empty() {
+            let _ = child.wait();
+            let log = std::fs::read_dir(&config.data_dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("stderr-"))
+                .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                .collect::<String>();
+            panic!("the server did not start:\n{log}");
+        }
         // Whatever else it prints is read and dropped.
         std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
         Process { child, pid, url }
