@@ -268,14 +268,16 @@ pub(crate) fn serve(
                 }
                 fresh
             };
+            // Narrowed in the database to what the user might read.
+            let scope = access::feed_scope(who.user, who.grants, device_id);
             let mut taken = 0;
             if urgent_room > 0 {
-                for meta in tx.urgent_feed(cursor, urgent_room)? {
+                for meta in tx.urgent_feed(cursor, urgent_room, &scope)? {
                     taken += usize::from(offer(meta, &mut plan, &mut seen));
                 }
             }
             let page_room = room - taken;
-            let page = tx.feed(cursor, page_room)?;
+            let page = tx.feed(cursor, page_room, &scope)?;
             if page.len() == page_room
                 && let Some(last) = page.last()
             {

@@ -55,13 +55,20 @@ impl Kato {
 
     /// Whether `self` is `other` or lies inside it.
     pub fn is_within(&self, other: &Kato) -> bool {
-        // `other` encloses `self` when it is `self` with the levels below
-        // its own deepest non-zero level zeroed (no allocation: this runs
-        // for every document of every access check).
-        let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
+        // `other` encloses `self` when `self` starts with `other` up to its
+        // deepest non-zero level (no allocation: this runs for every
+        // document of every access check).
+        self.0.starts_with(other.prefix())
+    }
+
+    /// The code up to its deepest non-zero level (`751710000` → `751710`,
+    /// `751700000` → `7517`, `750000000` → `75`): every unit inside this
+    /// one starts with it.
+    pub fn prefix(&self) -> &str {
+        let b = self.0.as_bytes();
         let levels = [(6, 9), (4, 6), (2, 4)];
         let end = levels.iter().find(|(from, to)| b[*from..*to].iter().any(|c| *c != b'0')).map_or(2, |(_, to)| *to);
-        a[..end] == b[..end] && b[end..].iter().all(|c| *c == b'0')
+        &self.0[..end]
     }
 }
 
@@ -105,6 +112,9 @@ mod tests {
         assert_eq!(district.parent().unwrap().as_str(), "190000000");
         assert!(district.parent().unwrap().parent().is_none());
         assert!(rural.is_within(&district));
+        assert_eq!(Kato::parse("751710000").unwrap().prefix(), "751710");
+        assert_eq!(Kato::parse("751700000").unwrap().prefix(), "7517");
+        assert_eq!(Kato::parse("750000000").unwrap().prefix(), "75");
         assert!(!district.is_within(&rural));
     }
 

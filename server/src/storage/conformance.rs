@@ -27,7 +27,7 @@ use qamqor_core::store::{Store, StoreOptions};
 use qamqor_core::sync::session::Session;
 use qamqor_core::sync::wire::{Limits, PROTOCOL_VERSION, SyncRequest, SyncResponse};
 
-use super::{DocWrite, HeldScope, Storage};
+use super::{DocWrite, FeedScope, HeldScope, Storage};
 use crate::error::ServerError;
 use crate::model::{Device, Role, User};
 use crate::service::{Caller, Service};
@@ -73,9 +73,14 @@ pub fn register_device(storage: &dyn Storage, user: &str, actor: &str, id: &str)
 
 /// A child's case written on a scratch phone.
 fn case_doc(n: u64) -> (DocId, Automerge) {
+    case_doc_in(n, DISTRICT)
+}
+
+/// A child's case of `district` written on a scratch phone.
+fn case_doc_in(n: u64, district: &str) -> (DocId, Automerge) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("p.db"), &[1; 32], StoreOptions::new("u")).unwrap();
-    let mut s = Sample::new(n, chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(), Kato::parse(DISTRICT).unwrap());
+    let mut s = Sample::new(n, chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(), Kato::parse(district).unwrap());
     let child = s.child();
     store.register_child(&child).unwrap();
     let id = DocId::case(&child.id);
@@ -312,7 +317,7 @@ pub fn the_feed_has_no_gaps_under_concurrent_writers(factory: Factory<'_>) {
             loop {
                 let finished = done.load(std::sync::atomic::Ordering::SeqCst);
                 s.sync_tx(&mut |tx| {
-                    for m in tx.feed(cursor, 7)? {
+                    for m in tx.feed(cursor, 7, &FeedScope::everything())? {
                         seen.insert(m.id.to_string());
                         cursor = m.seq;
                     }
@@ -339,6 +344,55 @@ pub fn the_feed_has_no_gaps_under_concurrent_writers(factory: Factory<'_>) {
     let seen = reader.join().unwrap();
     let all: BTreeSet<String> = docs.iter().map(|(id, _)| id.to_string()).collect();
     assert_eq!(seen, all, "the reader skipped documents");
+}
+
+/// The feed narrowed to a scope: documents of its region whose district
+/// starts with one of its КАТО prefixes (or the whole region), its ids and
+/// kinds, and always those the device holds; nothing else, in feed order.
+pub fn the_feed_is_narrowed_to_its_scope(factory: Factory<'_>) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = factory(dir.path());
+    s.create_user(&specialist("u")).unwrap();
+    s.create_user(&specialist("v")).unwrap();
+    register_device(&*s, "u", "0a", "d1");
+    register_device(&*s, "v", "0b", "d2");
+    let (mine, mine_doc) = case_doc_in(1, DISTRICT);
+    let (other, other_doc) = case_doc_in(2, "752210000");
+    let (held, held_doc) = case_doc_in(3, "752210000");
+    store_new(&*s, "d2", &mine, &mine_doc);
+    store_new(&*s, "d2", &other, &other_doc);
+    store_new(&*s, "d1", &held, &held_doc);
+    let feed = |scope: FeedScope, limit: usize| {
+        let mut out = Vec::new();
+        s.sync_tx(&mut |tx| {
+            out = tx.feed(0, limit, &scope)?.into_iter().map(|m| m.id).collect();
+            assert!(tx.urgent_feed(0, limit, &scope)?.is_empty(), "nothing is urgent");
+            Ok(SyncResponse::default())
+        })
+        .unwrap();
+        out
+    };
+    let on = |region: Option<&str>, prefixes: &[&str]| FeedScope {
+        device_id: "d1".into(),
+        region: region.map(str::to_owned),
+        prefixes: prefixes.iter().map(|p| (*p).to_owned()).collect(),
+        ..FeedScope::default()
+    };
+    let district = Kato::parse(DISTRICT).unwrap();
+    assert_eq!(feed(on(Some("75"), &[district.prefix()]), 10), vec![mine.clone(), held.clone()]);
+    let whole = vec![mine.clone(), other.clone(), held.clone()];
+    assert_eq!(feed(on(Some("75"), &[""]), 10), whole, "a whole region");
+    assert_eq!(feed(on(Some("75"), &["7517", "7522"]), 10), whole, "two districts");
+    assert_eq!(feed(on(Some("19"), &[""]), 10), vec![held.clone()], "another region: only what the device holds");
+    assert_eq!(feed(on(Some("75"), &["7522"]), 10), vec![other.clone(), held.clone()]);
+    assert_eq!(feed(on(None, &[""]), 10), vec![held.clone()], "no region");
+    let ids = FeedScope { ids: vec![other.to_string()], ..on(None, &[]) };
+    assert_eq!(feed(ids, 10), vec![other.clone(), held.clone()]);
+    let kinds = FeedScope { kinds: vec![mine.kind().prefix().to_owned()], ..on(None, &[]) };
+    assert_eq!(feed(kinds, 10).len(), 3);
+    let unrelated = FeedScope { device_id: "d2".into(), kinds: vec!["mentor".into()], ..FeedScope::default() };
+    assert_eq!(feed(unrelated, 10), vec![mine.clone(), other.clone()], "what d2 holds");
+    assert_eq!(feed(FeedScope::everything(), 2), vec![mine, other], "feed order, at most the limit");
 }
 
 /// Removals stay until acknowledged, and only removals are acknowledged.
@@ -496,6 +550,11 @@ macro_rules! storage_conformance {
             $(#[$attr])*
             fn the_feed_has_no_gaps_under_concurrent_writers() {
                 suite::the_feed_has_no_gaps_under_concurrent_writers(&factory());
+            }
+            #[test]
+            $(#[$attr])*
+            fn the_feed_is_narrowed_to_its_scope() {
+                suite::the_feed_is_narrowed_to_its_scope(&factory());
             }
             #[test]
             $(#[$attr])*

@@ -89,6 +89,42 @@ pub enum HeldScope<'a> {
     All,
 }
 
+/// The feed documents a device may be offered, narrowed in the database:
+/// a superset of what [`crate::access::can_read`] allows (the caller
+/// checks each document it gets), so that a phone does not read a whole
+/// region's, or a country's, changes to find its district's.
+#[derive(Debug, Clone, Default)]
+pub struct FeedScope {
+    /// Every document (no narrowing).
+    pub everything: bool,
+    /// The device whose held documents are always included.
+    pub device_id: String,
+    /// Documents of this region whose district starts with one of
+    /// `prefixes` (КАТО prefixes, see `Kato::prefix`; an empty prefix: the
+    /// whole region, with or without a district).
+    pub region: Option<String>,
+    /// See `region`.
+    pub prefixes: Vec<String>,
+    /// Documents with these ids (the user's assignments).
+    pub ids: Vec<String>,
+    /// Documents of these kinds (their prefixes).
+    pub kinds: Vec<String>,
+}
+
+impl FeedScope {
+    /// Every document, for maintenance and the conformance checks.
+    pub fn everything() -> Self {
+        FeedScope { everything: true, ..FeedScope::default() }
+    }
+
+    /// The prefixes of each length a КАТО prefix can have (2, 4, 6, 9
+    /// digits; 0: the whole region), so that a database compares each
+    /// document's district with one list per length.
+    pub(crate) fn prefixes_by_length(&self) -> [(usize, Vec<String>); 5] {
+        [0, 2, 4, 6, 9].map(|n| (n, self.prefixes.iter().filter(|p| p.len() == n).cloned().collect()))
+    }
+}
+
 /// A document and the device's sync state for it, as loaded in a sync
 /// transaction.
 #[derive(Debug)]
@@ -139,10 +175,12 @@ pub trait SyncTx {
     fn held(&mut self, device_id: &str, scope: HeldScope<'_>) -> Result<Vec<Held>>;
     /// The feed's end (the highest sequence committed).
     fn feed_end(&mut self) -> Result<u64>;
-    /// Documents changed after `after`, in feed order, at most `limit`.
-    fn feed(&mut self, after: u64, limit: usize) -> Result<Vec<DocMeta>>;
-    /// Urgent documents changed after `after`, in feed order, at most `limit`.
-    fn urgent_feed(&mut self, after: u64, limit: usize) -> Result<Vec<DocMeta>>;
+    /// Documents within `scope` changed after `after`, in feed order, at
+    /// most `limit`.
+    fn feed(&mut self, after: u64, limit: usize, scope: &FeedScope) -> Result<Vec<DocMeta>>;
+    /// Urgent documents within `scope` changed after `after`, in feed
+    /// order, at most `limit`.
+    fn urgent_feed(&mut self, after: u64, limit: usize, scope: &FeedScope) -> Result<Vec<DocMeta>>;
     /// The documents (with the sequence the caller's metadata says they are
     /// at, `None` if new) and the device's sync states, in order.
     fn load(&mut self, device_id: &str, docs: &[(DocId, Option<u64>)]) -> Result<Vec<Loaded>>;

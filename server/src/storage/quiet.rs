@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use automerge::Automerge;
 use qamqor_core::docs::DocId;
 
-use super::{DocWrite, Held, HeldScope, Loaded, SyncCaller, SyncTx};
+use super::{DocWrite, FeedScope, Held, HeldScope, Loaded, SyncCaller, SyncTx};
 use crate::error::Result;
 use crate::model::{AuditEntry, DocMeta, HeldDocument};
 
@@ -78,11 +78,11 @@ impl SyncTx for ReadOnly<'_> {
     fn feed_end(&mut self) -> Result<u64> {
         self.inner.feed_end()
     }
-    fn feed(&mut self, after: u64, limit: usize) -> Result<Vec<DocMeta>> {
-        self.inner.feed(after, limit)
+    fn feed(&mut self, after: u64, limit: usize, scope: &FeedScope) -> Result<Vec<DocMeta>> {
+        self.inner.feed(after, limit, scope)
     }
-    fn urgent_feed(&mut self, after: u64, limit: usize) -> Result<Vec<DocMeta>> {
-        self.inner.urgent_feed(after, limit)
+    fn urgent_feed(&mut self, after: u64, limit: usize, scope: &FeedScope) -> Result<Vec<DocMeta>> {
+        self.inner.urgent_feed(after, limit, scope)
     }
     fn load(&mut self, device_id: &str, docs: &[(DocId, Option<u64>)]) -> Result<Vec<Loaded>> {
         self.inner.load(device_id, docs)

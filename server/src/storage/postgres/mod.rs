@@ -30,7 +30,7 @@ use tokio_postgres::{IsolationLevel, NoTls, Row};
 
 use super::cache::DocCache;
 use super::quiet::{ReadOnly, Touches};
-use super::{DocWrite, Held, HeldScope, Loaded, Storage, StoredReport, SyncCaller, SyncTx};
+use super::{DocWrite, FeedScope, Held, HeldScope, Loaded, Storage, StoredReport, SyncCaller, SyncTx};
 use crate::access::Grants;
 use crate::error::{Result, ServerError, StorageFailure};
 use crate::model::{AuditCheck, AuditEntry, ConsoleAccount, ConsoleSession, Device, DocMeta, HeldDocument, Role, User};
@@ -343,6 +343,35 @@ impl Db<'_> {
             .map(|r| r.try_get(0))
             .collect::<std::result::Result<_, _>>()?;
         Ok(Grants { assigned, mentor_ids })
+    }
+
+    /// Feed rows after `after` within `scope` (`cond`: a further
+    /// condition ending in `AND `), at most `limit`.
+    fn feed_rows(&self, cond: &str, after: u64, limit: usize, scope: &FeedScope) -> Result<Vec<DocMeta>> {
+        let cols = META_COLS.split(", ").map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ");
+        let rows = self.query(
+            &format!(
+                "SELECT {cols} FROM documents d WHERE {cond}d.seq > $1 AND (
+                     $3
+                     OR EXISTS (SELECT 1 FROM device_docs h WHERE h.device_id = $4 AND h.doc_id = d.doc_id)
+                     OR d.doc_id = ANY($5)
+                     OR d.kind = ANY($6)
+                     OR (d.region = $7 AND EXISTS (SELECT 1 FROM unnest($8::text[]) AS p(prefix)
+                                WHERE left(coalesce(d.district, ''), length(p.prefix)) = p.prefix)))
+                 ORDER BY d.seq LIMIT $2"
+            ),
+            &[
+                &(after as i64),
+                &(limit as i64),
+                &scope.everything,
+                &scope.device_id,
+                &scope.ids,
+                &scope.kinds,
+                &scope.region,
+                &scope.prefixes,
+            ],
+        )?;
+        rows.iter().map(|r| Ok(meta_at(r, 0)?.1)).filter_map(Result::transpose).collect()
     }
 
     fn held_rows(&self, device_id: &str, which: &str, ids: Option<&[String]>) -> Result<Vec<Held>> {
@@ -709,20 +738,12 @@ impl SyncTx for Tx<'_, '_> {
         Ok(self.db.one("SELECT value FROM meta WHERE key = 'feed_seq'", &[])?.try_get::<_, i64>(0)? as u64)
     }
 
-    fn feed(&mut self, after: u64, limit: usize) -> Result<Vec<DocMeta>> {
-        let rows = self.db.query(
-            &format!("SELECT {META_COLS} FROM documents WHERE seq > $1 ORDER BY seq LIMIT $2"),
-            &[&(after as i64), &(limit as i64)],
-        )?;
-        rows.iter().map(|r| Ok(meta_at(r, 0)?.1)).filter_map(Result::transpose).collect()
+    fn feed(&mut self, after: u64, limit: usize, scope: &FeedScope) -> Result<Vec<DocMeta>> {
+        self.db.feed_rows("", after, limit, scope)
     }
 
-    fn urgent_feed(&mut self, after: u64, limit: usize) -> Result<Vec<DocMeta>> {
-        let rows = self.db.query(
-            &format!("SELECT {META_COLS} FROM documents WHERE urgent AND seq > $1 ORDER BY seq LIMIT $2"),
-            &[&(after as i64), &(limit as i64)],
-        )?;
-        rows.iter().map(|r| Ok(meta_at(r, 0)?.1)).filter_map(Result::transpose).collect()
+    fn urgent_feed(&mut self, after: u64, limit: usize, scope: &FeedScope) -> Result<Vec<DocMeta>> {
+        self.db.feed_rows("urgent AND ", after, limit, scope)
     }
 
     fn load(&mut self, device_id: &str, docs: &[(DocId, Option<u64>)]) -> Result<Vec<Loaded>> {

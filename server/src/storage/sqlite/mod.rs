@@ -20,7 +20,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::cache::DocCache;
 use super::quiet::{ReadOnly, Touches};
-use super::{DocWrite, Held, HeldScope, Loaded, Storage, StoredReport, SyncCaller, SyncTx};
+use super::{DocWrite, FeedScope, Held, HeldScope, Loaded, Storage, StoredReport, SyncCaller, SyncTx};
 use crate::access::Grants;
 use crate::error::{Result, ServerError, StorageFailure};
 use crate::model::{AuditCheck, AuditEntry, ConsoleAccount, ConsoleSession, Device, DocMeta, HeldDocument, Role, User};
@@ -683,6 +683,80 @@ impl SqliteStorage {
 
 /// A device's held documents matching `which` (a condition on `h`, which
 /// may use the id list `?2`).
+/// Parameters of a statement written on the fly, numbered in order.
+struct Args(Vec<Box<dyn rusqlite::ToSql>>);
+
+impl Args {
+    /// Adds a value; its placeholder.
+    fn add(&mut self, v: impl rusqlite::ToSql + 'static) -> String {
+        self.0.push(Box::new(v));
+        format!("?{}", self.0.len())
+    }
+
+    /// A test that `expr` is one of `values`: `=` for one, an uncorrelated
+    /// `IN` for more (read once per statement), nothing for none (each `IN`
+    /// list costs SQLite a temporary table at every run).
+    fn one_of(&mut self, expr: &str, values: &[String], terms: &mut Vec<String>) {
+        match values {
+            [] => {}
+            [v] => {
+                let p = self.add(v.clone());
+                terms.push(format!("{expr} = {p}"));
+            }
+            _ => {
+                let p = self.add(serde_json::to_string(values).unwrap_or_else(|_| "[]".into()));
+                terms.push(format!("{expr} IN (SELECT value FROM json_each({p}))"));
+            }
+        }
+    }
+}
+
+/// Feed rows after `after` within `scope` (`cond`: a further condition
+/// ending in `AND `), at most `limit`.
+fn feed_rows(tx: &Connection, cond: &str, after: u64, limit: usize, scope: &FeedScope) -> Result<Vec<DocMeta>> {
+    // Walked in feed order on the `seq` index, each row tested by a
+    // condition written for the scope's shape (a handful of shapes, each a
+    // cached statement). The device id comes in through `me`, as in
+    // `held_rows`.
+    let mut args = Args(Vec::new());
+    args.add(after as i64);
+    args.add(limit as i64);
+    args.add(scope.device_id.clone());
+    let filter = if scope.everything {
+        "1".to_owned()
+    } else {
+        let mut terms = vec![
+            "EXISTS (SELECT 1 FROM device_docs h WHERE h.device_id = me.device AND h.doc_id = d.doc_id)".to_owned(),
+        ];
+        args.one_of("d.doc_id", &scope.ids, &mut terms);
+        args.one_of("d.kind", &scope.kinds, &mut terms);
+        if let Some(region) = &scope.region {
+            let by_length = scope.prefixes_by_length();
+            let mut places = Vec::new();
+            if by_length[0].1.is_empty() {
+                for (n, prefixes) in &by_length[1..] {
+                    args.one_of(&format!("substr(d.district, 1, {n})"), prefixes, &mut places);
+                }
+            } else {
+                places.push("1".to_owned());
+            }
+            if !places.is_empty() {
+                let r = args.add(region.clone());
+                terms.push(format!("(d.region = {r} AND ({}))", places.join(" OR ")));
+            }
+        }
+        terms.join(" OR ")
+    };
+    let mut st = tx.prepare_cached(&format!(
+        "WITH me(device) AS (SELECT ?3)
+         SELECT {META_COLS} FROM me, documents d WHERE {cond}d.seq > ?1 AND ({filter})
+         ORDER BY d.seq LIMIT ?2"
+    ))?;
+    let params: Vec<&dyn rusqlite::ToSql> = args.0.iter().map(|a| &**a).collect();
+    let rows = st.query_map(params.as_slice(), meta_from)?;
+    Ok(rows.filter_map(|r| r.map(|(_, m)| m).transpose()).collect::<rusqlite::Result<_>>()?)
+}
+
 fn held_rows(tx: &Connection, device_id: &str, which: &str, ids: Option<String>) -> Result<Vec<Held>> {
     let cols = META_COLS.split(", ").map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ");
     // The device id comes in through `me`: SQLite prepares a join whose
@@ -813,20 +887,12 @@ impl SyncTx for Tx<'_> {
             .query_row([], |r| r.get::<_, i64>(0))? as u64)
     }
 
-    fn feed(&mut self, after: u64, limit: usize) -> Result<Vec<DocMeta>> {
-        let mut st = self
-            .tx
-            .prepare_cached(&format!("SELECT {META_COLS} FROM documents WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
-        let rows = st.query_map(params![after as i64, limit as i64], meta_from)?;
-        Ok(rows.filter_map(|r| r.map(|(_, m)| m).transpose()).collect::<rusqlite::Result<_>>()?)
+    fn feed(&mut self, after: u64, limit: usize, scope: &FeedScope) -> Result<Vec<DocMeta>> {
+        feed_rows(self.tx, "", after, limit, scope)
     }
 
-    fn urgent_feed(&mut self, after: u64, limit: usize) -> Result<Vec<DocMeta>> {
-        let mut st = self.tx.prepare_cached(&format!(
-            "SELECT {META_COLS} FROM documents WHERE urgent = 1 AND seq > ?1 ORDER BY seq LIMIT ?2"
-        ))?;
-        let rows = st.query_map(params![after as i64, limit as i64], meta_from)?;
-        Ok(rows.filter_map(|r| r.map(|(_, m)| m).transpose()).collect::<rusqlite::Result<_>>()?)
+    fn urgent_feed(&mut self, after: u64, limit: usize, scope: &FeedScope) -> Result<Vec<DocMeta>> {
+        feed_rows(self.tx, "urgent = 1 AND ", after, limit, scope)
     }
 
     fn load(&mut self, device_id: &str, docs: &[(DocId, Option<u64>)]) -> Result<Vec<Loaded>> {
