@@ -31,7 +31,8 @@ if [ -z "${QAMQOR_TEST_POSTGRES_URL:-}" ]; then
   pgdir=$(mktemp -d)
   trap 'scripts/pg.sh stop "$pgdir"; rm -rf "$pgdir"' EXIT
   QAMQOR_TEST_POSTGRES_URL=$(scripts/pg.sh start "$pgdir")
-  export QAMQOR_TEST_POSTGRES_URL
+  QAMQOR_TEST_POSTGRES_CA="$pgdir/ca.pem"
+  export QAMQOR_TEST_POSTGRES_URL QAMQOR_TEST_POSTGRES_CA
 fi
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run -p qamqor-server --locked --lib --test storage_postgres --test processes_postgres \

@@ -6,6 +6,7 @@
 //! | `data_dir` | `QAMQOR_DATA_DIR` | `qamqor-data` |
 //! | `database_url` | `QAMQOR_DATABASE_URL` | none: the embedded SQLite database in `data_dir`; `postgres://user:password@host:port/db` for PostgreSQL (several processes may share it) |
 //! | `database_pool` | `QAMQOR_DATABASE_POOL` | `16` (PostgreSQL connections per process) |
+//! | `database_ca` | `QAMQOR_DATABASE_CA` | none; a PEM file of the authority that signed PostgreSQL's certificate: TLS to the database, verified (with `sslmode=require` in the URL, required) |
 //! | `region` | `QAMQOR_REGION` | `75` (Almaty) |
 //! | `tls_cert` | `QAMQOR_TLS_CERT` | none |
 //! | `tls_key` | `QAMQOR_TLS_KEY` | none |
@@ -88,6 +89,9 @@ pub struct Config {
     pub database_url: Option<DatabaseUrl>,
     /// PostgreSQL connections per process.
     pub database_pool: usize,
+    /// The PEM certificate(s) of the authority that signed PostgreSQL's
+    /// certificate: connections use TLS, verified against it.
+    pub database_ca: Option<PathBuf>,
     /// The region this server serves (ISO 3166-2:KZ number).
     pub region: String,
     /// PEM certificate chain for HTTPS.
@@ -148,6 +152,7 @@ impl Default for Config {
             data_dir: PathBuf::from("qamqor-data"),
             database_url: None,
             database_pool: 16,
+            database_ca: None,
             region: "75".into(),
             tls_cert: None,
             tls_key: None,
@@ -205,6 +210,9 @@ impl Config {
         }
         if let Some(v) = get("QAMQOR_DATABASE_URL") {
             self.database_url = Some(DatabaseUrl(v));
+        }
+        if let Some(v) = get("QAMQOR_DATABASE_CA") {
+            self.database_ca = Some(v.into());
         }
         if let Some(v) = get("QAMQOR_DATABASE_POOL") {
             self.database_pool = num("QAMQOR_DATABASE_POOL", v)?.clamp(2, 1000) as usize;

@@ -172,6 +172,14 @@ fn main() {
 fn real_main() -> qamqor_server::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(cli.config.as_deref())?;
+    if matches!(cli.command, None | Some(Command::Serve)) {
+        // Before the database opens: what opening it warns of is logged.
+        tracing_subscriber::fmt()
+            .json()
+            .with_writer(|| LogWriter)
+            .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+            .init();
+    }
     let service = run::open_service(&config)?;
     let print = |v: &dyn erased::Show| println!("{}", v.show());
     match cli.command.unwrap_or(Command::Serve) {
@@ -289,11 +297,6 @@ fn say(line: &str) {
 }
 
 fn serve(config: Config, service: std::sync::Arc<qamqor_server::service::Service>) -> qamqor_server::Result<()> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_writer(|| LogWriter)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
     if config.mode == qamqor_server::config::Mode::National {
         if let Some(a) = admin::bootstrap_national(&service, &config.region)? {
             say(&format!("First start of the national server: created the administrator '{}'.", admin::FIRST_ADMIN));

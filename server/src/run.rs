@@ -42,12 +42,25 @@ pub fn open_service(config: &Config) -> Result<Arc<Service>> {
 pub fn open_storage(config: &Config) -> Result<Arc<dyn Storage>> {
     let cache = config.doc_cache_mb << 20;
     if let Some(url) = &config.database_url {
-        let storage = PostgresStorage::open(&url.0, config.database_pool).map_err(|e| match e {
-            ServerError::Storage { failure, message } => {
-                ServerError::storage(failure, format!("the database {} cannot be used: {message}", url.redacted()))
-            }
-            e => e,
-        })?;
+        let ca = match &config.database_ca {
+            Some(path) => Some(
+                std::fs::read(path)
+                    .map_err(|e| ServerError::Config(format!("database_ca {} cannot be read: {e}", path.display())))?,
+            ),
+            None => None,
+        };
+        let storage =
+            PostgresStorage::open_with_ca(&url.0, config.database_pool, ca.as_deref()).map_err(|e| match e {
+                ServerError::Storage { failure, message } => {
+                    ServerError::storage(failure, format!("the database {} cannot be used: {message}", url.redacted()))
+                }
+                e => e,
+            })?;
+        match storage.encrypted() {
+            Ok(true) => tracing::info!("connected to PostgreSQL over TLS"),
+            Ok(false) => tracing::info!("connected to PostgreSQL without TLS"),
+            Err(e) => tracing::warn!(error = %e, "whether the PostgreSQL connection is encrypted is unknown"),
+        }
         return Ok(Arc::new(storage.with_cache_budget(cache)));
     }
     std::fs::create_dir_all(&config.data_dir)?;

@@ -66,8 +66,20 @@ fn pg_err(e: tokio_postgres::Error) -> ServerError {
         Some(c) if *c == SqlState::DATA_CORRUPTED || *c == SqlState::INDEX_CORRUPTED => StorageFailure::Damaged,
         _ => StorageFailure::Other,
     };
-    // The server's message names the statement's fault, never a value.
-    let message = e.as_db_error().map_or_else(|| e.to_string(), |d| format!("{}: {}", d.code().code(), d.message()));
+    // The server's message names the statement's fault, never a value; a
+    // client-side failure (connection, TLS) says its cause.
+    let message = e.as_db_error().map_or_else(
+        || {
+            let mut m = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                m = format!("{m}: {c}");
+                cause = c.source();
+            }
+            m
+        },
+        |d| format!("{}: {}", d.code().code(), d.message()),
+    );
     ServerError::storage(failure, message)
 }
 
@@ -397,6 +409,36 @@ impl Db<'_> {
     }
 }
 
+/// A TLS client configuration trusting only the authorities in `pem`.
+fn tls_config(pem: &[u8]) -> Result<rustls::ClientConfig> {
+    use rustls::pki_types::pem::PemObject;
+    let bad = |why: String| ServerError::Config(format!("database_ca: {why}"));
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| bad(format!("not a PEM certificate file ({e})")))?;
+        roots.add(cert).map_err(|e| bad(format!("a certificate cannot be used ({e})")))?;
+    }
+    if roots.is_empty() {
+        return Err(bad("the file holds no certificate".into()));
+    }
+    rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad(e.to_string()))
+        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+}
+
+/// Whether every host of the URL is this machine (loopback or a Unix
+/// socket), where an unencrypted connection never crosses a network.
+fn is_local(config: &tokio_postgres::Config) -> bool {
+    config.get_hosts().iter().all(|h| match h {
+        tokio_postgres::config::Host::Tcp(name) => {
+            name == "localhost" || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        }
+        #[cfg(unix)]
+        tokio_postgres::config::Host::Unix(_) => true,
+    })
+}
+
 /// Waits for a future of the database client (from any thread, inside or
 /// outside a runtime). Unconstrained by tokio's cooperative budget: called
 /// from within a task whose budget is spent, the pool's semaphore would
@@ -433,7 +475,17 @@ impl PostgresStorage {
     /// with at most `pool_size` connections, and migrates it (one process
     /// at a time).
     pub fn open(url: &str, pool_size: usize) -> Result<Self> {
-        let storage = Self::connect(url, pool_size)?;
+        Self::open_with_ca(url, pool_size, None)
+    }
+
+    /// As [`PostgresStorage::open`], over TLS verified against `ca_pem`
+    /// (the PEM certificates of the authority that signed the database
+    /// server's certificate) unless the URL says `sslmode=disable`. Without
+    /// a CA, `sslmode=require` is refused and any other mode connects
+    /// without TLS (the default `prefer` included): Qamqor never accepts a
+    /// certificate it cannot verify.
+    pub fn open_with_ca(url: &str, pool_size: usize, ca_pem: Option<&[u8]>) -> Result<Self> {
+        let storage = Self::connect(url, pool_size, ca_pem)?;
         storage.migrate(MIGRATIONS.len())?;
         let n = storage.reproject()?;
         if n > 0 {
@@ -443,16 +495,39 @@ impl PostgresStorage {
     }
 
     /// Connects without migrating.
-    fn connect(url: &str, pool_size: usize) -> Result<Self> {
+    fn connect(url: &str, pool_size: usize, ca_pem: Option<&[u8]>) -> Result<Self> {
         let config: tokio_postgres::Config =
             url.parse().map_err(|e| ServerError::Config(format!("database_url is not a PostgreSQL URL: {e}")))?;
+        let tls = match (config.get_ssl_mode(), ca_pem) {
+            (tokio_postgres::config::SslMode::Disable, _) => None,
+            (_, Some(pem)) => Some(tls_config(pem)?),
+            (tokio_postgres::config::SslMode::Require, None) => {
+                return Err(ServerError::Config(
+                    "database_url asks for TLS (sslmode=require): give the certificate of the authority that signed \
+                     the database server's (database_ca, QAMQOR_DATABASE_CA)"
+                        .into(),
+                ));
+            }
+            (_, None) => None,
+        };
+        if tls.is_none() && !is_local(&config) {
+            tracing::warn!(
+                "the connection to PostgreSQL is not encrypted; set database_ca and sslmode=require (docs/deployment.md)"
+            );
+        }
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("qamqor-pg")
             .enable_all()
             .build()
             .map_err(ServerError::Io)?;
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager_config = ManagerConfig { recycling_method: RecyclingMethod::Fast };
+        let manager = match tls {
+            Some(tls) => {
+                Manager::from_config(config, tokio_postgres_rustls::MakeRustlsConnect::new(tls), manager_config)
+            }
+            None => Manager::from_config(config, NoTls, manager_config),
+        };
         let pool = {
             let _in = rt.enter();
             Pool::builder(manager)
@@ -467,6 +542,18 @@ impl PostgresStorage {
             cache: Mutex::new(DocCache::new(super::cache::DEFAULT_BUDGET)),
             touches: Touches::default(),
             writer: Mutex::new(()),
+        })
+    }
+
+    /// Whether this process's connections to the database are encrypted
+    /// (TLS), as the server sees them.
+    pub fn encrypted(&self) -> Result<bool> {
+        self.read_once(|db| {
+            Ok(db
+                .opt("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])?
+                .map(|r| r.try_get(0))
+                .transpose()?
+                .unwrap_or(false))
         })
     }
 
@@ -1563,7 +1650,7 @@ mod tests {
         assert!(want.iter().any(|l| l.contains("audit_at")), "the latest migration ran");
         for start in 1..MIGRATIONS.len() {
             let url = database(&format!("from{start}"));
-            let old = PostgresStorage::connect(&url, 2).unwrap();
+            let old = PostgresStorage::connect(&url, 2, None).unwrap();
             old.migrate(start).unwrap();
             old.write(|db| {
                 db.exec(
@@ -1590,7 +1677,7 @@ mod tests {
         drop(s);
         let e = PostgresStorage::open(&url, 2).unwrap_err();
         assert!(e.to_string().contains("newer Qamqor"), "{e}");
-        let again = PostgresStorage::connect(&url, 2).unwrap();
+        let again = PostgresStorage::connect(&url, 2, None).unwrap();
         let version: i64 =
             again.read(|db| Ok(db.one("SELECT max(version) FROM schema_migrations", &[])?.try_get(0)?)).unwrap();
         assert_eq!(version, newer);
