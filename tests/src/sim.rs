@@ -250,8 +250,13 @@ pub fn run(seed: u64, phones: usize, steps: usize, faults: Faults, instances: us
             }
         }
     }
-    check_converged(&sims, service)?;
-    Ok(outcome)
+    let converged = check_converged(&sims, service);
+    if let Some(url) = postgres {
+        // One database per seed: dropped once every connection is closed.
+        drop(servers);
+        qamqor_server::storage::postgres::drop_database(&url.0).map_err(|e| e.to_string())?;
+    }
+    converged.map(|()| outcome)
 }
 
 fn check_converged(sims: &[SimPhone], service: &Service) -> Result<(), String> {

@@ -29,10 +29,9 @@ use qamqor_core::store::{Store, StoreOptions};
 use qamqor_core::sync::client::{self, ServerConfig};
 use qamqor_core::sync::wire::Limits;
 use qamqor_server::config::{Config, DatabaseUrl};
-use qamqor_server::model::{Role, User};
-use qamqor_server::storage::conformance::register_device;
+use qamqor_server::storage::conformance::{register_device, specialist};
 use qamqor_tests::load::{LoadPhone, Outcome};
-use qamqor_tests::{DISTRICT, cpu_secs, rss_mib, sample, today};
+use qamqor_tests::{cpu_secs, rss_mib, sample, today};
 
 const KEY: [u8; 32] = [7; 32];
 const LOADS: [usize; 2] = [1500, 5000];
@@ -160,17 +159,6 @@ struct Load {
     cpu: (f64, f64, f64),
 }
 
-fn user(id: &str) -> User {
-    User {
-        id: id.into(),
-        name: id.into(),
-        role: Role::Specialist,
-        region: "75".into(),
-        districts: vec![DISTRICT.into()],
-        adoption_access: false,
-    }
-}
-
 fn phone_store(dir: &Path, name: &str) -> Arc<Store> {
     let mut options = StoreOptions::new(name);
     options.today = Some(today());
@@ -196,8 +184,8 @@ async fn run(bin: &Path, name: &str, processes: usize, database_url: Option<Stri
     let (seed_token, fresh_token, tokens) = {
         let service = qamqor_server::run::open_service(&config).unwrap();
         let storage = service.storage();
-        storage.create_user(&user("seed")).unwrap();
-        storage.create_user(&user("fresh")).unwrap();
+        storage.create_user(&specialist("seed")).unwrap();
+        storage.create_user(&specialist("fresh")).unwrap();
         let seed_token = register_device(&**storage, "seed", &seed.actor_id(), "seed-phone");
         let fresh_token = register_device(&**storage, "fresh", &fresh.actor_id(), "fresh-phone");
         let tokens = qamqor_tests::load::phones(&**storage, "load", max);

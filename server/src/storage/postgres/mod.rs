@@ -439,6 +439,34 @@ fn is_local(config: &tokio_postgres::Config) -> bool {
     })
 }
 
+/// Drops the database at `url` (its name is the URL's last part), for
+/// tests that made one of their own; connections still open to it are
+/// ended (PostgreSQL 13 or newer).
+pub fn drop_database(url: &str) -> Result<()> {
+    let (base, name) = url.rsplit_once('/').ok_or_else(|| ServerError::Config("the URL names no database".into()))?;
+    let name = name.split('?').next().unwrap_or_default();
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(ServerError::Config("not a database name create_database made".into()));
+    }
+    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    let run = async {
+        let (client, conn) = tokio_postgres::connect(&format!("{base}/postgres"), NoTls).await?;
+        let driver = tokio::spawn(conn);
+        client.batch_execute(&sql).await?;
+        drop(client);
+        let _ = driver.await;
+        Ok::<_, ServerError>(())
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(ServerError::Io)?;
+            rt.block_on(run)
+        })
+        .join()
+    })
+    .map_err(|_| ServerError::Config("dropping the database failed".into()))?
+}
+
 /// Waits for a future of the database client (from any thread, inside or
 /// outside a runtime). Unconstrained by tokio's cooperative budget: called
 /// from within a task whose budget is spent, the pool's semaphore would
