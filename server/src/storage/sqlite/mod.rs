@@ -681,8 +681,6 @@ impl SqliteStorage {
     }
 }
 
-/// A device's held documents matching `which` (a condition on `h`, which
-/// may use the id list `?2`).
 /// Parameters of a statement written on the fly, numbered in order.
 struct Args(Vec<Box<dyn rusqlite::ToSql>>);
 
@@ -757,6 +755,8 @@ fn feed_rows(tx: &Connection, cond: &str, after: u64, limit: usize, scope: &Feed
     Ok(rows.filter_map(|r| r.map(|(_, m)| m).transpose()).collect::<rusqlite::Result<_>>()?)
 }
 
+/// A device's held documents matching `which` (a condition on `h`, which
+/// may use the id list `?2`).
 fn held_rows(tx: &Connection, device_id: &str, which: &str, ids: Option<String>) -> Result<Vec<Held>> {
     let cols = META_COLS.split(", ").map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ");
     // The device id comes in through `me`: SQLite prepares a join whose
