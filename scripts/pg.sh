@@ -40,6 +40,10 @@ case "$cmd" in
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
     # TLS: a throwaway authority and a server certificate it signs.
+    if ! command -v openssl >/dev/null; then
+      if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq openssl >/dev/null
+    fi
     printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > "$dir/san.cnf"
     as_owner openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3 \
       -subj "/CN=Qamqor test authority" -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
