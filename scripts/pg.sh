@@ -42,6 +42,7 @@ case "$cmd" in
     # TLS: a throwaway authority and a server certificate it signs.
     if ! command -v openssl >/dev/null; then
       if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+      $sudo apt-get update -qq >/dev/null
       DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq openssl >/dev/null
     fi
     printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > "$dir/san.cnf"
