@@ -116,13 +116,6 @@ impl FeedScope {
     pub fn everything() -> Self {
         FeedScope { everything: true, ..FeedScope::default() }
     }
-
-    /// The prefixes of each length a КАТО prefix can have (2, 4, 6, 9
-    /// digits; 0: the whole region), so that a database compares each
-    /// document's district with one list per length.
-    pub(crate) fn prefixes_by_length(&self) -> [(usize, Vec<String>); 5] {
-        [0, 2, 4, 6, 9].map(|n| (n, self.prefixes.iter().filter(|p| p.len() == n).cloned().collect()))
-    }
 }
 
 /// A document and the device's sync state for it, as loaded in a sync

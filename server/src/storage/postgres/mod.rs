@@ -160,6 +160,23 @@ fn meta_at(r: &Row, at: usize) -> Result<(String, Option<DocMeta>)> {
     Ok((doc_id, meta))
 }
 
+/// Two columns holding the grants of the user whose id is `user` (an SQL
+/// expression): assigned documents, then mentor ids.
+fn grant_arrays(user: &str) -> String {
+    format!(
+        "ARRAY(SELECT a.doc_id FROM assignments a WHERE a.user_id = {user}),
+         ARRAY(SELECT m.mentor_id FROM documents m
+               WHERE m.kind = 'mentor' AND m.owner_user = {user} AND m.mentor_id IS NOT NULL)"
+    )
+}
+
+/// The grants of [`grant_arrays`] starting at column `at`.
+fn grants_at(r: &Row, at: usize) -> Result<Grants> {
+    let assigned: Vec<String> = r.try_get(at)?;
+    let mentor_ids: Vec<String> = r.try_get(at + 1)?;
+    Ok(Grants { assigned: assigned.into_iter().collect(), mentor_ids: mentor_ids.into_iter().collect() })
+}
+
 fn audit_at(r: &Row, at: usize) -> Result<AuditEntry> {
     let hashes: String = r.try_get(at + 5)?;
     Ok(AuditEntry {
@@ -341,20 +358,7 @@ impl Db<'_> {
     }
 
     fn grants(&self, user_id: &str) -> Result<Grants> {
-        let assigned = self
-            .query("SELECT doc_id FROM assignments WHERE user_id = $1", &[&user_id])?
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<std::result::Result<_, _>>()?;
-        let mentor_ids = self
-            .query(
-                "SELECT mentor_id FROM documents WHERE kind = 'mentor' AND owner_user = $1 AND mentor_id IS NOT NULL",
-                &[&user_id],
-            )?
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<std::result::Result<_, _>>()?;
-        Ok(Grants { assigned, mentor_ids })
+        grants_at(&self.one(&format!("SELECT {}", grant_arrays("$1")), &[&user_id])?, 0)
     }
 
     /// Feed rows after `after` within `scope` (`cond`: a further
@@ -449,22 +453,34 @@ pub fn drop_database(url: &str) -> Result<()> {
         return Err(ServerError::Config("not a database name create_database made".into()));
     }
     let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-    let run = async {
-        let (client, conn) = tokio_postgres::connect(&format!("{base}/postgres"), NoTls).await?;
-        let driver = tokio::spawn(conn);
-        client.batch_execute(&sql).await?;
-        drop(client);
-        let _ = driver.await;
-        Ok::<_, ServerError>(())
-    };
+    on_one_connection(&format!("{base}/postgres"), "dropping the database", async |client| {
+        Ok(client.batch_execute(&sql).await?)
+    })
+}
+
+/// Runs `f` on a connection of its own to `url`, on a thread of its own
+/// (the caller may be inside a runtime), for setting up and removing
+/// databases; `what` names the work in the error if the thread fails.
+fn on_one_connection(
+    url: &str,
+    what: &str,
+    f: impl AsyncFnOnce(&tokio_postgres::Client) -> Result<()> + Send,
+) -> Result<()> {
     std::thread::scope(|s| {
         s.spawn(|| {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(ServerError::Io)?;
-            rt.block_on(run)
+            rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(url, NoTls).await?;
+                let driver = tokio::spawn(conn);
+                let done = f(&client).await;
+                drop(client);
+                let _ = driver.await;
+                done
+            })
         })
         .join()
     })
-    .map_err(|_| ServerError::Config("dropping the database failed".into()))?
+    .map_err(|_| ServerError::Config(format!("{what} failed")))?
 }
 
 /// Waits for a future of the database client (from any thread, inside or
@@ -739,26 +755,12 @@ pub fn create_database(base_url: &str, name: &str) -> Result<String> {
         return Err(ServerError::Config("a database name starts with a letter or _".into()));
     }
     let name = name.as_str();
-    let run = async {
-        let (client, conn) = tokio_postgres::connect(base_url, NoTls).await?;
-        let driver = tokio::spawn(conn);
-        let exists = client.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name]).await?;
-        if exists.is_none() {
+    on_one_connection(base_url, "creating the database", async |client| {
+        if client.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name]).await?.is_none() {
             client.batch_execute(&format!("CREATE DATABASE {name}")).await?;
         }
-        drop(client);
-        let _ = driver.await;
-        Ok::<_, ServerError>(())
-    };
-    // On a thread of its own: the caller may be inside a runtime.
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(ServerError::Io)?;
-            rt.block_on(run)
-        })
-        .join()
-    })
-    .map_err(|_| ServerError::Config("creating the database failed".into()))??;
+        Ok(())
+    })?;
     let (prefix, _) =
         base_url.rsplit_once('/').ok_or_else(|| ServerError::Config("the PostgreSQL URL names no database".into()))?;
     Ok(format!("{prefix}/{name}"))
@@ -779,11 +781,9 @@ impl SyncTx for Tx<'_, '_> {
         let user_cols = USER_COLS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
         let sql = format!(
             "SELECT {device_cols}, {user_cols}, u.access_epoch,
-                    ARRAY(SELECT a.doc_id FROM assignments a WHERE a.user_id = u.id),
-                    ARRAY(SELECT m.mentor_id FROM documents m
-                          WHERE m.kind = 'mentor' AND m.owner_user = u.id AND m.mentor_id IS NOT NULL),
-                    (SELECT x.epoch FROM device_access x WHERE x.device_id = d.id)
-             FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = $1"
+                    {}, (SELECT x.epoch FROM device_access x WHERE x.device_id = d.id)
+             FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = $1",
+            grant_arrays("u.id")
         );
         let Some(row) = self.db.opt(&sql, &[&device_id])? else {
             return Ok(None);
@@ -792,10 +792,8 @@ impl SyncTx for Tx<'_, '_> {
         let at = DEVICE_COLS.split(", ").count();
         let (user, epoch) = user_at(&row, at, true)?;
         let at = at + USER_COLS.split(", ").count() + 1;
-        let assigned: Vec<String> = row.try_get(at)?;
-        let mentor_ids: Vec<String> = row.try_get(at + 1)?;
+        let grants = grants_at(&row, at)?;
         let seen: Option<i64> = row.try_get(at + 2)?;
-        let grants = Grants { assigned: assigned.into_iter().collect(), mentor_ids: mentor_ids.into_iter().collect() };
         Ok(Some(SyncCaller { device, user, grants, epoch: epoch as u64, seen_epoch: seen.unwrap_or(0) as u64 }))
     }
 

@@ -729,14 +729,16 @@ fn feed_rows(tx: &Connection, cond: &str, after: u64, limit: usize, scope: &Feed
         args.one_of("d.doc_id", &scope.ids, &mut terms);
         args.one_of("d.kind", &scope.kinds, &mut terms);
         if let Some(region) = &scope.region {
-            let by_length = scope.prefixes_by_length();
+            // One list per length a КАТО prefix can have; an empty prefix
+            // is the whole region.
             let mut places = Vec::new();
-            if by_length[0].1.is_empty() {
-                for (n, prefixes) in &by_length[1..] {
-                    args.one_of(&format!("substr(d.district, 1, {n})"), prefixes, &mut places);
-                }
-            } else {
+            if scope.prefixes.iter().any(String::is_empty) {
                 places.push("1".to_owned());
+            } else {
+                for n in [2, 4, 6, 9] {
+                    let of_length: Vec<String> = scope.prefixes.iter().filter(|p| p.len() == n).cloned().collect();
+                    args.one_of(&format!("substr(d.district, 1, {n})"), &of_length, &mut places);
+                }
             }
             if !places.is_empty() {
                 let r = args.add(region.clone());
