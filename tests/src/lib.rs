@@ -304,6 +304,61 @@ impl DropProxy {
     }
 }
 
+/// A `qamqor-server` process on loopback for the benchmarks, with the
+/// connection limits lifted (every simulated phone comes from 127.0.0.1);
+/// killed when dropped.
+pub struct ServerProcess {
+    child: std::process::Child,
+    /// Its process id.
+    pub pid: u32,
+    /// Its base URL.
+    pub url: String,
+}
+
+impl ServerProcess {
+    /// Starts `bin` with `env` (the data folder and database among them)
+    /// and waits for its URL. Its standard error goes to `log` if given,
+    /// shown if it does not start.
+    pub fn start(bin: &std::path::Path, env: &[(&str, &std::ffi::OsStr)], log: Option<&std::path::Path>) -> Self {
+        use std::io::BufRead;
+        let mut cmd = std::process::Command::new(bin);
+        cmd.env("QAMQOR_LISTEN", "127.0.0.1:0")
+            .env("QAMQOR_MAX_CONNECTIONS_PER_ADDRESS", "8192")
+            .env("QAMQOR_MAX_CONNECTIONS", "8192")
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .stderr(log.map_or_else(std::process::Stdio::null, |l| std::fs::File::create(l).unwrap().into()));
+        let mut child = cmd.spawn().unwrap();
+        let pid = child.id();
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut url = String::new();
+        let mut line = String::new();
+        while out.read_line(&mut line).unwrap() > 0 {
+            if let Some(rest) = line.strip_prefix("Qamqor server listening on ") {
+                url = rest.split_whitespace().next().unwrap().to_owned();
+                break;
+            }
+            line.clear();
+        }
+        if url.is_empty() {
+            let _ = child.wait();
+            let said = log.map(|l| std::fs::read_to_string(l).unwrap_or_default()).unwrap_or_default();
+            panic!("the server did not start:\n{said}");
+        }
+        // Whatever else it prints is read and dropped.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        ServerProcess { child, pid, url }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// The resident memory of process `pid` (`None`: this process) in MiB,
 /// from `/proc` (0 where there is none), for the benchmarks.
 pub fn rss_mib(pid: Option<u32>) -> f64 {

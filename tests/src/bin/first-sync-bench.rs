@@ -18,7 +18,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,7 +29,7 @@ use qamqor_core::sample::Sample;
 use qamqor_core::store::{Store, StoreOptions};
 use qamqor_core::sync::client::{self, ServerConfig, SyncReport};
 use qamqor_core::sync::wire::Limits;
-use qamqor_tests::{DISTRICT, cpu_secs, today};
+use qamqor_tests::{DISTRICT, ServerProcess, cpu_secs, today};
 
 const KEY: [u8; 32] = [7; 32];
 /// Case files of the stores built (7,000: 21,000 documents, a large region).
@@ -110,9 +110,7 @@ fn export(dir: &Path, n: usize) {
 }
 
 struct Server {
-    child: std::process::Child,
-    pid: u32,
-    url: String,
+    process: ServerProcess,
     dir: tempfile::TempDir,
     bin: PathBuf,
 }
@@ -120,30 +118,12 @@ struct Server {
 impl Server {
     fn start(bin: &Path) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(bin)
-            .env("QAMQOR_DATA_DIR", dir.path())
-            .env("QAMQOR_LISTEN", "127.0.0.1:0")
-            .env("QAMQOR_MAX_CONNECTIONS_PER_ADDRESS", "8192")
-            .env("QAMQOR_MAX_CONNECTIONS", "8192")
-            .env("QAMQOR_ENROLLMENTS_PER_MINUTE", "10000")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let pid = child.id();
-        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
-        let mut url = String::new();
-        let mut line = String::new();
-        while std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0 {
-            if let Some(rest) = line.strip_prefix("Qamqor server listening on ") {
-                url = rest.split_whitespace().next().unwrap().to_owned();
-                break;
-            }
-            line.clear();
-        }
-        assert!(!url.is_empty(), "the server did not start");
-        Server { child, pid, url, dir, bin: bin.to_owned() }
+        let env = [
+            ("QAMQOR_DATA_DIR", dir.path().as_os_str()),
+            ("QAMQOR_ENROLLMENTS_PER_MINUTE", std::ffi::OsStr::new("10000")),
+        ];
+        let process = ServerProcess::start(bin, &env, None);
+        Server { process, dir, bin: bin.to_owned() }
     }
 
     fn admin(&self, args: &[&str]) -> String {
@@ -159,7 +139,7 @@ impl Server {
 
     /// Resident memory now and at its peak (MiB).
     fn memory(&self) -> (f64, f64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.process.pid)).unwrap_or_default();
         let field = |name: &str| {
             status
                 .lines()
@@ -174,23 +154,16 @@ impl Server {
 
 /// CPU seconds of the phone (this process) and the server since `from`.
 fn cpu_since(server: &Server, from: (f64, f64)) -> (f64, f64) {
-    (cpu_secs(None) - from.0, cpu_secs(Some(server.pid)) - from.1)
+    (cpu_secs(None) - from.0, cpu_secs(Some(server.process.pid)) - from.1)
 }
 
 fn cpu_now(server: &Server) -> (f64, f64) {
-    (cpu_secs(None), cpu_secs(Some(server.pid)))
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    (cpu_secs(None), cpu_secs(Some(server.process.pid)))
 }
 
 async fn phone(server: &Server, store: Arc<Store>, user: &str) -> ServerConfig {
-    let e = client::enroll(&server.url, None, &server.code(user), &store.actor_id(), "bench").await.unwrap();
-    ServerConfig { url: server.url.clone(), token: e.token, ca_pem: None, timeout: Duration::from_secs(600) }
+    let e = client::enroll(&server.process.url, None, &server.code(user), &store.actor_id(), "bench").await.unwrap();
+    ServerConfig { url: server.process.url.clone(), token: e.token, ca_pem: None, timeout: Duration::from_secs(600) }
 }
 
 fn saved_size(dir: &Path) -> (usize, usize, usize) {
@@ -357,7 +330,7 @@ async fn main() {
 async fn phones_at_once(server: &Server, phones: &[(&Arc<Store>, &ServerConfig)], n: usize) -> (f64, f64) {
     use qamqor_core::sync::wire::{self, PROTOCOL_VERSION, SyncRequest};
     let http = reqwest::Client::builder().pool_max_idle_per_host(n).build().unwrap();
-    let url = format!("{}/v1/sync", server.url);
+    let url = format!("{}/v1/sync", server.process.url);
     let bodies: Vec<(Vec<u8>, String)> = phones
         .iter()
         .map(|(store, config)| {
@@ -367,7 +340,7 @@ async fn phones_at_once(server: &Server, phones: &[(&Arc<Store>, &ServerConfig)]
         .collect();
     let on = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let sampler = {
-        let (on, pid) = (on.clone(), server.pid);
+        let (on, pid) = (on.clone(), server.process.pid);
         tokio::spawn(async move {
             let mut peak = 0.0f64;
             while on.load(std::sync::atomic::Ordering::Relaxed) {

@@ -17,9 +17,8 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -31,7 +30,7 @@ use qamqor_core::sync::wire::Limits;
 use qamqor_server::config::{Config, DatabaseUrl};
 use qamqor_server::storage::conformance::{register_device, specialist};
 use qamqor_tests::load::{LoadPhone, Outcome};
-use qamqor_tests::{cpu_secs, rss_mib, sample, today};
+use qamqor_tests::{ServerProcess, cpu_secs, rss_mib, sample, today};
 
 const KEY: [u8; 32] = [7; 32];
 const LOADS: [usize; 2] = [1500, 5000];
@@ -82,60 +81,13 @@ fn postgres_cpu() -> f64 {
     total
 }
 
-/// One `qamqor-server` process.
-struct Process {
-    child: std::process::Child,
-    pid: u32,
-    url: String,
-}
-
-impl Process {
-    fn start(bin: &Path, config: &Config) -> Process {
-        let mut cmd = Command::new(bin);
-        cmd.env("QAMQOR_DATA_DIR", &config.data_dir)
-            .env("QAMQOR_LISTEN", "127.0.0.1:0")
-            .env("QAMQOR_MAX_CONNECTIONS_PER_ADDRESS", "8192")
-            .env("QAMQOR_MAX_CONNECTIONS", "8192")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(config.data_dir.join(format!("stderr-{}", std::process::id()))).unwrap());
-        if let Some(url) = &config.database_url {
-            cmd.env("QAMQOR_DATABASE_URL", &url.0);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let pid = child.id();
-        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
-        let mut url = String::new();
-        let mut line = String::new();
-        while out.read_line(&mut line).unwrap() > 0 {
-            if let Some(rest) = line.strip_prefix("Qamqor server listening on ") {
-                url = rest.split_whitespace().next().unwrap().to_owned();
-                break;
-            }
-            line.clear();
-        }
-        if url.is_empty() {
-            let _ = child.wait();
-            let log = std::fs::read_dir(&config.data_dir)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .filter(|e| e.file_name().to_string_lossy().starts_with("stderr-"))
-                .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
-                .collect::<String>();
-            panic!("the server did not start:\n{log}");
-        }
-        // Whatever else it prints is read and dropped.
-        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-        Process { child, pid, url }
+/// One `qamqor-server` process of a configuration.
+fn start(bin: &Path, config: &Config, n: usize) -> ServerProcess {
+    let mut env = vec![("QAMQOR_DATA_DIR", config.data_dir.as_os_str())];
+    if let Some(url) = &config.database_url {
+        env.push(("QAMQOR_DATABASE_URL", std::ffi::OsStr::new(&url.0)));
     }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    ServerProcess::start(bin, &env, Some(&config.data_dir.join(format!("stderr-{n}"))))
 }
 
 /// One configuration's figures.
@@ -191,7 +143,7 @@ async fn run(bin: &Path, name: &str, processes: usize, database_url: Option<Stri
         let tokens = qamqor_tests::load::phones(&**storage, "load", max);
         (seed_token, fresh_token, tokens)
     };
-    let procs: Vec<Process> = (0..processes).map(|_| Process::start(bin, &config)).collect();
+    let procs: Vec<ServerProcess> = (0..processes).map(|n| start(bin, &config, n)).collect();
     let urls: Vec<String> = procs.iter().map(|p| p.url.clone()).collect();
     let server = |i: usize, token: &str| ServerConfig {
         url: urls[i % urls.len()].clone(),
@@ -281,7 +233,7 @@ async fn run(bin: &Path, name: &str, processes: usize, database_url: Option<Stri
 
 /// The load of [`qamqor_tests::load`] on the processes, with each
 /// process's memory and everyone's CPU watched.
-async fn load(procs: &[Process], phones: &[LoadPhone], cursor: u64, round: u64) -> Load {
+async fn load(procs: &[ServerProcess], phones: &[LoadPhone], cursor: u64, round: u64) -> Load {
     let urls: Vec<String> = procs.iter().map(|p| p.url.clone()).collect();
     let on = Arc::new(AtomicBool::new(true));
     let sampler = {
