@@ -22,6 +22,7 @@ pub mod console;
 pub mod error;
 pub mod figures;
 pub mod http;
+pub mod import;
 pub mod model;
 pub mod national;
 pub mod ratelimit;

@@ -73,6 +73,28 @@ enum Command {
     },
     /// On a regional server: send today's figures to the national server now.
     NationalReport,
+    /// Import the office's existing register from a workbook or CSV files
+    /// (layout: docs/import.md). A dry run that writes only its report,
+    /// unless --confirm.
+    Import {
+        /// The files: a workbook with a worksheet per sheet, or CSV files
+        /// named after their sheet (children.csv, …).
+        files: Vec<PathBuf>,
+        /// Store the documents (check a dry run's report first).
+        #[arg(long)]
+        confirm: bool,
+        /// The report to write (.xlsx, or .csv); `import-report.xlsx` if absent.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// The user importing, for the audit (an administrator's id); the
+        /// operating-system user if absent.
+        #[arg(long)]
+        user: Option<String>,
+        /// Write an empty template workbook (columns, meanings and codes in
+        /// Kazakh, Russian and English) instead of importing.
+        #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "qamqor-import-template.xlsx")]
+        template: Option<PathBuf>,
+    },
     /// Show the latest audit lines (or verify or archive the audit).
     Audit {
         /// How many lines.
@@ -180,6 +202,11 @@ fn real_main() -> qamqor_server::Result<()> {
             .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
             .init();
     }
+    if let Some(Command::Import { template: Some(path), .. }) = &cli.command {
+        qamqor_server::import::layout::write_template(path)?;
+        println!("template written to {}", path.display());
+        return Ok(());
+    }
     let service = run::open_service(&config)?;
     let print = |v: &dyn erased::Show| println!("{}", v.show());
     match cli.command.unwrap_or(Command::Serve) {
@@ -258,6 +285,10 @@ fn real_main() -> qamqor_server::Result<()> {
             let stored = runtime.block_on(qamqor_server::national::send(&service, &link))?;
             println!("the national server stored region {}'s figures as of {}", stored.region, stored.as_of);
         }
+        Command::Import { files, confirm, report, user, template: None } => {
+            import(&service, &config, &files, confirm, report, user)?
+        }
+        Command::Import { template: Some(_), .. } => {}
         Command::Audit { limit, action: None } => print(&service.storage().audit_log(limit)?),
         Command::Audit { action: Some(AuditCmd::Verify), .. } => {
             let check = service.storage().audit_verify()?;
@@ -272,6 +303,58 @@ fn real_main() -> qamqor_server::Result<()> {
             let n = admin::archive_audit(&service, before, &to)?;
             println!("{n} audit lines archived to {}", to.display());
         }
+    }
+    Ok(())
+}
+
+fn import(
+    service: &qamqor_server::service::Service,
+    config: &Config,
+    files: &[PathBuf],
+    confirm: bool,
+    report: Option<PathBuf>,
+    user: Option<String>,
+) -> qamqor_server::Result<()> {
+    use qamqor_core::model::CodeList;
+    use qamqor_server::ServerError;
+    if files.is_empty() {
+        return Err(ServerError::BadRequest(
+            "name the register's files (qamqor-server import register.xlsx), or write a template with --template"
+                .into(),
+        ));
+    }
+    let region = qamqor_core::model::Region::from_code(&config.region)
+        .ok_or_else(|| ServerError::Config("this server's region is not a region code".into()))?;
+    let by = match user {
+        Some(id) => match service.storage().user(&id)? {
+            Some(u) if u.role == Role::Admin => id,
+            Some(_) => return Err(ServerError::Forbidden(format!("{id} is not an administrator"))),
+            None => return Err(ServerError::NotFound(format!("no user {id}"))),
+        },
+        None => admin::Operator::Cli.audit_name(),
+    };
+    let opts = qamqor_server::import::Options { region, today: chrono::Utc::now().date_naive(), confirm, by };
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows, {per_sec}, {eta} left")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut progress = |done: usize, total: usize| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    };
+    let outcome = qamqor_server::import::run(service.storage().as_ref(), files, &opts, &mut progress);
+    bar.finish_and_clear();
+    let outcome = outcome?;
+    let path = report.unwrap_or_else(|| PathBuf::from("import-report.xlsx"));
+    outcome.write(&path)?;
+    for line in outcome.summary() {
+        println!("{line}");
+    }
+    println!("report: {}", path.display());
+    if confirm {
+        admin::audit_admin(service, "import", &format!("rows:{} documents:{}", outcome.rows.len(), outcome.documents))?;
+    } else {
+        println!("nothing was written; when the report is right, run the same command with --confirm");
     }
     Ok(())
 }

@@ -8,6 +8,7 @@
 
 pub mod conflicts;
 pub mod facts;
+pub mod identity;
 pub mod json;
 pub mod projection;
 pub mod views;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use conflicts::{Conflict, ConflictKind, ConflictValue};
 pub use facts::{FACTS_VERSION, Facts};
+pub use identity::{Identity, name_key};
 pub use projection::{PROJECTION_VERSION, Projection};
 pub use views::*;
 

@@ -391,6 +391,21 @@ pub fn put_event<T: Transactable + ReadDoc, E: Serialize>(
     json::write(tx, &obj, id.as_str(), &value)
 }
 
+/// Raises risk flags on a representative's file, with the removal
+/// recommendation a risk factor carries (written with the check or report
+/// that found them).
+pub fn raise_risks<T: Transactable + ReadDoc>(tx: &mut T, factors: &[RiskFactor]) -> Result<()> {
+    if factors.is_empty() {
+        return Ok(());
+    }
+    let risk = json::map_at(tx, &ROOT, "risk")?;
+    let flags = json::map_at(tx, &risk, "flags")?;
+    for f in factors {
+        json::put(tx, &flags, f.code(), &true)?;
+    }
+    json::put(tx, &risk, "removal_recommended", &true)
+}
+
 /// Whether the event `id` exists in the map `container`.
 pub fn has_event<R: ReadDoc>(doc: &R, container: &str, id: &EventId) -> Result<bool> {
     Ok(match json::find_map(doc, &ROOT, container)? {

@@ -330,7 +330,7 @@ impl Store {
             check_supersedes(w, &id, "checks", check.supersedes.as_ref(), "check.supersedes")?;
             w.edit(&id, |tx| {
                 docs::put_event(tx, "checks", &check.id, check)?;
-                raise_risks(tx, &check.risk_factors)
+                docs::raise_risks(tx, &check.risk_factors)
             })
         })?;
         Ok(Recorded { warnings })
@@ -344,7 +344,7 @@ impl Store {
             check_supersedes(w, &id, "risk_reports", report.supersedes.as_ref(), "risk_report.supersedes")?;
             w.edit(&id, |tx| {
                 docs::put_event(tx, "risk_reports", &report.id, report)?;
-                raise_risks(tx, &[report.factor])
+                docs::raise_risks(tx, &[report.factor])
             })
         })?;
         Ok(Recorded::default())
@@ -499,16 +499,4 @@ fn check_supersedes(
     let Some(id) = supersedes else { return Ok(()) };
     let d = w.doc(doc)?.ok_or_else(|| Error::not_found(super::kind_name(doc.kind()), doc.to_string()))?;
     if docs::has_event(d, container, id)? { Ok(()) } else { Err(Error::invalid(field, "names no recorded event")) }
-}
-
-fn raise_risks(tx: &mut automerge::transaction::Transaction<'_>, factors: &[RiskFactor]) -> Result<()> {
-    if factors.is_empty() {
-        return Ok(());
-    }
-    let risk = json::map_at(tx, &ROOT, "risk")?;
-    let flags = json::map_at(tx, &risk, "flags")?;
-    for f in factors {
-        json::put(tx, &flags, f.code(), &true)?;
-    }
-    json::put(tx, &risk, "removal_recommended", &true)
 }

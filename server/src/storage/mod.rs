@@ -321,6 +321,16 @@ pub trait Storage: Send + Sync + 'static {
     /// documents were projected again (0 when already current).
     fn reproject(&self) -> Result<usize>;
 
+    /// Stores documents the server itself wrote (an import, a merge made
+    /// in the console), with `audit`, in one transaction: each saved
+    /// document is merged into the stored one of its id (or stored as new)
+    /// and, where that changed it, enters the change feed. Returns how many
+    /// documents changed.
+    fn put_documents(&self, docs: &[(DocId, Vec<u8>)], audit: &[AuditEntry]) -> Result<usize>;
+    /// Who each stored document of `kind` is about (cases,
+    /// representatives' files and mentor profiles; other kinds have none).
+    fn people(&self, kind: qamqor_core::docs::DocKind) -> Result<Vec<(DocId, qamqor_core::docs::Identity)>>;
+
     /// Documents kept because the access rules refused them.
     fn held_documents(&self) -> Result<Vec<HeldDocument>>;
     /// Hands a held document on: it is stored (merged into the document if
@@ -402,4 +412,13 @@ pub(crate) fn enrolling(existing: Option<Device>, new: &Device) -> Result<Option
 /// facts (counted nowhere: fail closed).
 pub(crate) fn typed_facts(id: &str, tier: &str, body: &str) -> Option<(DocId, AccessTier, Facts)> {
     Some((DocId::parse(id).ok()?, AccessTier::parse(tier)?, serde_json::from_str::<Facts>(body).ok()?))
+}
+
+/// A stored identity row, typed; `None` for an unreadable one (the
+/// document is then matched by nothing).
+pub(crate) fn typed_person(
+    (id, iin, name_key, birth): (String, String, String, String),
+) -> Option<(DocId, qamqor_core::docs::Identity)> {
+    let birth = chrono::NaiveDate::parse_from_str(&birth, "%Y-%m-%d").ok()?;
+    Some((DocId::parse(&id).ok()?, qamqor_core::docs::Identity { iin, name_key, birth }))
 }

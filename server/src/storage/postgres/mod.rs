@@ -23,7 +23,7 @@ use std::sync::Mutex;
 
 use automerge::Automerge;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use qamqor_core::docs::{AccessTier, DocId, DocKind, FACTS_VERSION, Facts, PROJECTION_VERSION, Projection};
+use qamqor_core::docs::{AccessTier, DocId, DocKind, FACTS_VERSION, Facts, Identity, PROJECTION_VERSION, Projection};
 use qamqor_core::sync::wire::SyncResponse;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, NoTls, Row};
@@ -37,8 +37,11 @@ use crate::model::{AuditCheck, AuditEntry, ConsoleAccount, ConsoleSession, Devic
 
 /// The numbered migrations (`migrations/NNNN_*.sql`); each runs once, in
 /// order, in one transaction. Never edit one that has shipped: add the next.
-const MIGRATIONS: &[&str] =
-    &[include_str!("migrations/0001_schema.sql"), include_str!("migrations/0002_archive_and_device_list_indexes.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_schema.sql"),
+    include_str!("migrations/0002_archive_and_device_list_indexes.sql"),
+    include_str!("migrations/0003_people.sql"),
+];
 
 /// Key of the advisory lock held while migrating.
 const MIGRATION_LOCK: i64 = 0x5161_6d71_6f72_0001;
@@ -300,6 +303,21 @@ impl Db<'_> {
             }
             None => {
                 self.exec("DELETE FROM doc_facts WHERE doc_id = $1", &[&key])?;
+            }
+        }
+        if matches!(id.kind(), DocKind::Case | DocKind::Representative | DocKind::Mentor) {
+            match Identity::of(id, doc) {
+                Some(p) => {
+                    self.exec(
+                        "INSERT INTO doc_people(doc_id, kind, iin, name_key, birth) VALUES ($1, $2, $3, $4, $5)
+                         ON CONFLICT(doc_id) DO UPDATE SET iin = $3, name_key = $4, birth = $5
+                         WHERE doc_people.iin <> $3 OR doc_people.name_key <> $4 OR doc_people.birth <> $5",
+                        &[&key, &id.kind().prefix(), &p.iin, &p.name_key, &p.birth.to_string()],
+                    )?;
+                }
+                None => {
+                    self.exec("DELETE FROM doc_people WHERE doc_id = $1", &[&key])?;
+                }
             }
         }
         Ok(())
@@ -1510,6 +1528,49 @@ impl Storage for PostgresStorage {
             lock(&self.cache).insert(doc_id.clone(), seq, doc);
         }
         Ok(())
+    }
+
+    fn put_documents(&self, docs: &[(DocId, Vec<u8>)], audit: &[AuditEntry]) -> Result<usize> {
+        let mut stored = Vec::new();
+        self.write(|db| {
+            stored.clear();
+            for (id, bytes) in docs {
+                let key = id.to_string();
+                let (doc, before, saved) = match db.load(&key)? {
+                    Some(mut doc) => {
+                        let before = doc.get_heads();
+                        doc.load_incremental(bytes).map_err(corrupt)?;
+                        if doc.get_heads() == before {
+                            continue;
+                        }
+                        (doc, before, None)
+                    }
+                    None => (Automerge::load(bytes).map_err(corrupt)?, Vec::new(), Some(bytes.as_slice())),
+                };
+                let seq = db.put_document(id, &doc, &before, &Projection::of(id, &doc), saved)?;
+                stored.push((id.clone(), seq as u64, doc));
+            }
+            db.insert_audit(audit)
+        })?;
+        let changed = stored.len();
+        let mut cache = lock(&self.cache);
+        for (id, seq, doc) in stored {
+            cache.insert(id, seq, doc);
+        }
+        Ok(changed)
+    }
+
+    fn people(&self, kind: DocKind) -> Result<Vec<(DocId, Identity)>> {
+        self.read(|db| {
+            Ok(db
+                .query("SELECT doc_id, iin, name_key, birth FROM doc_people WHERE kind = $1", &[&kind.prefix()])?
+                .iter()
+                .filter_map(|r| {
+                    let row = (r.try_get(0).ok()?, r.try_get(1).ok()?, r.try_get(2).ok()?, r.try_get(3).ok()?);
+                    super::typed_person(row)
+                })
+                .collect())
+        })
     }
 
     fn set_region_credential(&self, region: &str, token_hash: &str, at: i64) -> Result<()> {

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use automerge::Automerge;
-use qamqor_core::docs::{AccessTier, DocId, DocKind, FACTS_VERSION, Facts, PROJECTION_VERSION, Projection};
+use qamqor_core::docs::{AccessTier, DocId, DocKind, FACTS_VERSION, Facts, Identity, PROJECTION_VERSION, Projection};
 use qamqor_core::sync::wire::SyncResponse;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
@@ -229,6 +229,22 @@ const MIGRATIONS: &[&str] = &[
     // every document it holds (a sync with nothing new stays cheap).
     r#"
     CREATE INDEX device_docs_removals ON device_docs(device_id) WHERE removal = 1;
+"#,
+    // 10: who each case, representative's file and mentor profile is about
+    // (core::docs::Identity), to match an imported register and to find two
+    // files of one person; filled for stored documents by recomputing the
+    // facts.
+    r#"
+    CREATE TABLE doc_people (
+        doc_id   TEXT PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE,
+        kind     TEXT NOT NULL,
+        iin      TEXT NOT NULL,
+        name_key TEXT NOT NULL,
+        birth    TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX doc_people_iin ON doc_people(kind, iin);
+    CREATE INDEX doc_people_name ON doc_people(kind, name_key, birth);
+    UPDATE meta SET value = 0 WHERE key = 'facts_version';
 "#,
 ];
 
@@ -559,6 +575,21 @@ fn write_facts(tx: &Connection, id: &DocId, doc: &Automerge, tier: qamqor_core::
         }
         None => {
             tx.prepare_cached("DELETE FROM doc_facts WHERE doc_id = ?1")?.execute([&key])?;
+        }
+    }
+    if matches!(id.kind(), DocKind::Case | DocKind::Representative | DocKind::Mentor) {
+        match Identity::of(id, doc) {
+            Some(p) => {
+                tx.prepare_cached(
+                    "INSERT INTO doc_people(doc_id, kind, iin, name_key, birth) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT(doc_id) DO UPDATE SET iin = ?3, name_key = ?4, birth = ?5
+                     WHERE iin IS NOT ?3 OR name_key IS NOT ?4 OR birth IS NOT ?5",
+                )?
+                .execute(params![key, id.kind().prefix(), p.iin, p.name_key, p.birth.to_string()])?;
+            }
+            None => {
+                tx.prepare_cached("DELETE FROM doc_people WHERE doc_id = ?1")?.execute([&key])?;
+            }
         }
     }
     Ok(())
@@ -1570,6 +1601,50 @@ impl Storage for SqliteStorage {
             lock(&self.cache).insert(doc_id.clone(), seq, doc);
         }
         Ok(())
+    }
+
+    fn put_documents(&self, docs: &[(DocId, Vec<u8>)], audit: &[AuditEntry]) -> Result<usize> {
+        let mut stored = Vec::new();
+        self.write(|tx| {
+            stored.clear();
+            for (id, bytes) in docs {
+                let key = id.to_string();
+                let (doc, before, saved) = match load_from(tx, &key)? {
+                    Some(mut doc) => {
+                        let before = doc.get_heads();
+                        doc.load_incremental(bytes).map_err(corrupt)?;
+                        if doc.get_heads() == before {
+                            continue;
+                        }
+                        (doc, before, None)
+                    }
+                    None => (Automerge::load(bytes).map_err(corrupt)?, Vec::new(), Some(bytes.as_slice())),
+                };
+                let seq = put_document(tx, id, &doc, &before, &Projection::of(id, &doc), saved)?;
+                stored.push((id.clone(), seq as u64, doc));
+            }
+            insert_audit(tx, audit)
+        })?;
+        let changed = stored.len();
+        let mut cache = lock(&self.cache);
+        for (id, seq, doc) in stored {
+            cache.insert(id, seq, doc);
+        }
+        Ok(changed)
+    }
+
+    fn people(&self, kind: DocKind) -> Result<Vec<(DocId, Identity)>> {
+        self.read(|c| {
+            let mut st = c.prepare("SELECT doc_id, iin, name_key, birth FROM doc_people WHERE kind = ?1")?;
+            let rows = st.query_map([kind.prefix()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.extend(super::typed_person(row?));
+            }
+            Ok(out)
+        })
     }
 
     fn set_region_credential(&self, region: &str, token_hash: &str, at: i64) -> Result<()> {
