@@ -34,7 +34,10 @@ fn t(s: impl Into<String>) -> Cell {
     Cell::T(s.into())
 }
 
-fn workbook(path: &Path, sheets: &[(&str, &[&str], Vec<Vec<Cell>>)]) {
+/// A worksheet: its name, header and rows.
+type Worksheet<'a> = (&'a str, &'a [&'a str], Vec<Vec<Cell>>);
+
+fn workbook(path: &Path, sheets: &[Worksheet<'_>]) {
     let mut book = rust_xlsxwriter::Workbook::new();
     for (name, header, rows) in sheets {
         let ws = book.add_worksheet();
