@@ -262,6 +262,76 @@ pub fn a_document_stored_on_one_instance_is_current_on_the_other(factory: Factor
     assert_eq!(b.load_doc(&id).unwrap().unwrap().get_heads(), next.get_heads());
 }
 
+/// Documents the server writes itself ([`Storage::put_documents`]) are
+/// merged into what is stored, enter the feed only when they change it,
+/// are audited in the same transaction, and are current on the other
+/// instance; the identity index follows every stored change.
+pub fn server_written_documents_merge_and_are_indexed(factory: Factory<'_>) {
+    use qamqor_core::docs::{DocKind, Identity};
+    let dir = tempfile::tempdir().unwrap();
+    let a = factory(dir.path());
+    let b = factory(dir.path());
+    a.create_user(&specialist("u")).unwrap();
+    register_device(&*a, "u", "0a", "d1");
+    let (id, doc) = case_doc(3);
+    let audit = |n: &str| crate::model::AuditEntry {
+        at: 1,
+        user_id: "admin".into(),
+        device_id: "(import)".into(),
+        doc_id: n.into(),
+        action: "import".into(),
+        hashes: Vec::new(),
+        address: None,
+    };
+    assert_eq!(a.put_documents(&[(id.clone(), doc.save())], &[audit("one")]).unwrap(), 1);
+    let end = a.feed_end().unwrap();
+    let people = b.people(DocKind::Case).unwrap();
+    let ident = Identity::of(&id, &doc).unwrap();
+    assert_eq!(people, vec![(id.clone(), ident.clone())]);
+    // The same content again changes nothing and takes no feed number.
+    assert_eq!(b.put_documents(&[(id.clone(), doc.save())], &[]).unwrap(), 0);
+    assert_eq!(a.feed_end().unwrap(), end);
+    // A phone's change meanwhile and the server's own merge.
+    let mut phone = doc.fork();
+    let before = phone.get_heads();
+    let mut t = phone.transaction();
+    let child = qamqor_core::docs::json::map_at(&mut t, &automerge::ROOT, "child").unwrap();
+    t.put(&child, "school", "№1").unwrap();
+    t.commit();
+    let p = Projection::of(&id, &phone);
+    a.sync_tx(&mut |tx| {
+        tx.store(
+            "d1",
+            vec![DocWrite {
+                id: id.clone(),
+                content: Some((phone.clone(), before.clone(), p.clone())),
+                state: Vec::new(),
+                saved: None,
+            }],
+        )?;
+        Ok(SyncResponse::default())
+    })
+    .unwrap();
+    let mut server = doc.fork();
+    let mut t = server.transaction();
+    let child = qamqor_core::docs::json::map_at(&mut t, &automerge::ROOT, "child").unwrap();
+    let name = qamqor_core::docs::json::map_at(&mut t, &child, "name").unwrap();
+    t.put(&name, "family", "Жаңа").unwrap();
+    t.commit();
+    assert_eq!(b.put_documents(&[(id.clone(), server.save())], &[audit("two")]).unwrap(), 1);
+    let stored = a.load_doc(&id).unwrap().unwrap();
+    let view: qamqor_core::docs::CaseDoc = qamqor_core::docs::read_view(&stored).unwrap();
+    assert_eq!((view.child.school.as_deref(), view.child.name.family.as_str()), (Some("№1"), "Жаңа"));
+    assert!(a.feed_end().unwrap() > end + 1);
+    let people = a.people(DocKind::Case).unwrap();
+    assert_eq!(people[0].1.name_key, qamqor_core::docs::name_key(&view.child.name));
+    assert_eq!(people[0].1.iin, ident.iin);
+    let lines: Vec<String> = a.audit_log(10).unwrap().into_iter().map(|l| l.doc_id).collect();
+    assert_eq!(lines, vec!["two".to_owned(), "one".to_owned()]);
+    assert!(a.audit_verify().unwrap().broken_at.is_none());
+    assert!(a.people(DocKind::Mentor).unwrap().is_empty());
+}
+
 /// Many changes written alternately through two instances, with
 /// compaction on both: every change is kept.
 pub fn compaction_on_either_instance_keeps_every_change(factory: Factory<'_>) {
@@ -545,6 +615,11 @@ macro_rules! storage_conformance {
             $(#[$attr])*
             fn compaction_on_either_instance_keeps_every_change() {
                 suite::compaction_on_either_instance_keeps_every_change(&factory());
+            }
+            #[test]
+            $(#[$attr])*
+            fn server_written_documents_merge_and_are_indexed() {
+                suite::server_written_documents_merge_and_are_indexed(&factory());
             }
             #[test]
             $(#[$attr])*
