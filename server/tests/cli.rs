@@ -312,3 +312,77 @@ fn a_national_server_and_a_region_reporting_to_it() {
     Command::new("kill").args(["-TERM", &n.id().to_string()]).status().unwrap();
     assert!(n.wait().unwrap().success());
 }
+
+/// `import`: a template, a dry run that writes only its report, and a
+/// confirmed import killed midway that a second run completes, with
+/// nothing made twice.
+#[test]
+fn an_import_killed_midway_is_completed_by_running_it_again() {
+    use qamqor_core::docs::DocKind;
+    use qamqor_server::storage::Storage;
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = admin(dir.path(), &["import", "--template"]);
+    assert!(ok && out.contains("template written"), "{out}{err}");
+    assert!(dir.path().join("qamqor-import-template.xlsx").exists());
+
+    let today = chrono::Utc::now().date_naive();
+    let mut s = qamqor_core::sample::Sample::new(5, today, qamqor_core::model::Kato::parse("751710000").unwrap());
+    let total = 3000;
+    let mut csv = String::from("iin;family_name;given_name;birth_date;status;district\n");
+    let mut seen = std::collections::HashSet::new();
+    while seen.len() < total {
+        let c = s.child();
+        if seen.insert(c.iin.as_str().to_owned()) {
+            csv.push_str(&format!(
+                "{};{};{};{};{};{}\n",
+                c.iin.as_str(),
+                c.name.family,
+                c.name.given,
+                c.birth_date.format("%d.%m.%Y"),
+                "orphan",
+                "751710000"
+            ));
+        }
+    }
+    std::fs::write(dir.path().join("children.csv"), csv).unwrap();
+
+    let (ok, out, err) = admin(dir.path(), &["import", "children.csv", "--report", "dry.csv"]);
+    assert!(ok && out.contains("nothing was written"), "{out}{err}");
+    assert!(out.contains(&format!("{total} rows: {total} accepted")), "{out}");
+    let report = std::fs::read_to_string(dir.path().join("dry.csv")).unwrap();
+    assert_eq!(report.lines().count(), total + 1);
+
+    let mut run = Command::new(BIN)
+        .args(["import", "children.csv", "--confirm", "--report", "killed.csv"])
+        .env("QAMQOR_DATA_DIR", dir.path())
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let config = qamqor_server::config::Config { data_dir: dir.path().to_owned(), ..Default::default() };
+    let db = qamqor_server::run::open_storage(&config).unwrap();
+    let started = std::time::Instant::now();
+    let stored = loop {
+        let n = db.people(DocKind::Case).unwrap().len();
+        if n > 0 || started.elapsed() > std::time::Duration::from_secs(120) {
+            break n;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    run.kill().unwrap();
+    run.wait().unwrap();
+    assert!(stored > 0, "a batch was committed before the kill");
+    let after_kill = db.people(DocKind::Case).unwrap().len();
+    assert!(after_kill % qamqor_server::import::BATCH == 0, "only whole batches are stored: {after_kill}");
+    drop(db);
+
+    let (ok, out, err) = admin(dir.path(), &["import", "children.csv", "--confirm", "--report", "again.csv"]);
+    assert!(ok, "{out}{err}");
+    let db = qamqor_server::run::open_storage(&config).unwrap();
+    let people = db.people(DocKind::Case).unwrap();
+    assert_eq!(people.len(), total, "every child once");
+    let iins: std::collections::HashSet<_> = people.iter().map(|(_, p)| p.iin.clone()).collect();
+    assert_eq!(iins.len(), total);
+    assert!(out.contains(&format!("{} new, 0 updated, {after_kill} unchanged", total - after_kill)), "{out}");
+}
