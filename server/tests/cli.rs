@@ -319,7 +319,6 @@ fn a_national_server_and_a_region_reporting_to_it() {
 #[test]
 fn an_import_killed_midway_is_completed_by_running_it_again() {
     use qamqor_core::docs::DocKind;
-    use qamqor_server::storage::Storage;
     let dir = tempfile::tempdir().unwrap();
     let (ok, out, err) = admin(dir.path(), &["import", "--template"]);
     assert!(ok && out.contains("template written"), "{out}{err}");
@@ -374,7 +373,7 @@ fn an_import_killed_midway_is_completed_by_running_it_again() {
     run.wait().unwrap();
     assert!(stored > 0, "a batch was committed before the kill");
     let after_kill = db.people(DocKind::Case).unwrap().len();
-    assert!(after_kill % qamqor_server::import::BATCH == 0, "only whole batches are stored: {after_kill}");
+    assert!(after_kill.is_multiple_of(qamqor_server::import::BATCH), "only whole batches are stored: {after_kill}");
     drop(db);
 
     let (ok, out, err) = admin(dir.path(), &["import", "children.csv", "--confirm", "--report", "again.csv"]);

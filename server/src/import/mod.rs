@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use automerge::transaction::{CommitOptions, Transactable, Transaction};
 use automerge::{ActorId, Automerge, ObjType, ROOT, ReadDoc};
 use chrono::NaiveDate;
-use qamqor_core::docs::{self, AccessTier, CaseHead, DocId, DocKind, Identity, MentorDoc, RepresentativeDoc, json};
+use qamqor_core::docs::{self, AccessTier, CaseHead, DocId, DocKind, Identity, RepresentativeDoc, json};
 use qamqor_core::model::*;
 use serde_json::Value as Json;
 
@@ -191,10 +191,10 @@ struct Import<'a> {
     relations: BTreeMap<RepresentativeId, BTreeMap<ChildId, Option<KinRelation>>>,
     batch: Vec<(DocId, Vec<u8>)>,
     audit: Vec<AuditEntry>,
-    /// Documents changed (stored, or in a dry run that would be).
-    touched: HashSet<DocId>,
-    /// A dry run's documents as they would be stored.
-    dry: HashMap<DocId, Vec<u8>>,
+    /// Profiles to write, by document.
+    cases: BTreeMap<DocId, Work<Child, Placement>>,
+    rep_work: BTreeMap<DocId, Work<(Representative, Option<RepresentativeStatus>), AnnualCheck>>,
+    mentor_work: BTreeMap<DocId, Work<Mentor, MentorCertificate>>,
     /// Work waiting for a document (rows that add to it: placements, checks,
     /// certificates), by document.
     placements: BTreeMap<ChildId, Vec<Pending<Placement>>>,
@@ -234,8 +234,9 @@ impl<'a> Import<'a> {
             relations: BTreeMap::new(),
             batch: Vec::new(),
             audit: Vec::new(),
-            touched: HashSet::new(),
-            dry: HashMap::new(),
+            cases: BTreeMap::new(),
+            rep_work: BTreeMap::new(),
+            mentor_work: BTreeMap::new(),
             placements: BTreeMap::new(),
             checks: BTreeMap::new(),
             certificates: BTreeMap::new(),
@@ -415,10 +416,17 @@ impl<'a> Import<'a> {
         if let Some(w) = warnings.into_iter().next() {
             self.set(at, Status::Warning, Change::Unchanged, Some(w), &doc_id);
         }
+        let stored = stored.is_some();
         match person {
-            Person::Rep(rep, status) => self.write_rep(at, rep, status, stored.is_some())?,
-            Person::Child(child) => self.write_child(at, child, stored.is_some())?,
-            Person::Mentor(m) => self.write_mentor(at, m, stored.is_some())?,
+            Person::Rep(rep, status) => {
+                self.rep_work.entry(doc_id).or_default().profile = Some(Profile { at, value: (rep, status), stored })
+            }
+            Person::Child(child) => {
+                self.cases.entry(doc_id).or_default().profile = Some(Profile { at, value: child, stored })
+            }
+            Person::Mentor(m) => {
+                self.mentor_work.entry(doc_id).or_default().profile = Some(Profile { at, value: m, stored })
+            }
         }
         Ok(())
     }
@@ -671,17 +679,15 @@ impl<'a> Import<'a> {
         Ok((MentorId::parse(m.key()).map_err(|_| CellError::new("mentor_iin", "unreadable"))?, cert))
     }
 
-    /// Loads a stored document, or starts a new one of `id`'s kind.
-    fn open(&self, id: &DocId, stored: bool) -> Result<(Automerge, bool)> {
-        if stored && let Some(doc) = self.load(id)? {
-            return Ok((doc, false));
-        }
-        Ok((Automerge::new().with_actor(self.actor.clone()), true))
+    /// Loads a stored document (under the import's actor).
+    fn stored(&self, id: &DocId) -> Result<Option<Automerge>> {
+        Ok(self.storage.load_doc(id)?.map(|d| d.with_actor(self.actor.clone())))
     }
 
-    /// Edits `doc` under the import's actor; keeps the change when `f`
-    /// succeeds and changed something, and returns what `f` returned and
-    /// whether it changed the document.
+    /// Edits `doc` under the import's actor (creating its header first for
+    /// a `new` document); keeps the change when `f` succeeds and changed
+    /// something, and returns what `f` returned and whether it changed
+    /// the document.
     fn edit<R>(
         &self,
         doc: &mut Automerge,
@@ -719,11 +725,12 @@ impl<'a> Import<'a> {
         }
     }
 
-    /// Queues a changed document for storing (replacing an earlier state
-    /// of it queued in this batch).
-    fn queue(&mut self, id: &DocId, doc: &mut Automerge, before: &[automerge::ChangeHash]) -> Result<()> {
-        self.touched.insert(id.clone());
-        self.report.documents = self.touched.len();
+    /// Queues a changed document for storing, with its audit line.
+    fn queue(&mut self, id: &DocId, doc: &Automerge, before: &[automerge::ChangeHash]) -> Result<()> {
+        if doc.get_heads() == before {
+            return Ok(());
+        }
+        self.report.documents += 1;
         let hashes = doc.get_changes(before).iter().map(|c| c.hash().to_string()).collect();
         self.audit.push(AuditEntry {
             at: chrono::Utc::now().timestamp_millis(),
@@ -734,130 +741,80 @@ impl<'a> Import<'a> {
             hashes,
             address: None,
         });
-        match self.batch.iter_mut().find(|(d, _)| d == id) {
-            Some(entry) => entry.1 = doc.save(),
-            None => self.batch.push((id.clone(), doc.save())),
-        }
+        self.batch.push((id.clone(), doc.save()));
         if self.batch.len() >= BATCH {
             self.flush()?;
         }
         Ok(())
     }
 
-    /// Stores the batch (a confirmed run), or keeps it in memory (a dry
-    /// run, whose later rows read it back).
+    /// Stores the batch with its audit lines (a confirmed run).
     fn flush(&mut self) -> Result<()> {
-        if self.opts.confirm {
-            if !self.batch.is_empty() {
-                self.storage.put_documents(&self.batch, &self.audit)?;
-            }
-            self.batch.clear();
-        } else {
-            self.dry.extend(self.batch.drain(..));
+        if self.opts.confirm && !self.batch.is_empty() {
+            self.storage.put_documents(&self.batch, &self.audit)?;
         }
+        self.batch.clear();
         self.audit.clear();
         Ok(())
     }
 
-    fn write_rep(
-        &mut self,
-        at: usize,
-        rep: Representative,
-        status: Option<RepresentativeStatus>,
-        stored: bool,
-    ) -> Result<()> {
-        let id = DocId::representative(&rep.id);
-        let (mut doc, new) = self.open(&id, stored)?;
-        let before = doc.get_heads();
-        let kind = new.then_some(DocKind::Representative);
-        let outcome = self.edit(&mut doc, kind, |tx, importers| {
-            let mut kept = Vec::new();
-            if new {
-                json::put(tx, &ROOT, "representative", &rep)?;
-                json::put(tx, &ROOT, "status", &status.unwrap_or(RepresentativeStatus::Active))?;
-            } else {
-                let view: RepresentativeDoc = docs::read_view(&*tx)?;
-                write_profile(tx, "representative", &to_json(&rep)?, importers, &mut kept)?;
-                if let Some(s) = status
-                    && s != view.status
-                {
-                    if view.status == RepresentativeStatus::Removed {
-                        kept.push("status".to_owned());
-                    } else {
-                        json::put(tx, &ROOT, "status", &s)?;
-                    }
-                }
-            }
-            Ok(kept)
-        });
-        self.finish_person(at, &id, &mut doc, &before, new, outcome)?;
-        if let Ok(view) = docs::read_view::<RepresentativeDoc, _>(&doc) {
-            self.reps.insert(
-                rep.id.clone(),
-                RepState { active: view.status == RepresentativeStatus::Active, at_risk: view.risk.is_urgent() },
-            );
+    /// Writes every document the accepted rows concern, each once: cases
+    /// (profile and placements), then representatives' files (profile,
+    /// status, checks, and the children placed with them), then mentors
+    /// (profile, certificates, meeting log).
+    fn finish(&mut self) -> Result<()> {
+        let mut cases = std::mem::take(&mut self.cases);
+        for (child, placements) in std::mem::take(&mut self.placements) {
+            cases.entry(DocId::case(&child)).or_default().events = placements;
         }
-        Ok(())
-    }
-
-    fn write_child(&mut self, at: usize, child: Child, stored: bool) -> Result<()> {
-        let id = DocId::case(&child.id);
-        let (mut doc, new) = self.open(&id, stored)?;
-        let before = doc.get_heads();
-        let kind = new.then_some(DocKind::Case);
-        let outcome = self.edit(&mut doc, kind, |tx, importers| {
-            let mut kept = Vec::new();
-            if new {
-                json::put(tx, &ROOT, "child", &child)?;
-            } else {
-                write_profile(tx, "child", &to_json(&child)?, importers, &mut kept)?;
-            }
-            Ok(kept)
-        });
-        self.finish_person(at, &id, &mut doc, &before, new, outcome)
-    }
-
-    fn write_mentor(&mut self, at: usize, m: Mentor, stored: bool) -> Result<()> {
-        let id = DocId::mentor(&m.id);
-        let (mut doc, new) = self.open(&id, stored)?;
-        let before = doc.get_heads();
-        let kind = new.then_some(DocKind::Mentor);
-        let outcome = self.edit(&mut doc, kind, |tx, importers| {
-            let mut kept = Vec::new();
-            if new {
-                json::put(tx, &ROOT, "mentor", &m)?;
-            } else {
-                write_profile(tx, "mentor", &to_json(&m)?, importers, &mut kept)?;
-            }
-            Ok(kept)
-        });
-        let created = new && outcome.is_ok();
-        self.finish_person(at, &id, &mut doc, &before, new, outcome)?;
-        if created {
-            // A mentor's meeting log is made with the profile.
-            let log = DocId::meeting_log(&m.id);
-            let mut doc = Automerge::new().with_actor(self.actor.clone());
-            let made = self.edit(&mut doc, Some(DocKind::MeetingLog), |tx, _| {
-                json::put(tx, &ROOT, "mentor_id", &m.id)?;
-                json::put(tx, &ROOT, "district", &m.district)
-            });
-            if made.is_ok() {
-                self.queue(&log, &mut doc, &[])?;
-            }
+        for (id, work) in cases {
+            self.write_case(&id, work)?;
         }
-        Ok(())
+        let mut reps = std::mem::take(&mut self.rep_work);
+        for (rep, checks) in std::mem::take(&mut self.checks) {
+            reps.entry(DocId::representative(&rep)).or_default().events = checks;
+        }
+        for rep in self.relations.keys() {
+            reps.entry(DocId::representative(rep)).or_default();
+        }
+        for (id, work) in reps {
+            self.write_rep(&id, work)?;
+        }
+        let mut mentors = std::mem::take(&mut self.mentor_work);
+        for (m, certs) in std::mem::take(&mut self.certificates) {
+            mentors.entry(DocId::mentor(&m)).or_default().events = certs;
+        }
+        for (id, work) in mentors {
+            self.write_mentor(&id, work)?;
+        }
+        self.flush()
     }
 
-    /// Records a profile's outcome on its row and queues the document.
-    fn finish_person(
+    /// Opens the document for a profile row (new or stored), writes the
+    /// profile and reports the row. `None` when the document cannot be
+    /// written (its rows are then refused).
+    fn open_profile<P>(
         &mut self,
-        at: usize,
         id: &DocId,
-        doc: &mut Automerge,
-        before: &[automerge::ChangeHash],
-        new: bool,
-        outcome: qamqor_core::Result<(Vec<String>, bool)>,
-    ) -> Result<()> {
+        profile: Option<Profile<P>>,
+        write: impl FnOnce(&mut Transaction<'_>, &HashSet<String>, &P, bool) -> qamqor_core::Result<Vec<String>>,
+    ) -> Result<Option<(Automerge, Vec<automerge::ChangeHash>)>> {
+        let Some(Profile { at, value, stored }) = profile else {
+            return Ok(self.stored(id)?.map(|d| {
+                let heads = d.get_heads();
+                (d, heads)
+            }));
+        };
+        let (mut doc, new) = match stored {
+            true => match self.stored(id)? {
+                Some(d) => (d, false),
+                None => (Automerge::new().with_actor(self.actor.clone()), true),
+            },
+            false => (Automerge::new().with_actor(self.actor.clone()), true),
+        };
+        let before = doc.get_heads();
+        let outcome = self.edit(&mut doc, new.then_some(id.kind()), |tx, importers| write(tx, importers, &value, new));
+        self.tick();
         match outcome {
             Ok((kept, changed)) => {
                 let change = match (new, changed) {
@@ -872,24 +829,81 @@ impl<'a> Import<'a> {
                     let columns: Vec<String> = kept.iter().map(|f| column_of(sheet, f)).collect();
                     let e = CellError::new(
                         columns.join(", "),
-                        "changed on a phone since it was imported: the stored value is kept (edit it on a phone or \
-                         in the console if the file is right)",
+                        "changed on a phone since it was imported: the stored value is kept (edit it on a phone if \
+                         the file is right)",
                     );
                     self.set(at, Status::Warning, change, Some(e), id);
                 }
-                if changed {
-                    self.queue(id, doc, before)?;
-                }
+                Ok(Some((doc, before)))
             }
-            Err(e) => self.set(at, Status::Refused, Change::Nothing, Some(core_error(sheet_of(id.kind()), e)), id),
+            Err(e) => {
+                self.set(at, Status::Refused, Change::Nothing, Some(core_error(sheet_of(id.kind()), e)), id);
+                Ok(None)
+            }
         }
-        Ok(())
     }
 
-    /// Adds a representative's checks to their file.
-    fn add_events(&mut self, id: &DocId, mut doc: Automerge, checks: Vec<Pending<AnnualCheck>>) -> Result<()> {
-        for Pending { at, value: check } in checks {
-            let before = doc.get_heads();
+    /// Refuses the rows that add to a document that could not be written.
+    fn refuse_events<E>(&mut self, id: &DocId, events: Vec<Pending<E>>) {
+        for Pending { at, .. } in events {
+            self.tick();
+            let e = CellError::new("", "the record it belongs to was refused (see its row)");
+            self.set(at, Status::Refused, Change::Nothing, Some(e), id);
+        }
+    }
+
+    fn write_case(&mut self, id: &DocId, work: Work<Child, Placement>) -> Result<()> {
+        let Work { profile, events } = work;
+        let Some((mut doc, before)) = self.open_profile(id, profile, |tx, importers, child, new| {
+            let mut kept = Vec::new();
+            if new {
+                json::put(tx, &ROOT, "child", child)?;
+            } else {
+                write_profile(tx, "child", &to_json(child)?, importers, &mut kept)?;
+            }
+            Ok(kept)
+        })?
+        else {
+            self.refuse_events(id, events);
+            return Ok(());
+        };
+        for Pending { at, value } in events {
+            self.place(at, id, &mut doc, value)?;
+        }
+        self.queue(id, &doc, &before)
+    }
+
+    fn write_rep(
+        &mut self,
+        id: &DocId,
+        work: Work<(Representative, Option<RepresentativeStatus>), AnnualCheck>,
+    ) -> Result<()> {
+        let Work { profile, events } = work;
+        let Some((mut doc, before)) = self.open_profile(id, profile, |tx, importers, (rep, status), new| {
+            let mut kept = Vec::new();
+            if new {
+                json::put(tx, &ROOT, "representative", rep)?;
+                json::put(tx, &ROOT, "status", &status.unwrap_or(RepresentativeStatus::Active))?;
+                return Ok(kept);
+            }
+            let view: RepresentativeDoc = docs::read_view(&*tx)?;
+            write_profile(tx, "representative", &to_json(rep)?, importers, &mut kept)?;
+            if let Some(s) = *status
+                && s != view.status
+            {
+                if view.status == RepresentativeStatus::Removed {
+                    kept.push("status".to_owned());
+                } else {
+                    json::put(tx, &ROOT, "status", &s)?;
+                }
+            }
+            Ok(kept)
+        })?
+        else {
+            self.refuse_events(id, events);
+            return Ok(());
+        };
+        for Pending { at, value: check } in events {
             let outcome = self.edit(&mut doc, None, |tx, _| {
                 let view: RepresentativeDoc = docs::read_view(&*tx)?;
                 if let Some(same) = view.checks.values().find(|c| c.date == check.date) {
@@ -909,25 +923,64 @@ impl<'a> Import<'a> {
                 docs::raise_risks(tx, &check.risk_factors)?;
                 Ok(true)
             });
-            self.event_outcome(at, id, &mut doc, &before, outcome, Sheet::Checks)?;
-            if !check.risk_factors.is_empty()
-                && let Some(s) = self.reps.get_mut(&check.representative_id)
-            {
-                s.at_risk = true;
+            self.event_outcome(at, id, outcome, Sheet::Checks);
+        }
+        if let Some(children) = RepresentativeId::parse(id.key()).ok().and_then(|r| self.relations.remove(&r)) {
+            // The children placed with them by the accepted placements.
+            let _ = self.edit(&mut doc, None, |tx, _| {
+                let rel = json::map_at(tx, &ROOT, "relations")?;
+                for (child, kin) in &children {
+                    json::put(tx, &rel, child.as_str(), kin)?;
+                }
+                Ok(())
+            });
+        }
+        self.queue(id, &doc, &before)
+    }
+
+    fn write_mentor(&mut self, id: &DocId, work: Work<Mentor, MentorCertificate>) -> Result<()> {
+        let Work { profile, events } = work;
+        let new_mentor = profile.as_ref().filter(|p| !p.stored).map(|p| p.value.clone());
+        let Some((mut doc, before)) = self.open_profile(id, profile, |tx, importers, m, new| {
+            let mut kept = Vec::new();
+            if new {
+                json::put(tx, &ROOT, "mentor", m)?;
+            } else {
+                write_profile(tx, "mentor", &to_json(m)?, importers, &mut kept)?;
+            }
+            Ok(kept)
+        })?
+        else {
+            self.refuse_events(id, events);
+            return Ok(());
+        };
+        for Pending { at, value: cert } in events {
+            let outcome = self.edit(&mut doc, None, |tx, _| {
+                let certs = json::map_at(tx, &ROOT, "certificates")?;
+                let had = tx.get(&certs, &cert.number)?.is_some();
+                json::put(tx, &certs, &cert.number, &cert)?;
+                Ok(!had)
+            });
+            self.event_outcome(at, id, outcome, Sheet::Certificates);
+        }
+        self.queue(id, &doc, &before)?;
+        if let Some(m) = new_mentor {
+            // A mentor's meeting log is made with the profile.
+            let log = DocId::meeting_log(&m.id);
+            let mut doc = Automerge::new().with_actor(self.actor.clone());
+            let made = self.edit(&mut doc, Some(DocKind::MeetingLog), |tx, _| {
+                json::put(tx, &ROOT, "mentor_id", &m.id)?;
+                json::put(tx, &ROOT, "district", &m.district)
+            });
+            if made.is_ok() {
+                self.queue(&log, &doc, &[])?;
             }
         }
         Ok(())
     }
 
-    fn event_outcome(
-        &mut self,
-        at: usize,
-        id: &DocId,
-        doc: &mut Automerge,
-        before: &[automerge::ChangeHash],
-        outcome: qamqor_core::Result<(bool, bool)>,
-        sheet: Sheet,
-    ) -> Result<()> {
+    /// Records an event row's outcome: `Ok((added, changed))`.
+    fn event_outcome(&mut self, at: usize, id: &DocId, outcome: qamqor_core::Result<(bool, bool)>, sheet: Sheet) {
         self.tick();
         match outcome {
             Ok((added, changed)) => {
@@ -937,157 +990,120 @@ impl<'a> Import<'a> {
                     (_, false) => Change::Unchanged,
                 };
                 self.set(at, Status::Accepted, change, None, id);
-                if changed {
-                    self.queue(id, doc, before)?;
-                }
             }
             Err(e) => self.set(at, Status::Refused, Change::Nothing, Some(core_error(sheet, e)), id),
         }
-        Ok(())
     }
 
-    /// The state of a representative not in the file, from their stored file.
-    fn rep_state(&mut self, id: &RepresentativeId) -> Result<Option<RepState>> {
+    /// A representative's state, for the warnings on a placement with
+    /// them: as stored, with this import's status and checks on top.
+    fn rep_state(&mut self, id: &RepresentativeId) -> Result<RepState> {
         if let Some(s) = self.reps.get(id) {
-            return Ok(Some(*s));
+            return Ok(*s);
         }
-        let Some(doc) = self.storage.load_doc(&DocId::representative(id))? else { return Ok(None) };
-        let Ok(view) = docs::read_view::<RepresentativeDoc, _>(&doc) else { return Ok(None) };
-        let s = RepState { active: view.status == RepresentativeStatus::Active, at_risk: view.risk.is_urgent() };
+        let doc = DocId::representative(id);
+        let mut s = RepState { active: true, at_risk: false };
+        let work = self.rep_work.get(&doc).and_then(|w| w.profile.as_ref());
+        if work.is_none_or(|p| p.stored)
+            && let Some(stored) = self.storage.load_doc(&doc)?
+            && let Ok(view) = docs::read_view::<RepresentativeDoc, _>(&stored)
+        {
+            s = RepState { active: view.status == RepresentativeStatus::Active, at_risk: view.risk.is_urgent() };
+        }
+        if let Some(Profile { value: (_, Some(status)), .. }) = self.rep_work.get(&doc).and_then(|w| w.profile.as_ref())
+        {
+            s.active = *status == RepresentativeStatus::Active;
+        }
+        if self.checks.get(id).is_some_and(|c| c.iter().any(|c| !c.value.risk_factors.is_empty())) {
+            s.at_risk = true;
+        }
         self.reps.insert(id.clone(), s);
-        Ok(Some(s))
+        Ok(s)
     }
+}
 
-    /// Writes what waits for documents: checks, certificates, placements
-    /// (into documents stored or written earlier in this import), and the
-    /// representatives' relations to the children placed with them.
-    fn finish(&mut self) -> Result<()> {
-        self.flush()?;
-        let checks = std::mem::take(&mut self.checks);
-        for (rep, rows) in checks {
-            let id = DocId::representative(&rep);
-            let Some(doc) = self.load(&id)? else { continue };
-            self.add_events(&id, doc, rows)?;
-        }
-        let certificates = std::mem::take(&mut self.certificates);
-        for (mentor, rows) in certificates {
-            let id = DocId::mentor(&mentor);
-            let Some(mut doc) = self.load(&id)? else { continue };
-            for Pending { at, value: cert } in rows {
-                let before = doc.get_heads();
-                let outcome = self.edit(&mut doc, None, |tx, _| {
-                    let _: MentorDoc = docs::read_view(&*tx)?;
-                    let certs = json::map_at(tx, &ROOT, "certificates")?;
-                    let had = tx.get(&certs, &cert.number)?.is_some();
-                    json::put(tx, &certs, &cert.number, &cert)?;
-                    Ok(!had)
-                });
-                self.event_outcome(at, &id, &mut doc, &before, outcome, Sheet::Certificates)?;
-            }
-        }
-        let placements = std::mem::take(&mut self.placements);
-        for (child, rows) in placements {
-            let id = DocId::case(&child);
-            let Some(mut doc) = self.load(&id)? else { continue };
-            for Pending { at, value } in rows {
-                self.place(at, &id, &mut doc, value)?;
-            }
-        }
-        self.flush()?;
-        let relations = std::mem::take(&mut self.relations);
-        for (rep, children) in relations {
-            let id = DocId::representative(&rep);
-            let Some(mut doc) = self.load(&id)? else { continue };
-            let before = doc.get_heads();
-            let done = self.edit(&mut doc, None, |tx, _| {
-                let rel = json::map_at(tx, &ROOT, "relations")?;
-                for (child, kin) in &children {
-                    json::put(tx, &rel, child.as_str(), kin)?;
-                }
-                Ok(())
-            });
-            if let Ok(((), true)) = done {
-                self.queue(&id, &mut doc, &before)?;
-            }
-        }
-        self.flush()
-    }
-
-    /// A document as this import left it: from the dry run's memory, or
-    /// stored.
-    fn load(&self, id: &DocId) -> Result<Option<Automerge>> {
-        let doc = match self.dry.get(id) {
-            Some(bytes) => Some(Automerge::load(bytes).map_err(|e| crate::error::ServerError::Config(e.to_string()))?),
-            None => self.storage.load_doc(id)?,
-        };
-        Ok(doc.map(|d| d.with_actor(self.actor.clone())))
-    }
-
+impl Import<'_> {
     /// Adds a placement to a case: the one already recorded with the same
     /// representative (or institution), form and start is the same
     /// placement (its end is brought up to date).
     fn place(&mut self, at: usize, id: &DocId, doc: &mut Automerge, mut p: Placement) -> Result<()> {
         let rep = match &p.representative_id {
-            Some(r) => self.rep_state(r)?,
+            Some(r) => Some(self.rep_state(r)?),
             None => None,
         };
-        let before = doc.get_heads();
         let today = self.opts.today;
         let outcome = self.edit(doc, None, |tx, _| {
             let case = CaseHead::read(&*tx)?;
+            p.validate(case.child.birth_date, today)?;
+            let placements = json::map_at(tx, &ROOT, "placements")?;
             let same = case.placements.values().find(|q| {
                 q.representative_id == p.representative_id
                     && q.institution == p.institution
                     && q.form == p.form
                     && q.start_date == p.start_date
             });
-            p.validate(case.child.birth_date, today)?;
-            let placements = json::map_at(tx, &ROOT, "placements")?;
             if let Some(same) = same {
                 p.id = same.id.clone();
                 p.kin_considered = same.kin_considered || p.kin_considered;
                 json::put(tx, &placements, p.id.as_str(), &p)?;
-                return Ok(None);
+                return Ok((false, None));
             }
             if p.is_open() && !case.open_placements().is_empty() {
                 return Err(qamqor_core::Error::Rule(
                     "the child already has an active placement; give it an end date and reason first".into(),
                 ));
             }
-            let mut warning = None;
-            if p.is_open()
-                && let Some(r) = rep
-            {
-                if !r.active {
-                    warning = Some(
-                        "the representative is not active: the placement is imported as the register \
-                                    records it; review it",
-                    );
-                } else if r.at_risk {
-                    warning = Some(
-                        "the representative carries a risk factor or a removal recommendation: the \
-                                    placement is imported as the register records it; review it",
-                    );
-                }
-            }
+            let warning = match rep {
+                Some(r) if p.is_open() && !r.active => Some(
+                    "the representative is not active: the placement is imported as the register records it; review \
+                     it",
+                ),
+                Some(r) if p.is_open() && r.at_risk => Some(
+                    "the representative carries a risk factor or a removal recommendation: the placement is imported \
+                     as the register records it; review it",
+                ),
+                _ => None,
+            };
             json::put(tx, &placements, p.id.as_str(), &p)?;
             if p.is_adoption() {
                 json::put(tx, &ROOT, "tier", &AccessTier::Adoption)?;
             }
-            Ok(warning)
+            Ok((true, warning))
         });
         if let (Ok(_), Some(r)) = (&outcome, &p.representative_id) {
             self.relations.entry(r.clone()).or_default().insert(p.child_id.clone(), p.kin);
         }
         match outcome {
-            Ok((Some(w), changed)) => {
-                self.event_outcome(at, id, doc, &before, Ok((true, changed)), Sheet::Placements)?;
-                self.set(at, Status::Warning, Change::Created, Some(CellError::new("representative_iin", w)), id);
-                Ok(())
+            Ok(((added, warning), changed)) => {
+                self.event_outcome(at, id, Ok((added, changed)), Sheet::Placements);
+                if let Some(w) = warning {
+                    let change = self.report.rows[at].change;
+                    self.set(at, Status::Warning, change, Some(CellError::new("representative_iin", w)), id);
+                }
             }
-            Ok((None, changed)) => self.event_outcome(at, id, doc, &before, Ok((true, changed)), Sheet::Placements),
-            Err(e) => self.event_outcome(at, id, doc, &before, Err(e), Sheet::Placements),
+            Err(e) => self.event_outcome(at, id, Err(e), Sheet::Placements),
         }
+        Ok(())
+    }
+}
+
+/// A profile row waiting for its document: the row's index in the report,
+/// the record, and whether the document is stored already.
+struct Profile<P> {
+    at: usize,
+    value: P,
+    stored: bool,
+}
+
+/// What the accepted rows write into one document.
+struct Work<P, E> {
+    profile: Option<Profile<P>>,
+    events: Vec<Pending<E>>,
+}
+
+impl<P, E> Default for Work<P, E> {
+    fn default() -> Self {
+        Work { profile: None, events: Vec::new() }
     }
 }
 
