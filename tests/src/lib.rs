@@ -7,6 +7,7 @@
 use std::sync::Arc;
 pub mod console;
 pub mod load;
+pub mod register;
 pub mod sim;
 
 use std::sync::atomic::{AtomicI64, Ordering};
