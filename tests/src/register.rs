@@ -64,7 +64,18 @@ pub fn write(path: &Path, seed: u64, districts: &[String], families: usize) -> R
     header(
         &mut reps_ws,
         "representatives",
-        &["iin", "family_name", "given_name", "patronymic", "birth_date", "address", "phone", "district", "role", "since"],
+        &[
+            "iin",
+            "family_name",
+            "given_name",
+            "patronymic",
+            "birth_date",
+            "address",
+            "phone",
+            "district",
+            "role",
+            "since",
+        ],
     );
     header(
         &mut children_ws,

@@ -18,7 +18,7 @@ pub mod layout;
 pub mod read;
 pub mod report;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 
 use automerge::transaction::{CommitOptions, Transactable, Transaction};
@@ -179,14 +179,12 @@ struct Import<'a> {
     progress: &'a mut dyn Progress,
     total: usize,
     done: usize,
-    actor: ActorId,
-    author: String,
+    w: Writer<'a>,
     /// Stored identities per kind: IIN → document, and (name key, birth) → document.
     by_iin: HashMap<(DocKind, String), DocId>,
     by_name: HashMap<(DocKind, String, NaiveDate), DocId>,
     /// Identities met in this import: IIN → (its document, the row that gave it).
     seen: HashMap<(DocKind, String), (DocId, usize)>,
-    reps: HashMap<RepresentativeId, RepState>,
     /// Children placed with each representative in this import.
     relations: BTreeMap<RepresentativeId, BTreeMap<ChildId, Option<KinRelation>>>,
     batch: Vec<(DocId, Vec<u8>)>,
@@ -225,12 +223,16 @@ impl<'a> Import<'a> {
             progress,
             total,
             done: 0,
-            actor: ActorId::random(),
-            author: format!("import: {}", opts.by),
+            w: Writer {
+                storage,
+                opts,
+                actor: ActorId::random(),
+                author: format!("import: {}", opts.by),
+                reps: HashMap::new(),
+            },
             by_iin,
             by_name,
             seen: HashMap::new(),
-            reps: HashMap::new(),
             relations: BTreeMap::new(),
             batch: Vec::new(),
             audit: Vec::new(),
@@ -679,6 +681,149 @@ impl<'a> Import<'a> {
         Ok((MentorId::parse(m.key()).map_err(|_| CellError::new("mentor_iin", "unreadable"))?, cert))
     }
 
+    /// Queues a changed document for storing, with its audit line.
+    fn queue(&mut self, id: &DocId, saved: Vec<u8>, hashes: Vec<String>) -> Result<()> {
+        self.report.documents += 1;
+        self.audit.push(AuditEntry {
+            at: chrono::Utc::now().timestamp_millis(),
+            user_id: self.opts.by.clone(),
+            device_id: "(import)".into(),
+            doc_id: id.to_string(),
+            action: "import".into(),
+            hashes,
+            address: None,
+        });
+        self.batch.push((id.clone(), saved));
+        if self.batch.len() >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Stores the batch with its audit lines (a confirmed run).
+    fn flush(&mut self) -> Result<()> {
+        if self.opts.confirm && !self.batch.is_empty() {
+            self.storage.put_documents(&self.batch, &self.audit)?;
+        }
+        self.batch.clear();
+        self.audit.clear();
+        Ok(())
+    }
+
+    /// Writes every document the accepted rows concern, each once: cases
+    /// (profile and placements), then representatives' files (profile,
+    /// status, checks, and the children placed with them), then mentors
+    /// (profile, certificates, meeting log). Documents are built on every
+    /// core, a batch at a time, and stored in file order of batches.
+    fn finish(&mut self) -> Result<()> {
+        let mut cases = std::mem::take(&mut self.cases);
+        for (child, placements) in std::mem::take(&mut self.placements) {
+            cases.entry(DocId::case(&child)).or_default().events = placements;
+        }
+        // The state of each representative a placement names, for its warnings.
+        let named: BTreeSet<RepresentativeId> =
+            cases.values().flat_map(|w| w.events.iter().filter_map(|p| p.value.representative_id.clone())).collect();
+        for r in named {
+            self.rep_state(&r)?;
+        }
+        self.build_all(cases, |w, id, work| w.build_case(id, work))?;
+        let mut reps = std::mem::take(&mut self.rep_work);
+        for (rep, checks) in std::mem::take(&mut self.checks) {
+            reps.entry(DocId::representative(&rep)).or_default().events = checks;
+        }
+        let relations = std::mem::take(&mut self.relations);
+        for rep in relations.keys() {
+            reps.entry(DocId::representative(rep)).or_default();
+        }
+        let reps = reps
+            .into_iter()
+            .map(|(id, work)| {
+                let children = RepresentativeId::parse(id.key()).ok().and_then(|r| relations.get(&r).cloned());
+                (id, (work, children.unwrap_or_default()))
+            })
+            .collect();
+        self.build_all(reps, |w, id, work| w.build_rep(id, work))?;
+        let mut mentors = std::mem::take(&mut self.mentor_work);
+        for (m, certs) in std::mem::take(&mut self.certificates) {
+            mentors.entry(DocId::mentor(&m)).or_default().events = certs;
+        }
+        self.build_all(mentors, |w, id, work| w.build_mentor(id, work))?;
+        self.flush()
+    }
+
+    /// Builds the documents of `work` a batch at a time on every core, and
+    /// applies each batch's outcomes and documents in order.
+    fn build_all<W: Send>(
+        &mut self,
+        work: BTreeMap<DocId, W>,
+        build: impl Fn(&Writer<'a>, &DocId, W) -> Result<Built> + Sync,
+    ) -> Result<()> {
+        let mut work = work.into_iter().peekable();
+        while work.peek().is_some() {
+            let batch: Vec<(DocId, W)> = work.by_ref().take(BATCH).collect();
+            let writer = &self.w;
+            let build = &build;
+            let built = qamqor_core::par::map(batch, |(id, w)| build(writer, &id, w));
+            for b in built {
+                self.apply(b?)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a built document's row outcomes and queues it.
+    fn apply(&mut self, b: Built) -> Result<()> {
+        for (at, status, change, err) in b.rows {
+            self.tick();
+            self.set(at, status, change, err, &b.id);
+        }
+        for (rep, child, kin) in b.relations {
+            self.relations.entry(rep).or_default().insert(child, kin);
+        }
+        for (id, saved, hashes) in b.saved {
+            self.queue(&id, saved, hashes)?;
+        }
+        Ok(())
+    }
+
+    /// A representative's state, for the warnings on a placement with
+    /// them: as stored, with this import's status and checks on top.
+    fn rep_state(&mut self, id: &RepresentativeId) -> Result<RepState> {
+        if let Some(s) = self.w.reps.get(id) {
+            return Ok(*s);
+        }
+        let doc = DocId::representative(id);
+        let mut s = RepState { active: true, at_risk: false };
+        let work = self.rep_work.get(&doc).and_then(|w| w.profile.as_ref());
+        if work.is_none_or(|p| p.stored)
+            && let Some(stored) = self.storage.load_doc(&doc)?
+            && let Ok(view) = docs::read_view::<RepresentativeDoc, _>(&stored)
+        {
+            s = RepState { active: view.status == RepresentativeStatus::Active, at_risk: view.risk.is_urgent() };
+        }
+        if let Some(Profile { value: (_, Some(status)), .. }) = self.rep_work.get(&doc).and_then(|w| w.profile.as_ref())
+        {
+            s.active = *status == RepresentativeStatus::Active;
+        }
+        if self.checks.get(id).is_some_and(|c| c.iter().any(|c| !c.value.risk_factors.is_empty())) {
+            s.at_risk = true;
+        }
+        self.w.reps.insert(id.clone(), s);
+        Ok(s)
+    }
+}
+
+/// What building a document needs, shared by the threads that build them.
+struct Writer<'a> {
+    storage: &'a dyn Storage,
+    opts: &'a Options,
+    actor: ActorId,
+    author: String,
+    /// Representatives' states, for the warnings on placements.
+    reps: HashMap<RepresentativeId, RepState>,
+}
+
+impl Writer<'_> {
     /// Loads a stored document (under the import's actor).
     fn stored(&self, id: &DocId) -> Result<Option<Automerge>> {
         Ok(self.storage.load_doc(id)?.map(|d| d.with_actor(self.actor.clone())))
@@ -725,78 +870,14 @@ impl<'a> Import<'a> {
         }
     }
 
-    /// Queues a changed document for storing, with its audit line.
-    fn queue(&mut self, id: &DocId, doc: &Automerge, before: &[automerge::ChangeHash]) -> Result<()> {
-        if doc.get_heads() == before {
-            return Ok(());
-        }
-        self.report.documents += 1;
-        let hashes = doc.get_changes(before).iter().map(|c| c.hash().to_string()).collect();
-        self.audit.push(AuditEntry {
-            at: chrono::Utc::now().timestamp_millis(),
-            user_id: self.opts.by.clone(),
-            device_id: "(import)".into(),
-            doc_id: id.to_string(),
-            action: "import".into(),
-            hashes,
-            address: None,
-        });
-        self.batch.push((id.clone(), doc.save()));
-        if self.batch.len() >= BATCH {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    /// Stores the batch with its audit lines (a confirmed run).
-    fn flush(&mut self) -> Result<()> {
-        if self.opts.confirm && !self.batch.is_empty() {
-            self.storage.put_documents(&self.batch, &self.audit)?;
-        }
-        self.batch.clear();
-        self.audit.clear();
-        Ok(())
-    }
-
-    /// Writes every document the accepted rows concern, each once: cases
-    /// (profile and placements), then representatives' files (profile,
-    /// status, checks, and the children placed with them), then mentors
-    /// (profile, certificates, meeting log).
-    fn finish(&mut self) -> Result<()> {
-        let mut cases = std::mem::take(&mut self.cases);
-        for (child, placements) in std::mem::take(&mut self.placements) {
-            cases.entry(DocId::case(&child)).or_default().events = placements;
-        }
-        for (id, work) in cases {
-            self.write_case(&id, work)?;
-        }
-        let mut reps = std::mem::take(&mut self.rep_work);
-        for (rep, checks) in std::mem::take(&mut self.checks) {
-            reps.entry(DocId::representative(&rep)).or_default().events = checks;
-        }
-        for rep in self.relations.keys() {
-            reps.entry(DocId::representative(rep)).or_default();
-        }
-        for (id, work) in reps {
-            self.write_rep(&id, work)?;
-        }
-        let mut mentors = std::mem::take(&mut self.mentor_work);
-        for (m, certs) in std::mem::take(&mut self.certificates) {
-            mentors.entry(DocId::mentor(&m)).or_default().events = certs;
-        }
-        for (id, work) in mentors {
-            self.write_mentor(&id, work)?;
-        }
-        self.flush()
-    }
-
-    /// Opens the document for a profile row (new or stored), writes the
-    /// profile and reports the row. `None` when the document cannot be
-    /// written (its rows are then refused).
+    /// Opens the document for a profile row (new or stored) and writes the
+    /// profile. `None` when the document cannot be written (its rows are
+    /// then refused).
     fn open_profile<P>(
-        &mut self,
+        &self,
         id: &DocId,
         profile: Option<Profile<P>>,
+        out: &mut Built,
         write: impl FnOnce(&mut Transaction<'_>, &HashSet<String>, &P, bool) -> qamqor_core::Result<Vec<String>>,
     ) -> Result<Option<(Automerge, Vec<automerge::ChangeHash>)>> {
         let Some(Profile { at, value, stored }) = profile else {
@@ -814,7 +895,6 @@ impl<'a> Import<'a> {
         };
         let before = doc.get_heads();
         let outcome = self.edit(&mut doc, new.then_some(id.kind()), |tx, importers| write(tx, importers, &value, new));
-        self.tick();
         match outcome {
             Ok((kept, changed)) => {
                 let change = match (new, changed) {
@@ -823,7 +903,7 @@ impl<'a> Import<'a> {
                     (false, false) => Change::Unchanged,
                 };
                 if kept.is_empty() {
-                    self.set(at, Status::Accepted, change, None, id);
+                    out.rows.push((at, Status::Accepted, change, None));
                 } else {
                     let sheet = sheet_of(id.kind());
                     let columns: Vec<String> = kept.iter().map(|f| column_of(sheet, f)).collect();
@@ -832,29 +912,21 @@ impl<'a> Import<'a> {
                         "changed on a phone since it was imported: the stored value is kept (edit it on a phone if \
                          the file is right)",
                     );
-                    self.set(at, Status::Warning, change, Some(e), id);
+                    out.rows.push((at, Status::Warning, change, Some(e)));
                 }
                 Ok(Some((doc, before)))
             }
             Err(e) => {
-                self.set(at, Status::Refused, Change::Nothing, Some(core_error(sheet_of(id.kind()), e)), id);
+                out.rows.push((at, Status::Refused, Change::Nothing, Some(core_error(sheet_of(id.kind()), e))));
                 Ok(None)
             }
         }
     }
 
-    /// Refuses the rows that add to a document that could not be written.
-    fn refuse_events<E>(&mut self, id: &DocId, events: Vec<Pending<E>>) {
-        for Pending { at, .. } in events {
-            self.tick();
-            let e = CellError::new("", "the record it belongs to was refused (see its row)");
-            self.set(at, Status::Refused, Change::Nothing, Some(e), id);
-        }
-    }
-
-    fn write_case(&mut self, id: &DocId, work: Work<Child, Placement>) -> Result<()> {
+    fn build_case(&self, id: &DocId, work: Work<Child, Placement>) -> Result<Built> {
         let Work { profile, events } = work;
-        let Some((mut doc, before)) = self.open_profile(id, profile, |tx, importers, child, new| {
+        let mut out = Built::new(id);
+        let opened = self.open_profile(id, profile, &mut out, |tx, importers, child, new| {
             let mut kept = Vec::new();
             if new {
                 json::put(tx, &ROOT, "child", child)?;
@@ -862,24 +934,22 @@ impl<'a> Import<'a> {
                 write_profile(tx, "child", &to_json(child)?, importers, &mut kept)?;
             }
             Ok(kept)
-        })?
-        else {
-            self.refuse_events(id, events);
-            return Ok(());
-        };
+        })?;
+        let Some((mut doc, before)) = opened else { return Ok(out.refuse_events(events)) };
         for Pending { at, value } in events {
-            self.place(at, id, &mut doc, value)?;
+            self.place(at, &mut doc, value, &mut out);
         }
-        self.queue(id, &doc, &before)
+        Ok(out.saved(id, &doc, &before))
     }
 
-    fn write_rep(
-        &mut self,
+    fn build_rep(
+        &self,
         id: &DocId,
-        work: Work<(Representative, Option<RepresentativeStatus>), AnnualCheck>,
-    ) -> Result<()> {
+        (work, children): (RepWork, BTreeMap<ChildId, Option<KinRelation>>),
+    ) -> Result<Built> {
         let Work { profile, events } = work;
-        let Some((mut doc, before)) = self.open_profile(id, profile, |tx, importers, (rep, status), new| {
+        let mut out = Built::new(id);
+        let opened = self.open_profile(id, profile, &mut out, |tx, importers, (rep, status), new| {
             let mut kept = Vec::new();
             if new {
                 json::put(tx, &ROOT, "representative", rep)?;
@@ -898,11 +968,8 @@ impl<'a> Import<'a> {
                 }
             }
             Ok(kept)
-        })?
-        else {
-            self.refuse_events(id, events);
-            return Ok(());
-        };
+        })?;
+        let Some((mut doc, before)) = opened else { return Ok(out.refuse_events(events)) };
         for Pending { at, value: check } in events {
             let outcome = self.edit(&mut doc, None, |tx, _| {
                 let view: RepresentativeDoc = docs::read_view(&*tx)?;
@@ -923,9 +990,9 @@ impl<'a> Import<'a> {
                 docs::raise_risks(tx, &check.risk_factors)?;
                 Ok(true)
             });
-            self.event_outcome(at, id, outcome, Sheet::Checks);
+            out.event(at, outcome, Sheet::Checks);
         }
-        if let Some(children) = RepresentativeId::parse(id.key()).ok().and_then(|r| self.relations.remove(&r)) {
+        if !children.is_empty() {
             // The children placed with them by the accepted placements.
             let _ = self.edit(&mut doc, None, |tx, _| {
                 let rel = json::map_at(tx, &ROOT, "relations")?;
@@ -935,13 +1002,14 @@ impl<'a> Import<'a> {
                 Ok(())
             });
         }
-        self.queue(id, &doc, &before)
+        Ok(out.saved(id, &doc, &before))
     }
 
-    fn write_mentor(&mut self, id: &DocId, work: Work<Mentor, MentorCertificate>) -> Result<()> {
+    fn build_mentor(&self, id: &DocId, work: Work<Mentor, MentorCertificate>) -> Result<Built> {
         let Work { profile, events } = work;
         let new_mentor = profile.as_ref().filter(|p| !p.stored).map(|p| p.value.clone());
-        let Some((mut doc, before)) = self.open_profile(id, profile, |tx, importers, m, new| {
+        let mut out = Built::new(id);
+        let opened = self.open_profile(id, profile, &mut out, |tx, importers, m, new| {
             let mut kept = Vec::new();
             if new {
                 json::put(tx, &ROOT, "mentor", m)?;
@@ -949,11 +1017,8 @@ impl<'a> Import<'a> {
                 write_profile(tx, "mentor", &to_json(m)?, importers, &mut kept)?;
             }
             Ok(kept)
-        })?
-        else {
-            self.refuse_events(id, events);
-            return Ok(());
-        };
+        })?;
+        let Some((mut doc, before)) = opened else { return Ok(out.refuse_events(events)) };
         for Pending { at, value: cert } in events {
             let outcome = self.edit(&mut doc, None, |tx, _| {
                 let certs = json::map_at(tx, &ROOT, "certificates")?;
@@ -961,9 +1026,9 @@ impl<'a> Import<'a> {
                 json::put(tx, &certs, &cert.number, &cert)?;
                 Ok(!had)
             });
-            self.event_outcome(at, id, outcome, Sheet::Certificates);
+            out.event(at, outcome, Sheet::Certificates);
         }
-        self.queue(id, &doc, &before)?;
+        let mut out = out.saved(id, &doc, &before);
         if let Some(m) = new_mentor {
             // A mentor's meeting log is made with the profile.
             let log = DocId::meeting_log(&m.id);
@@ -973,64 +1038,17 @@ impl<'a> Import<'a> {
                 json::put(tx, &ROOT, "district", &m.district)
             });
             if made.is_ok() {
-                self.queue(&log, &doc, &[])?;
+                out = out.saved(&log, &doc, &[]);
             }
         }
-        Ok(())
+        Ok(out)
     }
 
-    /// Records an event row's outcome: `Ok((added, changed))`.
-    fn event_outcome(&mut self, at: usize, id: &DocId, outcome: qamqor_core::Result<(bool, bool)>, sheet: Sheet) {
-        self.tick();
-        match outcome {
-            Ok((added, changed)) => {
-                let change = match (added, changed) {
-                    (true, true) => Change::Created,
-                    (false, true) => Change::Updated,
-                    (_, false) => Change::Unchanged,
-                };
-                self.set(at, Status::Accepted, change, None, id);
-            }
-            Err(e) => self.set(at, Status::Refused, Change::Nothing, Some(core_error(sheet, e)), id),
-        }
-    }
-
-    /// A representative's state, for the warnings on a placement with
-    /// them: as stored, with this import's status and checks on top.
-    fn rep_state(&mut self, id: &RepresentativeId) -> Result<RepState> {
-        if let Some(s) = self.reps.get(id) {
-            return Ok(*s);
-        }
-        let doc = DocId::representative(id);
-        let mut s = RepState { active: true, at_risk: false };
-        let work = self.rep_work.get(&doc).and_then(|w| w.profile.as_ref());
-        if work.is_none_or(|p| p.stored)
-            && let Some(stored) = self.storage.load_doc(&doc)?
-            && let Ok(view) = docs::read_view::<RepresentativeDoc, _>(&stored)
-        {
-            s = RepState { active: view.status == RepresentativeStatus::Active, at_risk: view.risk.is_urgent() };
-        }
-        if let Some(Profile { value: (_, Some(status)), .. }) = self.rep_work.get(&doc).and_then(|w| w.profile.as_ref())
-        {
-            s.active = *status == RepresentativeStatus::Active;
-        }
-        if self.checks.get(id).is_some_and(|c| c.iter().any(|c| !c.value.risk_factors.is_empty())) {
-            s.at_risk = true;
-        }
-        self.reps.insert(id.clone(), s);
-        Ok(s)
-    }
-}
-
-impl Import<'_> {
     /// Adds a placement to a case: the one already recorded with the same
     /// representative (or institution), form and start is the same
     /// placement (its end is brought up to date).
-    fn place(&mut self, at: usize, id: &DocId, doc: &mut Automerge, mut p: Placement) -> Result<()> {
-        let rep = match &p.representative_id {
-            Some(r) => Some(self.rep_state(r)?),
-            None => None,
-        };
+    fn place(&self, at: usize, doc: &mut Automerge, mut p: Placement, out: &mut Built) {
+        let rep = p.representative_id.as_ref().and_then(|r| self.reps.get(r).copied());
         let today = self.opts.today;
         let outcome = self.edit(doc, None, |tx, _| {
             let case = CaseHead::read(&*tx)?;
@@ -1071,19 +1089,72 @@ impl Import<'_> {
             Ok((true, warning))
         });
         if let (Ok(_), Some(r)) = (&outcome, &p.representative_id) {
-            self.relations.entry(r.clone()).or_default().insert(p.child_id.clone(), p.kin);
+            out.relations.push((r.clone(), p.child_id.clone(), p.kin));
         }
         match outcome {
             Ok(((added, warning), changed)) => {
-                self.event_outcome(at, id, Ok((added, changed)), Sheet::Placements);
-                if let Some(w) = warning {
-                    let change = self.report.rows[at].change;
-                    self.set(at, Status::Warning, change, Some(CellError::new("representative_iin", w)), id);
+                out.event(at, Ok((added, changed)), Sheet::Placements);
+                if let Some(w) = warning
+                    && let Some(last) = out.rows.last_mut()
+                {
+                    last.1 = Status::Warning;
+                    last.3 = Some(CellError::new("representative_iin", w));
                 }
             }
-            Err(e) => self.event_outcome(at, id, Err(e), Sheet::Placements),
+            Err(e) => out.event(at, Err(e), Sheet::Placements),
         }
-        Ok(())
+    }
+}
+
+/// The rows of a representative's file.
+type RepWork = Work<(Representative, Option<RepresentativeStatus>), AnnualCheck>;
+
+/// A document built from its rows, apart from the import's state (so that
+/// documents are built on every core): its rows' outcomes, the documents
+/// to store, and the children placed with representatives.
+struct Built {
+    id: DocId,
+    rows: Vec<(usize, Status, Change, Option<CellError>)>,
+    saved: Vec<(DocId, Vec<u8>, Vec<String>)>,
+    relations: Vec<(RepresentativeId, ChildId, Option<KinRelation>)>,
+}
+
+impl Built {
+    fn new(id: &DocId) -> Self {
+        Built { id: id.clone(), rows: Vec::new(), saved: Vec::new(), relations: Vec::new() }
+    }
+
+    /// Refuses the rows that add to a document that could not be written.
+    fn refuse_events<E>(mut self, events: Vec<Pending<E>>) -> Self {
+        for Pending { at, .. } in events {
+            let e = CellError::new("", "the record it belongs to was refused (see its row)");
+            self.rows.push((at, Status::Refused, Change::Nothing, Some(e)));
+        }
+        self
+    }
+
+    /// Records an event row's outcome: `Ok((added, changed))`.
+    fn event(&mut self, at: usize, outcome: qamqor_core::Result<(bool, bool)>, sheet: Sheet) {
+        self.rows.push(match outcome {
+            Ok((added, changed)) => {
+                let change = match (added, changed) {
+                    (true, true) => Change::Created,
+                    (false, true) => Change::Updated,
+                    (_, false) => Change::Unchanged,
+                };
+                (at, Status::Accepted, change, None)
+            }
+            Err(e) => (at, Status::Refused, Change::Nothing, Some(core_error(sheet, e))),
+        });
+    }
+
+    /// Adds `doc` to what is stored when it changed since `before`.
+    fn saved(mut self, id: &DocId, doc: &Automerge, before: &[automerge::ChangeHash]) -> Self {
+        if doc.get_heads() != before {
+            let hashes = doc.get_changes(before).iter().map(|c| c.hash().to_string()).collect();
+            self.saved.push((id.clone(), doc.save(), hashes));
+        }
+        self
     }
 }
 
