@@ -554,3 +554,17 @@ fn the_template_lists_every_sheet_column_and_code() {
     let r = run(&storage, &[path], true);
     assert!(r.rows.is_empty());
 }
+
+#[test]
+fn docs_import_md_lists_every_column() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/import.md")).unwrap();
+    for s in import::layout::Sheet::ALL {
+        let at = doc.find(&format!("### `{}`", s.key())).unwrap_or_else(|| panic!("no section for {}", s.key()));
+        let section = &doc[at..];
+        let section = &section[..section[4..].find("\n### ").map_or(section.len(), |e| e + 4)];
+        for c in s.columns() {
+            let line = format!("| `{}` | {} | {} | {} |", c.key, c.kk, c.ru, if c.required { "yes" } else { "" });
+            assert!(section.contains(&line), "docs/import.md lacks {line}");
+        }
+    }
+}
