@@ -14,7 +14,7 @@ use crate::model::*;
 
 /// The version of [`Facts::of`]; stored facts of another version are
 /// recomputed.
-pub const FACTS_VERSION: u32 = 1;
+pub const FACTS_VERSION: u32 = 2;
 
 /// What the figures need of one document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,6 +118,10 @@ impl Facts {
     /// The facts of `doc`, or `None` when this version cannot read it (it
     /// is then counted nowhere).
     pub fn of<R: ReadDoc>(id: &DocId, doc: &R) -> Option<Facts> {
+        // A file merged into another is counted there.
+        if super::merge::merged_into(doc).is_some() {
+            return None;
+        }
         Self::read(id, doc).ok()
     }
 

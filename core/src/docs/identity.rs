@@ -50,9 +50,18 @@ impl Identity {
         Identity { iin: m.iin.as_str().to_owned(), name_key: name_key(&m.name), birth: m.iin.birth_date() }
     }
 
-    /// The identity a document is about; `None` for the other kinds and for
-    /// a document this version cannot read.
+    /// The identity a document is about; `None` for the other kinds, for a
+    /// file merged into another (that one is the person's) and for a
+    /// document this version cannot read.
     pub fn of<R: ReadDoc>(id: &DocId, doc: &R) -> Option<Self> {
+        if super::merge::merged_into(doc).is_some() {
+            return None;
+        }
+        Self::of_live(id, doc)
+    }
+
+    /// The identity a document is about, merged or not.
+    pub fn of_live<R: ReadDoc>(id: &DocId, doc: &R) -> Option<Self> {
         #[derive(Deserialize)]
         struct C {
             child: Child,

@@ -10,6 +10,7 @@ pub mod conflicts;
 pub mod facts;
 pub mod identity;
 pub mod json;
+pub mod merge;
 pub mod projection;
 pub mod views;
 

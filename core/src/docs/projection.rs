@@ -15,11 +15,12 @@ use crate::model::{CodeList, Kato};
 
 /// The version of the rules in [`Projection::of`] (and of the phone's query
 /// tables; 2: Latin search forms of names; 3: an ended mentorship leaves
-/// its mentor; 4: a child awaiting a new placement is urgent). Raise it
+/// its mentor; 4: a child awaiting a new placement is urgent; 5: a file
+/// merged into another is never urgent, and the duplicates review). Raise it
 /// whenever what is derived from a document changes:
 /// phones rebuild their query tables on open and servers their document
 /// metadata on start.
-pub const PROJECTION_VERSION: u32 = 4;
+pub const PROJECTION_VERSION: u32 = 5;
 
 /// What access control and ordering need to know of a document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +66,16 @@ impl Projection {
     /// Projects `doc`, or says which field could not be read (the error
     /// names the field, never its value).
     pub fn read<R: ReadDoc>(id: &DocId, doc: &R) -> crate::Result<Self> {
+        if matches!(id.kind(), DocKind::Case | DocKind::Representative) && super::merge::merged_into(doc).is_some() {
+            // Merged into another file: seen by the same people, urgent never.
+            let mut p = Self::read_live(id, doc)?;
+            p.urgent = false;
+            return Ok(p);
+        }
+        Self::read_live(id, doc)
+    }
+
+    fn read_live<R: ReadDoc>(id: &DocId, doc: &R) -> crate::Result<Self> {
         let mut p = Projection::empty(id.kind());
         let place = |p: &mut Projection, district: &Kato| {
             p.region = Some(district.region().code().to_owned());

@@ -2,14 +2,24 @@
 //! transaction as each change, rebuildable from the documents alone.
 
 use automerge::Automerge;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::docs::{self, DocId, DocKind, MenteeDoc, MentorDoc, RepresentativeDoc};
 use crate::error::{Error, Result};
 use crate::model::{CodeList, text};
 
-const TABLES: &[&str] =
-    &["q_children", "q_representatives", "q_mentors", "q_mentees", "q_names", "q_urgent", "q_conflicts"];
+const TABLES: &[&str] = &[
+    "q_children",
+    "q_representatives",
+    "q_mentors",
+    "q_mentees",
+    "q_names",
+    "q_urgent",
+    "q_conflicts",
+    "q_people",
+    "q_merged",
+    "q_distinct",
+];
 
 /// Empties every query table.
 pub(crate) fn clear_all(conn: &Connection) -> Result<()> {
@@ -46,17 +56,37 @@ fn urgent(conn: &Connection, id: &str, item: &str, since: Option<String>) -> Res
     Ok(())
 }
 
-/// Recomputes the rows of one document.
-pub(crate) fn update(conn: &Connection, id: &DocId, doc: &Automerge) -> Result<()> {
+/// Recomputes the rows of one document. Returns another document whose
+/// rows must be recomputed too: the survivor of two files merged into each
+/// other, found when the second of them is indexed.
+pub(crate) fn update(conn: &Connection, id: &DocId, doc: &Automerge) -> Result<Option<DocId>> {
     let key = id.to_string();
     clear_doc(conn, &key)?;
+    if let Some(into) = docs::merge::merged_into(doc) {
+        conn.prepare_cached("INSERT INTO q_merged(doc_id, into_id) VALUES (?1, ?2)")?
+            .execute(params![key, into.to_string()])?;
+        let back: Option<String> = conn
+            .prepare_cached("SELECT into_id FROM q_merged WHERE doc_id = ?1")?
+            .query_row([into.to_string()], |r| r.get(0))
+            .optional()?;
+        if back.as_deref() == Some(key.as_str()) {
+            // Merged into each other (two opposite merges made offline):
+            // the smaller id survives.
+            if *id > into {
+                return Ok(Some(into));
+            }
+        } else {
+            // A file merged into another: only the pointer is kept.
+            return Ok(None);
+        }
+    }
     match index_doc(conn, id, &key, doc) {
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(None),
         // A document this version cannot read (written by a newer version)
         // stays stored and synced; it is left out of the list screens.
         Err(Error::UpdateRequired | Error::Corrupt(_)) => {
             tracing::warn!(doc = %id, "document left out of the query tables: not readable by this version");
-            clear_doc(conn, &key)
+            clear_doc(conn, &key).map(|()| None)
         }
         Err(e) => Err(e),
     }
@@ -175,6 +205,14 @@ fn index_doc(conn: &Connection, id: &DocId, key: &str, doc: &Automerge) -> Resul
             names(conn, key, &[&m.mentee.family_name, &m.mentee.given_name])?;
         }
         DocKind::MeetingLog => {}
+    }
+    if let Some(p) = docs::Identity::of_live(id, doc) {
+        conn.prepare_cached("INSERT INTO q_people(doc_id, kind, iin, name_key, birth) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute(params![key, id.kind().prefix(), p.iin, p.name_key, p.birth.to_string()])?;
+    }
+    for other in docs::merge::distinct(doc) {
+        conn.prepare_cached("INSERT OR IGNORE INTO q_distinct(doc_id, other) VALUES (?1, ?2)")?
+            .execute(params![key, other.to_string()])?;
     }
     for c in docs::conflicts::find(doc, id)? {
         let body = serde_json::to_string(&c).map_err(|e| Error::Corrupt(e.to_string()))?;

@@ -6,6 +6,7 @@
 //! made and updates the query tables derived from them.
 
 mod casework;
+mod duplicates;
 mod index;
 mod queries;
 pub mod schema;
@@ -21,6 +22,7 @@ use chrono::NaiveDate;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 pub use casework::Recorded;
+pub use duplicates::{DuplicatePair, DuplicateReason};
 pub use queries::*;
 pub use sync::{DocSyncState, SyncSummary};
 
@@ -731,7 +733,11 @@ impl WriteTx<'_> {
                     .prepare_cached("UPDATE documents SET heads = ?2 WHERE doc_id = ?1")?
                     .execute(params![key, heads])?;
             }
-            index::update(&self.tx, id, doc)?;
+            if let Some(survivor) = index::update(&self.tx, id, doc)?
+                && let Some(doc) = load_cached(&self.tx, self.cache, &survivor, self.actor)?
+            {
+                index::update(&self.tx, &survivor, doc)?;
+            }
         }
         self.touched = touched;
         Ok(())

@@ -147,12 +147,16 @@ impl Store {
     }
 
     /// The children in a representative's care now (their current
-    /// placement is with this representative), alphabetically.
+    /// placement is with this representative, or with a file merged into
+    /// theirs), alphabetically.
     pub fn children_in_care(&self, representative: &RepresentativeId) -> Result<Vec<CaseSummary>> {
         let today = self.today();
         self.read(|c| {
             let mut st = c.prepare_cached(&format!(
-                "SELECT {CASE_COLS} FROM q_children ch WHERE ch.representative_id = ?1 ORDER BY ch.sort_key"
+                "SELECT {CASE_COLS} FROM q_children ch
+                 WHERE ch.representative_id = ?1
+                    OR ch.representative_id IN (SELECT substr(doc_id, 5) FROM q_merged WHERE into_id = 'rep:' || ?1)
+                 ORDER BY ch.sort_key"
             ))?;
             let rows = st.query_map([representative.as_str()], CaseRow::from_row)?;
             rows.map(|r| r?.into_summary(today)).collect::<Result<Vec<_>>>()
@@ -372,8 +376,9 @@ impl Store {
     ///
     /// Opening a file is recorded (who, which file, when) and reaches the
     /// server's audit at the next sync.
+    /// A child's case merged into another reads as that one.
     pub fn child_file(&self, id: &ChildId) -> Result<CaseDoc> {
-        let doc_id = DocId::case(id);
+        let doc_id = self.resolve(&DocId::case(id))?;
         let file = self.with_doc(&doc_id, docs::read_view)?;
         self.record_read(&doc_id)?;
         Ok(file)
@@ -382,8 +387,9 @@ impl Store {
     /// A representative's whole file.
     /// Opening a file is recorded and reaches the server's audit at the
     /// next sync.
+    /// A file merged into another reads as that one.
     pub fn representative_file(&self, id: &RepresentativeId) -> Result<RepresentativeDoc> {
-        let doc_id = DocId::representative(id);
+        let doc_id = self.resolve(&DocId::representative(id))?;
         let file = self.with_doc(&doc_id, docs::read_view)?;
         self.record_read(&doc_id)?;
         Ok(file)

@@ -149,6 +149,30 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE documents ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE documents ADD COLUMN heads BLOB NOT NULL DEFAULT x'';
     "#,
+    // 7: one child, one file: who each case and representative's file is
+    // about (likely duplicates share an IIN, or folded names and a birth
+    // date), the files merged into another, and the pairs a person said are
+    // two people. Filled by rebuilding the query tables (projection 5).
+    r#"
+    CREATE TABLE q_people (
+        doc_id   TEXT PRIMARY KEY,
+        kind     TEXT NOT NULL,
+        iin      TEXT NOT NULL,
+        name_key TEXT NOT NULL,
+        birth    TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX q_people_iin ON q_people(kind, iin);
+    CREATE INDEX q_people_name ON q_people(kind, name_key, birth);
+    CREATE TABLE q_merged (
+        doc_id  TEXT PRIMARY KEY,
+        into_id TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE q_distinct (
+        doc_id TEXT NOT NULL,
+        other  TEXT NOT NULL,
+        PRIMARY KEY (doc_id, other)
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this core writes.
