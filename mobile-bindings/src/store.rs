@@ -168,6 +168,44 @@ pub struct Conflict {
     pub values: Vec<ConflictValue>,
 }
 
+/// Why two files look like one person's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum DuplicateReason {
+    /// The same IIN.
+    SameIin,
+    /// The same family name, given name and birth date (Kazakh and
+    /// Russian spellings folded), under different IINs.
+    SameNameAndBirth,
+}
+
+/// Two files on the review list of likely duplicates.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct DuplicatePair {
+    /// The first file's document id (`case:…` or `rep:…`).
+    pub first: String,
+    /// The second file's document id.
+    pub second: String,
+    /// Why they look like one person's.
+    pub reason: DuplicateReason,
+    /// The first file's name as shown in lists.
+    pub first_name: String,
+    /// The second file's name as shown in lists.
+    pub second_name: String,
+}
+
+/// A profile field that differs between two files being merged: the
+/// person chooses which value the merged file keeps.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct DifferingField {
+    /// The field's path in the profile (`school`, `name/family`, `iin`):
+    /// pass it in `take` to keep the absorbed file's value.
+    pub path: String,
+    /// The surviving file's value, as JSON text.
+    pub survivor_json: String,
+    /// The absorbed file's value, as JSON text.
+    pub absorbed_json: String,
+}
+
 fn child_file(c: docs::CaseDoc, today: NaiveDate) -> ChildFile {
     let current = c.current_placement().cloned();
     let endings = c.endings().into_iter().cloned().collect();
@@ -466,6 +504,72 @@ impl QamqorStore {
         let value: serde_json::Value = serde_json::from_str(&value_json)
             .map_err(|_| QamqorError::Invalid { field: "value_json".into(), reason: "is not JSON".into() })?;
         Ok(self.inner.resolve_conflict(&DocId::parse(&doc_id)?, &path, &value)?)
+    }
+
+    // ---- One child, one file ----
+
+    /// The review list of likely duplicates among the children's cases and
+    /// representatives' files on this phone: the same IIN, or the same
+    /// names and birth date. Pairs marked as two people and files merged
+    /// into another are left out.
+    pub fn duplicates(&self) -> Result<Vec<DuplicatePair>> {
+        Ok(self
+            .inner
+            .duplicates()?
+            .into_iter()
+            .map(|p| DuplicatePair {
+                first: p.first.to_string(),
+                second: p.second.to_string(),
+                reason: match p.reason {
+                    qamqor_core::store::DuplicateReason::SameIin => DuplicateReason::SameIin,
+                    qamqor_core::store::DuplicateReason::SameNameAndBirth => DuplicateReason::SameNameAndBirth,
+                },
+                first_name: p.first_name,
+                second_name: p.second_name,
+            })
+            .collect())
+    }
+
+    /// Says that two files on the review list are two people; the pair
+    /// leaves the list on every phone.
+    pub fn mark_not_duplicate(&self, first: String, second: String) -> Result<()> {
+        Ok(self.inner.mark_not_duplicate(&DocId::parse(&first)?, &DocId::parse(&second)?)?)
+    }
+
+    /// The profile fields whose values differ between the two files, for
+    /// the person to choose before merging.
+    pub fn merge_preview(&self, survivor: String, absorbed: String) -> Result<Vec<DifferingField>> {
+        Ok(self
+            .inner
+            .merge_preview(&DocId::parse(&survivor)?, &DocId::parse(&absorbed)?)?
+            .into_iter()
+            .map(|f| DifferingField {
+                path: f.path,
+                survivor_json: f.survivor.to_string(),
+                absorbed_json: f.absorbed.to_string(),
+            })
+            .collect())
+    }
+
+    /// Merges `absorbed` into `survivor` (two children's cases, or two
+    /// representatives' files): every placement and event the absorbed
+    /// file holds is carried over, the fields named in `take` keep the
+    /// absorbed file's value, and the absorbed file then reads as the
+    /// survivor everywhere (`child_file` of its id returns the survivor).
+    pub fn merge_files(&self, survivor: String, absorbed: String, take: Vec<String>) -> Result<()> {
+        Ok(self.inner.merge_files(&DocId::parse(&survivor)?, &DocId::parse(&absorbed)?, &take)?)
+    }
+
+    /// Undoes a merge of two people's files made by mistake: each is a file
+    /// of its own again, and the pair is marked as two people.
+    pub fn undo_merge(&self, survivor: String, absorbed: String) -> Result<()> {
+        Ok(self.inner.undo_merge(&DocId::parse(&survivor)?, &DocId::parse(&absorbed)?)?)
+    }
+
+    /// The document id a file's id now means: itself, or the file it was
+    /// merged into.
+    pub fn resolve_file(&self, doc_id: String) -> Result<String> {
+        Ok(self.inner.resolve(&DocId::parse(&doc_id)?)?.to_string())
     }
 
     /// Gives up this phone's change to a record the server refused (see

@@ -30,6 +30,9 @@ pub enum TaskKind {
     CheckOverdue,
     /// The annual check falls due within 30 days.
     CheckDue,
+    /// Likely the same person's file as another (`Task::other`): to be
+    /// merged, or marked as two people, on a phone.
+    LikelyDuplicate,
 }
 
 /// One item of the work list.
@@ -45,6 +48,8 @@ pub struct Task {
     pub due: Option<NaiveDate>,
     /// The specialists who hold the file (their districts or an assignment).
     pub holders: Vec<String>,
+    /// For a likely duplicate, the other file.
+    pub other: Option<DocId>,
 }
 
 /// The work list on `on`, as seen by a console user who `adoption` may or
@@ -109,9 +114,47 @@ pub fn tasks(service: &Service, on: NaiveDate, adoption: bool) -> Result<Vec<Tas
             .filter(|(u, g)| access::can_read_projection(u, g, &id.to_string(), &projection))
             .map(|(u, _)| u.id.clone())
             .collect();
-        out.push(Task { kind, doc: id, district, due, holders });
+        out.push(Task { kind, doc: id, district, due, holders, other: None });
     }
+    out.extend(duplicates(service, &specialists, adoption)?);
     out.sort_by_key(|a| (a.kind, a.due, a.doc.to_string()));
+    Ok(out)
+}
+
+/// Likely duplicates among the region's files, as work-list items held by
+/// the specialists who may see both files (they merge or separate them on
+/// a phone); pairs a person marked as two people are left out.
+fn duplicates(
+    service: &Service,
+    specialists: &[(crate::model::User, access::Grants)],
+    adoption: bool,
+) -> Result<Vec<Task>> {
+    let storage = service.storage();
+    let mut out = Vec::new();
+    for (x, y, _) in storage.likely_duplicates()? {
+        let (Some(mx), Some(my)) = (storage.doc_meta(&x)?, storage.doc_meta(&y)?) else { continue };
+        if !adoption && (mx.projection.tier == AccessTier::Adoption || my.projection.tier == AccessTier::Adoption) {
+            continue;
+        }
+        let Some(doc) = storage.load_doc(&x)? else { continue };
+        if qamqor_core::docs::merge::distinct(&doc).contains(&y) {
+            continue;
+        }
+        let Some(other) = storage.load_doc(&y)? else { continue };
+        if qamqor_core::docs::merge::distinct(&other).contains(&x) {
+            continue;
+        }
+        let holders = specialists
+            .iter()
+            .filter(|(u, g)| {
+                access::can_read_projection(u, g, &x.to_string(), &mx.projection)
+                    && access::can_read_projection(u, g, &y.to_string(), &my.projection)
+            })
+            .map(|(u, _)| u.id.clone())
+            .collect();
+        let district = mx.projection.district.clone().unwrap_or_default();
+        out.push(Task { kind: TaskKind::LikelyDuplicate, doc: x, district, due: None, holders, other: Some(y) });
+    }
     Ok(out)
 }
 

@@ -40,6 +40,18 @@ async fn a_child_registered_twice_offline_ends_as_one_file() {
         assert_eq!(p.store.duplicates().unwrap().len(), 1, "every phone holding both sees the pair");
     }
     let (x, y) = (DocId::case(&child.id), DocId::case(&twin.id));
+    // The console's work list names the pair and who may merge it.
+    let pairs = |server: &TestServer| {
+        qamqor_server::worklist::tasks(&server.service, today(), false)
+            .unwrap()
+            .into_iter()
+            .filter(|t| t.kind == qamqor_server::worklist::TaskKind::LikelyDuplicate)
+            .collect::<Vec<_>>()
+    };
+    let listed = pairs(&server);
+    assert_eq!(listed.len(), 1);
+    assert_eq!([&listed[0].doc, listed[0].other.as_ref().unwrap()], if x < y { [&x, &y] } else { [&y, &x] });
+    assert_eq!(listed[0].holders, vec!["aigerim", "daniyar", "saule"]);
     // b merges its file into a's; c synced in between and syncs after.
     b.store.merge_files(&x, &y, &[]).unwrap();
     b.sync().await.unwrap();
@@ -53,6 +65,7 @@ async fn a_child_registered_twice_offline_ends_as_one_file() {
         assert_eq!(file.visits.len(), 2, "one file holding everything");
         assert!(p.store.duplicates().unwrap().is_empty());
     }
+    assert!(pairs(&server).is_empty(), "merged: off the work list");
     // The server counts the child once and knows one person.
     let people = server.service.storage().people(qamqor_core::docs::DocKind::Case).unwrap();
     assert_eq!(people.len(), 1);

@@ -183,6 +183,51 @@ class MentorDay(unittest.TestCase):
         self.assertEqual(b.store.representative_file(rep.id).status, qamqor.RepresentativeStatus.REMOVED)
 
 
+class OneChildOneFile(unittest.TestCase):
+    """Issue 13 through the bindings: the review list, a merge, an undo."""
+
+    def test_two_phones_register_one_child_then_merge_and_undo(self):
+        s = Sample(13)
+        a = Phone("py.dup.a")
+        b = Phone("py.dup.b")
+        child = s.child()
+        twin = qamqor.Child(
+            id=qamqor.new_id(), iin=child.iin, name=child.name, birth_date=child.birth_date, sex=child.sex,
+            status=child.status, region=child.region, district=child.district, school="№5 гимназия")
+        a.store.register_child(child)
+        b.store.register_child(twin)
+        a.sync()
+        b.sync()
+        a.sync()
+        x, y = "case:" + child.id, "case:" + twin.id
+        for phone in (a, b):
+            pairs = [p for p in phone.store.duplicates() if {p.first, p.second} == {x, y}]
+            self.assertEqual(len(pairs), 1)
+            self.assertEqual(pairs[0].reason, qamqor.DuplicateReason.SAME_IIN)
+        preview = a.store.merge_preview(x, y)
+        self.assertEqual([(f.path, f.absorbed_json) for f in preview], [("school", '"№5 гимназия"')])
+        a.store.merge_files(x, y, ["school"])
+        a.sync()
+        b.sync()
+        self.assertEqual(b.store.resolve_file(y), x)
+        merged = b.store.child_file(twin.id)
+        self.assertEqual(merged.child.id, child.id)
+        self.assertEqual(merged.child.school, "№5 гимназия")
+        self.assertFalse([p for p in b.store.duplicates() if {p.first, p.second} == {x, y}])
+        # A merge of two people is undone by a person; the pair stays quiet.
+        b.store.undo_merge(x, y)
+        b.sync()
+        a.sync()
+        self.assertEqual(a.store.resolve_file(y), y)
+        self.assertEqual(a.store.child_file(child.id).child.school, child.school)
+        self.assertEqual(a.store.child_file(twin.id).child.id, twin.id)
+        self.assertFalse([p for p in a.store.duplicates() if {p.first, p.second} == {x, y}])
+        with self.assertRaises(qamqor.QamqorError.Rule):
+            a.store.undo_merge(x, y)
+        with self.assertRaises(qamqor.QamqorError.Invalid):
+            a.store.merge_files(x, "rep:" + child.id, [])
+
+
 class Casework(unittest.TestCase):
     """Issue 9 through the bindings: the removal workflow and corrections."""
 

@@ -154,6 +154,8 @@ words! {
     task_recommended => "Шеттету ұсынылды: кеңсенің шешімі күтілуде", "Рекомендовано отстранение: ждёт решения офиса", "Removal recommended: awaiting the office's decision";
     task_to_place => "Бала жаңа орналастыруды күтуде", "Ребёнок ждёт нового устройства", "Child awaiting a new placement";
     task_urgent => "Шұғыл: соңғы барудағы қараусыздық белгілері", "Срочно: признаки безнадзорности при последнем посещении", "Urgent: signs of neglect at the latest visit";
+    task_duplicate => "Бір адамның екі файлы болуы мүмкін: телефонда біріктіріңіз немесе екі адам деп белгілеңіз", "Возможно, два дела одного человека: объедините их на телефоне или отметьте как двух людей", "Likely two files of one person: merge them on a phone, or mark them as two people";
+    same_person_as => "Сол адамның болуы мүмкін файлы", "Возможно, дело того же человека", "Likely the same person as";
     caseload_max => "Ең үлкен жүктеме (балалар)", "Наибольшая нагрузка (дети)", "Largest caseload (children)";
     devices_active => "Белсенді құрылғылар", "Активные устройства", "Active devices";
     devices_revoked => "Кері қайтарылған құрылғылар", "Отозванные устройства", "Revoked devices";

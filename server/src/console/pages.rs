@@ -167,6 +167,7 @@ pub fn task_label(l: Lang, k: TaskKind) -> &'static str {
             TaskKind::Urgent => W::task_urgent,
             TaskKind::CheckOverdue => W::checks_overdue,
             TaskKind::CheckDue => W::checks_due,
+            TaskKind::LikelyDuplicate => W::task_duplicate,
         },
     )
 }
@@ -375,7 +376,7 @@ pub fn tasks(v: &Viewer<'_>, on: chrono::NaiveDate, tb: &Table) -> Markup {
                 thead { tr { @for h in &tb.header { th scope="col" { (h) } } } }
                 tbody { @for row in &tb.rows { tr {
                     @for (i, c) in row.iter().enumerate() {
-                        @if i == 1 && v.role == Role::Admin {
+                        @if (i == 1 || (i == 5 && !c.text().is_empty())) && v.role == Role::Admin {
                             td { a href={ "/console/file?id=" (c.text()) } { (c.text()) } }
                         } @else { td { (c.text()) } }
                     }

@@ -156,7 +156,10 @@ pub fn country(l: Lang, c: &Country) -> Table {
 
 /// The work list.
 pub fn tasks(l: Lang, tasks: &[Task]) -> Table {
-    let header = [W::task, W::document, W::district, W::due, W::holders].iter().map(|w| t(l, *w).to_owned()).collect();
+    let header = [W::task, W::document, W::district, W::due, W::holders, W::same_person_as]
+        .iter()
+        .map(|w| t(l, *w).to_owned())
+        .collect();
     let rows = tasks
         .iter()
         .map(|x| {
@@ -166,6 +169,7 @@ pub fn tasks(l: Lang, tasks: &[Task]) -> Table {
                 text(x.district.clone()),
                 text(x.due.map(|d| d.to_string()).unwrap_or_default()),
                 text(if x.holders.is_empty() { t(l, W::nobody).to_owned() } else { x.holders.join(", ") }),
+                text(x.other.as_ref().map(ToString::to_string).unwrap_or_default()),
             ]
         })
         .collect();

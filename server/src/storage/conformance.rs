@@ -330,6 +330,19 @@ pub fn server_written_documents_merge_and_are_indexed(factory: Factory<'_>) {
     assert_eq!(lines, vec!["two".to_owned(), "one".to_owned()]);
     assert!(a.audit_verify().unwrap().broken_at.is_none());
     assert!(a.people(DocKind::Mentor).unwrap().is_empty());
+    // The same child registered again under another id: a likely duplicate.
+    assert!(a.likely_duplicates().unwrap().is_empty());
+    let twin_id = DocId::case(&ChildId::new());
+    let mut twin = Automerge::new();
+    let mut t = twin.transaction();
+    qamqor_core::docs::init(&mut t, DocKind::Case).unwrap();
+    let mut child: qamqor_core::model::Child = view.child.clone();
+    child.id = ChildId::parse(twin_id.key()).unwrap();
+    qamqor_core::docs::json::put(&mut t, &automerge::ROOT, "child", &child).unwrap();
+    t.commit();
+    a.put_documents(&[(twin_id.clone(), twin.save())], &[]).unwrap();
+    let (x, y) = if id < twin_id { (id.clone(), twin_id.clone()) } else { (twin_id.clone(), id.clone()) };
+    assert_eq!(b.likely_duplicates().unwrap(), vec![(x, y, true)]);
 }
 
 /// Many changes written alternately through two instances, with

@@ -327,6 +327,11 @@ pub trait Storage: Send + Sync + 'static {
     /// and, where that changed it, enters the change feed. Returns how many
     /// documents changed.
     fn put_documents(&self, docs: &[(DocId, Vec<u8>)], audit: &[AuditEntry]) -> Result<usize>;
+    /// Pairs of stored files of one kind that are likely one person's: the
+    /// same IIN, or the same name key and birth date (`(first, second,
+    /// same IIN)`, the first the smaller id). Pairs a person marked as two
+    /// people are the caller's to leave out (the mark is in the documents).
+    fn likely_duplicates(&self) -> Result<Vec<(DocId, DocId, bool)>>;
     /// Who each stored document of `kind` is about (cases,
     /// representatives' files and mentor profiles; other kinds have none).
     fn people(&self, kind: qamqor_core::docs::DocKind) -> Result<Vec<(DocId, qamqor_core::docs::Identity)>>;
@@ -413,6 +418,17 @@ pub(crate) fn enrolling(existing: Option<Device>, new: &Device) -> Result<Option
 pub(crate) fn typed_facts(id: &str, tier: &str, body: &str) -> Option<(DocId, AccessTier, Facts)> {
     Some((DocId::parse(id).ok()?, AccessTier::parse(tier)?, serde_json::from_str::<Facts>(body).ok()?))
 }
+
+/// The likely-duplicates query over `doc_people` (the same in both SQL
+/// dialects).
+pub(crate) const LIKELY_DUPLICATES: &str = "SELECT x, y, max(same_iin) FROM (
+       SELECT a.doc_id AS x, b.doc_id AS y, 1 AS same_iin FROM doc_people a
+         JOIN doc_people b ON b.kind = a.kind AND b.iin = a.iin AND b.doc_id > a.doc_id
+       UNION
+       SELECT a.doc_id, b.doc_id, 0 FROM doc_people a
+         JOIN doc_people b ON b.kind = a.kind AND b.name_key = a.name_key AND b.birth = a.birth
+                          AND b.doc_id > a.doc_id AND b.iin <> a.iin) pairs
+     GROUP BY x, y ORDER BY x, y";
 
 /// A stored identity row, typed; `None` for an unreadable one (the
 /// document is then matched by nothing).

@@ -1560,6 +1560,20 @@ impl Storage for PostgresStorage {
         Ok(changed)
     }
 
+    fn likely_duplicates(&self) -> Result<Vec<(DocId, DocId, bool)>> {
+        self.read(|db| {
+            Ok(db
+                .query(super::LIKELY_DUPLICATES, &[])?
+                .iter()
+                .filter_map(|r| {
+                    let (x, y, same): (String, String, i32) =
+                        (r.try_get(0).ok()?, r.try_get(1).ok()?, r.try_get(2).ok()?);
+                    Some((DocId::parse(&x).ok()?, DocId::parse(&y).ok()?, same != 0))
+                })
+                .collect())
+        })
+    }
+
     fn people(&self, kind: DocKind) -> Result<Vec<(DocId, Identity)>> {
         self.read(|db| {
             Ok(db

@@ -1633,6 +1633,22 @@ impl Storage for SqliteStorage {
         Ok(changed)
     }
 
+    fn likely_duplicates(&self) -> Result<Vec<(DocId, DocId, bool)>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(super::LIKELY_DUPLICATES)?;
+            let rows =
+                st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (x, y, same) = row?;
+                if let (Ok(x), Ok(y)) = (DocId::parse(&x), DocId::parse(&y)) {
+                    out.push((x, y, same != 0));
+                }
+            }
+            Ok(out)
+        })
+    }
+
     fn people(&self, kind: DocKind) -> Result<Vec<(DocId, Identity)>> {
         self.read(|c| {
             let mut st = c.prepare("SELECT doc_id, iin, name_key, birth FROM doc_people WHERE kind = ?1")?;
