@@ -64,6 +64,23 @@ impl Browser {
         (r.status().as_u16(), r.text().await.unwrap())
     }
 
+    /// Posts a form with a file, as a browser's upload does.
+    pub async fn upload(&mut self, path: &str, csrf: &str, file_name: &str, bytes: Vec<u8>) -> (u16, String) {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf.to_owned())
+            .part("file", reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()));
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        self.keep(&r);
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
     /// The CSRF token of the page's first form.
     pub fn csrf(page: &str) -> String {
         let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;

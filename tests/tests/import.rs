@@ -59,3 +59,52 @@ async fn an_imported_register_reaches_the_districts_phones() {
     a.sync().await.unwrap();
     assert_eq!(a.store.child_file(&cases[0].child_id).unwrap().child.school.as_deref(), Some("№40 гимназия"));
 }
+
+/// The same import from the office console: upload, dry run with its
+/// report, confirmation; the district's phone then receives the cases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_office_imports_its_register_from_the_console() {
+    use qamqor_tests::console::{Browser, code, office_user};
+    let server = TestServer::start().await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    let head = office_user(&server, "head", Role::Admin);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("реестр.xlsx");
+    let rows = register::write(&file, 4, &[DISTRICT.into()], 12);
+    let bytes = std::fs::read(&file).unwrap();
+
+    let mut b = Browser::new(&server);
+    assert_eq!(b.sign_in("head", &head.password, &code(&head, 0)).await, 303);
+    let (status, page) = b.get("/console/import").await;
+    assert_eq!(status, 200);
+    let csrf = Browser::csrf(&page);
+    let (status, _) = b.upload("/console/import", "forged", "реестр.xlsx", bytes.clone()).await;
+    assert_eq!(status, 403, "no CSRF token, no upload");
+    let (status, page) = b.upload("/console/import", &csrf, "реестр.xlsx", bytes).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains(&format!("<td id=\"import-documents\">{}</td>", rows.children + rows.representatives)),
+        "{page}"
+    );
+    assert_eq!(server.service.storage().feed_end().unwrap(), 0, "a dry run writes nothing");
+    let token = {
+        let at = page.find("name=\"token\" value=\"").unwrap() + 20;
+        page[at..].split('"').next().unwrap().to_owned()
+    };
+    let (status, report) = b.get_bytes(&format!("/console/import/report?token={token}")).await;
+    assert_eq!(status, 200);
+    assert!(report.starts_with(b"PK"), "an XLSX report");
+    let (status, page) = b.post("/console/import/confirm", &[("csrf", &csrf), ("token", &token)]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Сохранено") || page.contains("Stored") || page.contains("Сақталды"), "{page}");
+    let (status, page) = b.post("/console/import/confirm", &[("csrf", &csrf), ("token", &token)]).await;
+    assert_eq!(status, 200);
+    assert!(!page.contains("name=\"token\""), "a confirmation is used once");
+    let audit = server.service.storage().audit_log(200).unwrap();
+    assert!(
+        audit.iter().any(|a| a.action == "import" && a.user_id == "(console: head)" && a.doc_id.starts_with("case:"))
+    );
+    let phone = server.phone("aigerim").await;
+    phone.sync().await.unwrap();
+    assert_eq!(phone.store.caseload().unwrap().len(), 12);
+}

@@ -156,6 +156,17 @@ words! {
     task_urgent => "Шұғыл: соңғы барудағы қараусыздық белгілері", "Срочно: признаки безнадзорности при последнем посещении", "Urgent: signs of neglect at the latest visit";
     task_duplicate => "Бір адамның екі файлы болуы мүмкін: телефонда біріктіріңіз немесе екі адам деп белгілеңіз", "Возможно, два дела одного человека: объедините их на телефоне или отметьте как двух людей", "Likely two files of one person: merge them on a phone, or mark them as two people";
     same_person_as => "Сол адамның болуы мүмкін файлы", "Возможно, дело того же человека", "Likely the same person as";
+    import => "Тізілімді жүктеу", "Импорт реестра", "Import the register";
+    import_help => "Кеңсенің тізілімі (XLSX немесе CSV, үлгідегі бағандармен) алдымен тексеріледі: ештеңе жазылмайды, әр жолдың нәтижесі есепте. Содан кейін растаңыз.", "Реестр офиса (XLSX или CSV, столбцы как в шаблоне) сначала проверяется: ничего не записывается, итог по каждой строке — в отчёте. Затем подтвердите.", "The office's register (XLSX or CSV, columns as in the template) is checked first: nothing is written, and the report gives each row's outcome. Then confirm.";
+    import_template => "Үлгі (XLSX)", "Шаблон (XLSX)", "Template (XLSX)";
+    import_file => "Тізілім файлы", "Файл реестра", "Register file";
+    import_check => "Тексеру", "Проверить", "Check";
+    import_checked => "Тексерілді: ештеңе жазылған жоқ", "Проверено: ничего не записано", "Checked: nothing was written";
+    import_stored => "Сақталды", "Сохранено", "Stored";
+    import_confirm => "Растау және сақтау", "Подтвердить и сохранить", "Confirm and store";
+    import_report => "Есепті жүктеп алу (XLSX)", "Скачать отчёт (XLSX)", "Download the report (XLSX)";
+    import_documents => "Құжаттар", "Документы", "Documents";
+    import_expired => "Жүктелген файл енді жоқ (бір сағаттан кейін ұмытылады): қайта жүктеңіз", "Загруженного файла больше нет (он хранится час): загрузите его снова", "The upload is no longer kept (an hour at most): upload it again";
     caseload_max => "Ең үлкен жүктеме (балалар)", "Наибольшая нагрузка (дети)", "Largest caseload (children)";
     devices_active => "Белсенді құрылғылар", "Активные устройства", "Active devices";
     devices_revoked => "Кері қайтарылған құрылғылар", "Отозванные устройства", "Revoked devices";

@@ -7,6 +7,7 @@
 //! list exports as CSV and XLSX.
 
 pub mod i18n;
+mod import;
 pub mod pages;
 pub mod signin;
 pub mod tables;
@@ -15,7 +16,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Form, FromRequestParts, Path, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Form, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -63,13 +64,17 @@ pub fn router(service: Arc<Service>) -> Router {
             .route("/users/assign", post(assign))
             .route("/users/account", post(set_account))
             .route("/file", get(file))
+            .route("/import", get(import::form).post(import::upload).layer(DefaultBodyLimit::max(import::MAX_UPLOAD)))
+            .route("/import/confirm", post(import::confirm))
+            .route("/import/report", get(import::report))
+            .route("/import/template", get(import::template))
             .route("/national/send", post(national_send)),
         Mode::National => common.route("/regions", get(regions)).route("/regions/credential", post(region_credential)),
     };
     routes.with_state(service)
 }
 
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ServerError> + Send + 'static,
 ) -> Result<T, ServerError> {
     tokio::task::spawn_blocking(f).await.map_err(|_| ServerError::Config("a worker failed".into()))?
@@ -102,7 +107,7 @@ fn set_cookie(headers: &HeaderMap, name: &str, value: &str, max_age: i64) -> Hea
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-fn html(markup: maud::Markup) -> Response {
+pub(super) fn html(markup: maud::Markup) -> Response {
     let mut r = markup.into_response();
     let h = r.headers_mut();
     h.insert(
@@ -116,7 +121,7 @@ fn html(markup: maud::Markup) -> Response {
 
 /// A signed-in office user (an extractor: a request without a session is
 /// sent to the sign-in page).
-struct Signed {
+pub(super) struct Signed {
     token_hash: String,
     session: ConsoleSession,
     user: User,
@@ -188,7 +193,7 @@ impl FromRequestParts<Arc<Service>> for Signed {
 }
 
 /// A signed-in administrator (analysts get a "not for your role" page).
-struct AdminOnly(Signed);
+pub(super) struct AdminOnly(Signed);
 
 impl FromRequestParts<Arc<Service>> for AdminOnly {
     type Rejection = Response;

@@ -34,7 +34,7 @@ pub struct Viewer<'a> {
     pub national: bool,
 }
 
-fn frame(l: Lang, title: &str, viewer: Option<&Viewer<'_>>, body: Markup) -> Markup {
+pub(super) fn frame(l: Lang, title: &str, viewer: Option<&Viewer<'_>>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(code(l)) {
@@ -61,6 +61,7 @@ fn frame(l: Lang, title: &str, viewer: Option<&Viewer<'_>>, body: Markup) -> Mar
                                     " · " a href="/console/devices" { (t(l, W::devices)) }
                                     " · " a href="/console/users" { (t(l, W::users)) }
                                     " · " a href="/console/codes" { (t(l, W::codes)) }
+                                    " · " a href="/console/import" { (t(l, W::import)) }
                                     " · " a href="/console/audit" { (t(l, W::audit)) }
                                 }
                             }
