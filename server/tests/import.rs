@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use qamqor_core::docs::{CaseDoc, DocId, DocKind, MentorDoc, RepresentativeDoc, read_view};
 use qamqor_core::model::{Kato, Region, Sex};
 use qamqor_core::sample::Sample;
+use qamqor_server::import::layout::Sheet;
 use qamqor_server::import::{self, Change, Options, Report, Status};
 use qamqor_server::storage::Storage;
 use qamqor_server::storage::sqlite::SqliteStorage;
@@ -275,64 +276,17 @@ fn register(path: &Path, p: &People, r1_address: &str, c1_school: &str) {
                 &["ЖСН", "Тегі", "Аты", "Әкесінің аты", "Туған күні", "Жынысы", "Мәртебесі", "Аудан (КАТО)", "Мектеп"],
                 children,
             ),
-            (
-                "placements",
-                &[
-                    "child_iin",
-                    "representative_iin",
-                    "institution",
-                    "form",
-                    "kin",
-                    "start_date",
-                    "end_date",
-                    "end_reason",
-                ],
-                placements,
-            ),
-            (
-                "checks",
-                &[
-                    "representative_iin",
-                    "date",
-                    "examiner",
-                    "household_members",
-                    "income_source",
-                    "monthly_income_kzt",
-                    "subsistence_minimum_kzt",
-                    "income_outcome",
-                    "health_outcome",
-                    "criminal_record_outcome",
-                    "housing_right",
-                    "housing_type",
-                    "area_m2",
-                    "rooms",
-                    "utilities",
-                    "sanitary_ok",
-                    "child_space",
-                    "housing_outcome",
-                    "risk_factors",
-                    "conclusion",
-                    "notes",
-                    "income_document",
-                    "income_issued_on",
-                    "income_issuer",
-                    "health_document",
-                    "health_issued_on",
-                    "health_issuer",
-                    "criminal_record_document",
-                    "criminal_record_issued_on",
-                    "criminal_record_issuer",
-                ],
-                checks,
-            ),
-            (
-                "mentors",
-                &["iin", "family_name", "given_name", "patronymic", "user_id", "phone", "district", "organisation"],
-                mentors,
-            ),
-            ("certificates", &["mentor_iin", "number", "issuer", "issued_on", "valid_until"], certs),
+            ("placements", &keys(Sheet::Placements), placements),
+            ("checks", &keys(Sheet::Checks), checks),
+            ("mentors", &keys(Sheet::Mentors), mentors),
+            ("certificates", &keys(Sheet::Certificates), certs),
         ],
     );
+}
+
+/// A sheet's column keys, in the layout's order.
+fn keys(sheet: Sheet) -> Vec<&'static str> {
+    sheet.columns().iter().map(|c| c.key).collect()
 }
 
 /// The report's line for a row: (status, change, column).

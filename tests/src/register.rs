@@ -1,4 +1,5 @@
-//! An office's register as the import reads it, written as a workbook:
+//! An office's register as the import reads it, written as a workbook
+//! (columns in the layout's order, headed by their keys):
 //! children each placed with a guardian, the guardians' last annual
 //! checks, for the import tests and `import-bench`.
 
@@ -8,6 +9,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use qamqor_core::model::{AnnualCheck, CodeList, Kato, Placement, Representative};
 use qamqor_core::sample::Sample;
+use qamqor_server::import::layout::Sheet;
 use rust_xlsxwriter::{Workbook, Worksheet};
 
 use crate::today;
@@ -61,68 +63,15 @@ pub fn write(path: &Path, seed: u64, districts: &[String], families: usize) -> R
     let mut children_ws = Worksheet::new();
     let mut placements_ws = Worksheet::new();
     let mut checks_ws = Worksheet::new();
-    header(
-        &mut reps_ws,
-        "representatives",
-        &[
-            "iin",
-            "family_name",
-            "given_name",
-            "patronymic",
-            "birth_date",
-            "address",
-            "phone",
-            "district",
-            "role",
-            "since",
-        ],
-    );
-    header(
-        &mut children_ws,
-        "children",
-        &["iin", "family_name", "given_name", "patronymic", "birth_date", "sex", "status", "district", "school"],
-    );
-    header(
-        &mut placements_ws,
-        "placements",
-        &["child_iin", "representative_iin", "institution", "form", "kin", "start_date", "end_date", "end_reason"],
-    );
-    header(
-        &mut checks_ws,
-        "checks",
-        &[
-            "representative_iin",
-            "date",
-            "examiner",
-            "household_members",
-            "income_source",
-            "monthly_income_kzt",
-            "subsistence_minimum_kzt",
-            "income_outcome",
-            "health_outcome",
-            "criminal_record_outcome",
-            "housing_right",
-            "housing_type",
-            "area_m2",
-            "rooms",
-            "utilities",
-            "sanitary_ok",
-            "child_space",
-            "housing_outcome",
-            "risk_factors",
-            "conclusion",
-            "notes",
-            "income_document",
-            "income_issued_on",
-            "income_issuer",
-            "health_document",
-            "health_issued_on",
-            "health_issuer",
-            "criminal_record_document",
-            "criminal_record_issued_on",
-            "criminal_record_issuer",
-        ],
-    );
+    for (ws, sheet) in [
+        (&mut reps_ws, Sheet::Representatives),
+        (&mut children_ws, Sheet::Children),
+        (&mut placements_ws, Sheet::Placements),
+        (&mut checks_ws, Sheet::Checks),
+    ] {
+        let keys: Vec<&str> = sheet.columns().iter().map(|c| c.key).collect();
+        header(ws, sheet.key(), &keys);
+    }
     let mut samples: Vec<Sample> = districts
         .iter()
         .enumerate()

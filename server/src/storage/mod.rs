@@ -419,6 +419,26 @@ pub(crate) fn typed_facts(id: &str, tier: &str, body: &str) -> Option<(DocId, Ac
     Some((DocId::parse(id).ok()?, AccessTier::parse(tier)?, serde_json::from_str::<Facts>(body).ok()?))
 }
 
+/// A saved document the server wrote, merged into the stored one of its
+/// id (`None`: not stored yet): the document to store and the heads it had
+/// (empty for a new one), or `None` when it adds nothing.
+pub(crate) fn merge_saved(
+    stored: Option<Automerge>,
+    bytes: &[u8],
+) -> Result<Option<(Automerge, Vec<automerge::ChangeHash>)>> {
+    let damaged = |e: automerge::AutomergeError| {
+        crate::error::ServerError::BadRequest(format!("a document to store could not be read: {e}"))
+    };
+    match stored {
+        Some(mut doc) => {
+            let before = doc.get_heads();
+            doc.load_incremental(bytes).map_err(damaged)?;
+            Ok((doc.get_heads() != before).then_some((doc, before)))
+        }
+        None => Ok(Some((Automerge::load(bytes).map_err(damaged)?, Vec::new()))),
+    }
+}
+
 /// The likely-duplicates query over `doc_people` (the same in both SQL
 /// dialects).
 pub(crate) const LIKELY_DUPLICATES: &str = "SELECT x, y, max(same_iin) FROM (

@@ -1536,17 +1536,8 @@ impl Storage for PostgresStorage {
             stored.clear();
             for (id, bytes) in docs {
                 let key = id.to_string();
-                let (doc, before, saved) = match db.load(&key)? {
-                    Some(mut doc) => {
-                        let before = doc.get_heads();
-                        doc.load_incremental(bytes).map_err(corrupt)?;
-                        if doc.get_heads() == before {
-                            continue;
-                        }
-                        (doc, before, None)
-                    }
-                    None => (Automerge::load(bytes).map_err(corrupt)?, Vec::new(), Some(bytes.as_slice())),
-                };
+                let Some((doc, before)) = super::merge_saved(db.load(&key)?, bytes)? else { continue };
+                let saved = before.is_empty().then_some(bytes.as_slice());
                 let seq = db.put_document(id, &doc, &before, &Projection::of(id, &doc), saved)?;
                 stored.push((id.clone(), seq as u64, doc));
             }

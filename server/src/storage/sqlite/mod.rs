@@ -1609,17 +1609,8 @@ impl Storage for SqliteStorage {
             stored.clear();
             for (id, bytes) in docs {
                 let key = id.to_string();
-                let (doc, before, saved) = match load_from(tx, &key)? {
-                    Some(mut doc) => {
-                        let before = doc.get_heads();
-                        doc.load_incremental(bytes).map_err(corrupt)?;
-                        if doc.get_heads() == before {
-                            continue;
-                        }
-                        (doc, before, None)
-                    }
-                    None => (Automerge::load(bytes).map_err(corrupt)?, Vec::new(), Some(bytes.as_slice())),
-                };
+                let Some((doc, before)) = super::merge_saved(load_from(tx, &key)?, bytes)? else { continue };
+                let saved = before.is_empty().then_some(bytes.as_slice());
                 let seq = put_document(tx, id, &doc, &before, &Projection::of(id, &doc), saved)?;
                 stored.push((id.clone(), seq as u64, doc));
             }
