@@ -299,8 +299,16 @@ fn line(r: &Report, sheet: &str, row: usize) -> (Status, Change, Option<String>)
     (l.status, l.change, l.column.clone())
 }
 
+/// Imports `files`; the progress told must end at every row, once each.
 fn run(storage: &SqliteStorage, files: &[PathBuf], confirm: bool) -> Report {
-    import::run(storage, files, &opts(confirm), &mut |_: usize, _: usize| {}).unwrap()
+    let mut told = Vec::new();
+    let r =
+        import::run(storage, files, &opts(confirm), &mut |done: usize, total: usize| told.push((done, total))).unwrap();
+    if !r.rows.is_empty() {
+        assert_eq!(told.last(), Some(&(r.rows.len(), r.rows.len())), "progress ends at the last row");
+        assert!(told.windows(2).all(|w| w[0].0 < w[1].0), "progress only grows: {told:?}");
+    }
+    r
 }
 
 fn col(c: &str) -> Option<String> {

@@ -270,8 +270,10 @@ impl<'a> Import<'a> {
         });
     }
 
-    fn refuse(&mut self, t: &Table, row: &Row, e: CellError) {
-        self.row(t, row, Status::Refused, Change::Nothing, Some(e), None);
+    /// Refuses a row as read (its outcome is final: it counts as done).
+    fn refuse(&mut self, t: &Table, row: &Row, e: CellError, doc: Option<&DocId>) {
+        self.row(t, row, Status::Refused, Change::Nothing, Some(e), doc);
+        self.tick();
     }
 
     fn tick(&mut self) {
@@ -285,8 +287,7 @@ impl<'a> Import<'a> {
         if t.notes.iter().any(|n| n.starts_with("required column")) {
             for row in &t.rows {
                 let e = CellError::new("", "the sheet lacks a required column (see the notes)");
-                self.refuse(t, row, e);
-                self.tick();
+                self.refuse(t, row, e, None);
             }
             return Ok(());
         }
@@ -301,10 +302,7 @@ impl<'a> Import<'a> {
                             let at = self.pending_row(t, row);
                             self.placements.entry(child).or_default().push(Pending { at, value: p });
                         }
-                        Err(e) => {
-                            self.refuse(t, row, e);
-                            self.tick();
-                        }
+                        Err(e) => self.refuse(t, row, e, None),
                     }
                 }
             }
@@ -315,10 +313,7 @@ impl<'a> Import<'a> {
                             let at = self.pending_row(t, row);
                             self.checks.entry(c.representative_id.clone()).or_default().push(Pending { at, value: c });
                         }
-                        Err(e) => {
-                            self.refuse(t, row, e);
-                            self.tick();
-                        }
+                        Err(e) => self.refuse(t, row, e, None),
                     }
                 }
             }
@@ -329,10 +324,7 @@ impl<'a> Import<'a> {
                             let at = self.pending_row(t, row);
                             self.certificates.entry(m).or_default().push(Pending { at, value: c });
                         }
-                        Err(e) => {
-                            self.refuse(t, row, e);
-                            self.tick();
-                        }
+                        Err(e) => self.refuse(t, row, e, None),
                     }
                 }
             }
@@ -372,9 +364,8 @@ impl<'a> Import<'a> {
             };
             match parsed {
                 Ok((person, warnings)) => self.person(t, row, kind, person, warnings)?,
-                Err(e) => self.refuse(t, row, e),
+                Err(e) => self.refuse(t, row, e, None),
             }
-            self.tick();
         }
         Ok(())
     }
@@ -394,7 +385,7 @@ impl<'a> Import<'a> {
                 format!("the same IIN is on row {first} of this sheet; only that row is imported"),
             );
             let doc = doc.clone();
-            self.row(t, row, Status::Refused, Change::Nothing, Some(e), Some(&doc));
+            self.refuse(t, row, e, Some(&doc));
             return Ok(());
         }
         let stored = self.by_iin.get(&(kind, ident.iin.clone())).cloned();
@@ -408,7 +399,7 @@ impl<'a> Import<'a> {
                      one person is not made)"
                 ),
             );
-            self.refuse(t, row, e);
+            self.refuse(t, row, e, None);
             return Ok(());
         }
         person.set_id(stored.as_ref());
