@@ -341,12 +341,23 @@ impl<'a> Import<'a> {
 
     fn set(&mut self, at: usize, status: Status, change: Change, err: Option<CellError>, doc: &DocId) {
         let r = &mut self.report.rows[at];
-        // A warning already given stays.
-        if r.status != Status::Warning || status == Status::Refused {
-            r.status = status;
-            if let Some(e) = err {
-                r.column = Some(e.column).filter(|c| !c.is_empty());
-                r.reason = Some(e.reason);
+        match (r.status, status, err) {
+            // A warning already given stays, and a second one joins it.
+            (Status::Warning, Status::Warning, Some(e)) => {
+                let join = |a: Option<String>, b: String| match a {
+                    Some(a) if !a.is_empty() => format!("{a}; {b}"),
+                    _ => b,
+                };
+                r.column = Some(join(r.column.take(), e.column)).filter(|c| !c.is_empty());
+                r.reason = Some(join(r.reason.take(), e.reason));
+            }
+            (Status::Warning, Status::Accepted, _) => {}
+            (_, status, err) => {
+                r.status = status;
+                if let Some(e) = err {
+                    r.column = Some(e.column).filter(|c| !c.is_empty());
+                    r.reason = Some(e.reason);
+                }
             }
         }
         r.change = if status == Status::Refused { Change::Nothing } else { change };
@@ -406,7 +417,7 @@ impl<'a> Import<'a> {
         let doc_id = person.doc_id();
         self.seen.insert((kind, ident.iin.clone()), (doc_id.clone(), row.number));
         let at = self.pending_row(t, row);
-        if let Some(w) = warnings.into_iter().next() {
+        for w in warnings {
             self.set(at, Status::Warning, Change::Unchanged, Some(w), &doc_id);
         }
         let stored = stored.is_some();
