@@ -34,6 +34,13 @@ pub enum ServerError {
     /// A conflict with the current state (a used enrollment code).
     #[error("{0}")]
     Conflict(String),
+    /// Content that is not what it says: a chunk or file whose SHA-256
+    /// differs from the one given. Nothing of it was kept.
+    #[error("{0}")]
+    Damaged(String),
+    /// A file of a type not accepted (attachments: JPEG, PNG, PDF).
+    #[error("{0}")]
+    UnsupportedType(String),
     /// Another server this one relies on cannot be reached (the national
     /// server, for a region's report).
     #[error("{0}")]
@@ -104,6 +111,8 @@ impl ServerError {
             ServerError::NotFound(_) => 404,
             ServerError::Conflict(_) => 409,
             ServerError::TooLarge(_) => 413,
+            ServerError::UnsupportedType(_) => 415,
+            ServerError::Damaged(_) => 422,
             ServerError::MethodNotAllowed => 405,
             ServerError::TooManyRequests => 429,
             ServerError::Unavailable(_) => 503,
@@ -127,6 +136,8 @@ impl ServerError {
             ServerError::NotFound(_) => "not_found",
             ServerError::Conflict(_) => "conflict",
             ServerError::TooLarge(_) => "payload_too_large",
+            ServerError::UnsupportedType(_) => "unsupported_type",
+            ServerError::Damaged(_) => "damaged",
             ServerError::MethodNotAllowed => "method_not_allowed",
             ServerError::TooManyRequests => "too_many_requests",
             ServerError::Unavailable(_) => "unavailable",

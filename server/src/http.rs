@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -99,7 +99,11 @@ pub fn router(service: Arc<Service>, limits: EdgeLimits) -> Router {
     let console = crate::console::router(edge.service.clone());
     let routes = Router::new().route("/v1/health", get(health));
     let routes = match edge.service.mode {
-        Mode::Regional => routes.route("/v1/enroll", post(enroll)).route("/v1/sync", post(sync)),
+        Mode::Regional => routes
+            .route("/v1/enroll", post(enroll))
+            .route("/v1/sync", post(sync))
+            .route("/v1/blobs/{hash}", get(blob_download).put(blob_upload))
+            .route("/v1/blobs/{hash}/status", get(blob_status)),
         Mode::National => routes.route("/v1/national/report", post(national_report)),
     };
     routes
@@ -269,6 +273,89 @@ async fn sync(
         }
     })?;
     Ok(([(header::CONTENT_TYPE, CBOR)], wire::encode(&resp)).into_response())
+}
+
+/// The device calling, authenticated from the headers, with its address.
+async fn device(edge: &Edge, ip: std::net::IpAddr, headers: &HeaderMap) -> Result<crate::service::Caller, ServerError> {
+    let mut caller = authenticated(edge, ip, headers, None, |s, token| s.authenticate(token)).await?;
+    caller.address = Some(ip.to_string());
+    Ok(caller)
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// `Content-Range: bytes <first>-<last>/<total>`.
+fn content_range(headers: &HeaderMap) -> Result<(u64, u64, u64), ServerError> {
+    let bad = || ServerError::BadRequest("a chunk carries Content-Range: bytes <first>-<last>/<total>".into());
+    let v = header_str(headers, "content-range").ok_or_else(bad)?;
+    let (range, total) = v.strip_prefix("bytes ").and_then(|r| r.split_once('/')).ok_or_else(bad)?;
+    let (first, last) = range.split_once('-').ok_or_else(bad)?;
+    let n = |s: &str| s.trim().parse::<u64>().map_err(|_| bad());
+    let (first, last, total) = (n(first)?, n(last)?, n(total)?);
+    if last < first {
+        return Err(bad());
+    }
+    Ok((first, last, total))
+}
+
+/// One chunk of an attachment's file (`PUT /v1/blobs/<sha256>`).
+async fn blob_upload(
+    State(edge): State<Arc<Edge>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(hash): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ServerError> {
+    let caller = device(&edge, peer.ip(), &headers).await?;
+    let (first, last, total) = content_range(&headers)?;
+    let media_type = header_str(&headers, "content-type").unwrap_or("").to_owned();
+    let chunk_sha = header_str(&headers, "x-chunk-sha256").unwrap_or("").to_owned();
+    let data = read_body(body, crate::blobs::MAX_CHUNK).await?;
+    if data.len() as u64 != last - first + 1 {
+        return Err(ServerError::BadRequest("the body's length differs from its Content-Range".into()));
+    }
+    let service = edge.service.clone();
+    let received = blocking(move || {
+        let chunk = crate::blobs::Chunk {
+            hash: &hash,
+            media_type: &media_type,
+            offset: first,
+            total,
+            chunk_sha256: &chunk_sha,
+            data: &data,
+        };
+        crate::blobs::upload(&service, &caller, &chunk)
+    })
+    .await?;
+    Ok(Json(received).into_response())
+}
+
+/// How much of a file the server has (`GET /v1/blobs/<sha256>/status`).
+async fn blob_status(
+    State(edge): State<Arc<Edge>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(hash): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ServerError> {
+    let caller = device(&edge, peer.ip(), &headers).await?;
+    let service = edge.service.clone();
+    let status = blocking(move || crate::blobs::status(&service, &caller, &hash)).await?;
+    Ok(Json(status).into_response())
+}
+
+/// A whole file (`GET /v1/blobs/<sha256>`).
+async fn blob_download(
+    State(edge): State<Arc<Edge>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(hash): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ServerError> {
+    let caller = device(&edge, peer.ip(), &headers).await?;
+    let service = edge.service.clone();
+    let (media_type, bytes) = blocking(move || crate::blobs::download(&service, &caller, &hash)).await?;
+    Ok(([(header::CONTENT_TYPE, media_type), (header::CACHE_CONTROL, "no-store".to_owned())], bytes).into_response())
 }
 
 /// A region's report to the national server: the credential is checked

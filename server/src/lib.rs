@@ -16,6 +16,7 @@
 pub mod access;
 pub mod admin;
 pub mod auth;
+pub mod blobs;
 pub mod config;
 pub mod conn;
 pub mod console;

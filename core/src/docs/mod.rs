@@ -6,6 +6,7 @@
 //! mentee, and a mentor's meeting log. This module knows Automerge but no
 //! SQLite and no network.
 
+pub mod attachments;
 pub mod conflicts;
 pub mod facts;
 pub mod identity;

@@ -397,6 +397,34 @@ code_list! {
     }
 }
 
+code_list! {
+    /// The kinds of file an attachment may be: scans and photos, told by
+    /// their content, never by a name or a declared type.
+    MediaType, "attachment type" {
+        /// A JPEG photo or scan.
+        Jpeg = "image/jpeg", "JPEG сурет", "Фото JPEG", "JPEG photo";
+        /// A PNG image.
+        Png = "image/png", "PNG сурет", "Изображение PNG", "PNG image";
+        /// A PDF document.
+        Pdf = "application/pdf", "PDF құжат", "Документ PDF", "PDF document";
+    }
+}
+
+impl MediaType {
+    /// The type a file's first bytes show (JPEG, PNG or PDF), if any.
+    pub fn sniff(bytes: &[u8]) -> Option<MediaType> {
+        if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(MediaType::Jpeg)
+        } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(MediaType::Png)
+        } else if bytes.starts_with(b"%PDF-") {
+            Some(MediaType::Pdf)
+        } else {
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,6 +461,7 @@ mod tests {
         check_list::<ScheduleState>();
         check_list::<RemovalOutcome>();
         check_list::<HouseholdRelation>();
+        check_list::<MediaType>();
         assert_eq!(Region::all().len(), 20);
     }
 
@@ -443,5 +472,15 @@ mod tests {
         assert_eq!(f, PlacementForm::FosterFamily);
         assert!(serde_json::from_str::<PlacementForm>("\"nope\"").is_err());
         assert_eq!(Region::Ulytau.label(Lang::Kk), "Ұлытау облысы");
+    }
+
+    #[test]
+    fn attachments_are_told_by_content() {
+        assert_eq!(MediaType::sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]), Some(MediaType::Jpeg));
+        assert_eq!(MediaType::sniff(b"\x89PNG\r\n\x1a\n\0\0"), Some(MediaType::Png));
+        assert_eq!(MediaType::sniff(b"%PDF-1.7\n"), Some(MediaType::Pdf));
+        for other in [&b"GIF89a"[..], b"PK\x03\x04", b"", b"%PD"] {
+            assert_eq!(MediaType::sniff(other), None);
+        }
     }
 }

@@ -5,6 +5,7 @@
 //! action is one SQLite transaction that appends the Automerge changes it
 //! made and updates the query tables derived from them.
 
+mod attachments;
 mod casework;
 mod duplicates;
 mod index;
@@ -21,6 +22,7 @@ use automerge::{ActorId, Automerge, ChangeHash};
 use chrono::NaiveDate;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
+pub use attachments::{QueuedUpload, UploadState};
 pub use casework::Recorded;
 pub use duplicates::{DuplicatePair, DuplicateReason};
 pub use queries::*;

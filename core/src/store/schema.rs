@@ -173,6 +173,31 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (doc_id, other)
     ) STRICT, WITHOUT ROWID;
     "#,
+    // 8: attachments: the files (encrypted with the rest of the store),
+    // and the queue of those to send, which survives a killed app and
+    // knows how much of each the server has.
+    r#"
+    CREATE TABLE blobs (
+        hash       TEXT PRIMARY KEY,
+        media_type TEXT NOT NULL,
+        size       INTEGER NOT NULL,
+        data       BLOB NOT NULL,
+        origin     TEXT NOT NULL,
+        last_used  INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE blob_uploads (
+        hash      TEXT PRIMARY KEY,
+        doc_id    TEXT NOT NULL,
+        urgent    INTEGER NOT NULL,
+        sent      INTEGER NOT NULL DEFAULT 0,
+        state     TEXT NOT NULL,
+        reason    TEXT,
+        attempts  INTEGER NOT NULL DEFAULT 0,
+        next_try  INTEGER NOT NULL DEFAULT 0,
+        queued_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX blob_uploads_order ON blob_uploads(state, urgent DESC, queued_at);
+    "#,
 ];
 
 /// The schema version this core writes.

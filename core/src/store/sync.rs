@@ -186,6 +186,20 @@ impl SyncTx for WriteTx<'_> {
 
     fn remove(&mut self, id: &DocId) -> Result<()> {
         let key = id.to_string();
+        // Its attachments go with it: those fetched, and those this phone
+        // sent (a file not yet sent stays queued: nothing recorded is lost).
+        let hashes = load_cached(&self.tx, self.cache, id, self.actor)?
+            .map(|d| crate::docs::attachments::hashes(id, d))
+            .unwrap_or_default();
+        for h in hashes {
+            self.tx
+                .prepare_cached(
+                    "DELETE FROM blobs WHERE hash = ?1 AND (origin = 'fetched'
+                       OR EXISTS (SELECT 1 FROM blob_uploads WHERE hash = ?1 AND state = 'sent'))",
+                )?
+                .execute([&h])?;
+            self.tx.prepare_cached("DELETE FROM blob_uploads WHERE hash = ?1 AND state = 'sent'")?.execute([&h])?;
+        }
         self.tx.execute("DELETE FROM changes WHERE doc_id = ?1", [&key])?;
         self.tx.execute("DELETE FROM documents WHERE doc_id = ?1", [&key])?;
         index::clear_doc(&self.tx, &key)?;

@@ -181,6 +181,164 @@ pub async fn sync<S: SyncStore + Send + Sync + 'static>(
     Ok(lock(&session).report().clone())
 }
 
+/// Bytes of an attachment sent per request.
+pub const ATTACHMENT_CHUNK: u64 = 256 * 1024;
+
+/// What one round of attachment uploads did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentReport {
+    /// Files now whole on the server.
+    pub files_sent: usize,
+    /// Bytes sent.
+    pub bytes_sent: u64,
+    /// Files left for a later round (their record has not reached the
+    /// server yet, or a chunk went wrong): retried with back-off.
+    pub waiting: usize,
+    /// Files the server refused for good (see `Store::upload_state`).
+    pub failed: usize,
+}
+
+#[derive(Deserialize)]
+struct BlobAnswer {
+    received: u64,
+    complete: bool,
+}
+
+fn blob_url(server: &ServerConfig, hash: &str, tail: &str) -> Result<reqwest::Url> {
+    if !crate::docs::attachments::is_hash(hash) {
+        return Err(Error::invalid("hash", "is not a SHA-256 (64 lowercase hex digits)"));
+    }
+    check_url(&server.url)?
+        .join(&format!("v1/blobs/{hash}{tail}"))
+        .map_err(|_| Error::invalid("server_url", "is not a base URL"))
+}
+
+/// Sends the attachments waiting to go up, urgent first (a risk report's
+/// evidence before a routine visit's photos), each from the byte the
+/// server has, in chunks of [`ATTACHMENT_CHUNK`]; the store records every
+/// acknowledged chunk, so a dropped connection or a killed app resumes
+/// where it stopped. Runs apart from document sync and never holds it up:
+/// call it after `sync`, or on its own. `progress(hash, sent, total)` is
+/// told after every chunk. A network failure ends the round with the error
+/// (what was acknowledged stays); a file the server cannot take yet waits
+/// with back-off; a file it refuses (type, size) is marked failed.
+pub async fn upload_attachments(
+    store: Arc<crate::store::Store>,
+    server: &ServerConfig,
+    progress: &(dyn Fn(&str, u64, u64) + Send + Sync),
+) -> Result<AttachmentReport> {
+    let client = http_client(server.ca_pem.as_deref(), server.timeout, false)?;
+    let mut report = AttachmentReport::default();
+    let st = store.clone();
+    let queue = blocking(move || st.upload_queue()).await?;
+    for item in queue {
+        match upload_one(&client, &store, server, &item, progress, &mut report).await {
+            Ok(()) => report.files_sent += 1,
+            Err(Error::Server { status, code, message }) => {
+                let permanent = matches!(status, 413 | 415);
+                let attempts = {
+                    let (st, h) = (store.clone(), item.hash.clone());
+                    blocking(move || st.upload_attempts(&h)).await?
+                };
+                let retry_after = (30i64 << attempts.min(7)).min(3600);
+                let reason = format!("{code}: {message}");
+                let (st, h) = (store.clone(), item.hash.clone());
+                blocking(move || st.upload_failed(&h, &reason, permanent, retry_after)).await?;
+                if permanent {
+                    report.failed += 1;
+                } else {
+                    report.waiting += 1;
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(report)
+}
+
+async fn upload_one(
+    client: &reqwest::Client,
+    store: &Arc<crate::store::Store>,
+    server: &ServerConfig,
+    item: &crate::store::QueuedUpload,
+    progress: &(dyn Fn(&str, u64, u64) + Send + Sync),
+    report: &mut AttachmentReport,
+) -> Result<()> {
+    use crate::model::CodeList;
+    // Where the server stands (a killed app may have sent more than it recorded).
+    let resp =
+        client.get(blob_url(server, &item.hash, "/status")?).bearer_auth(&server.token).send().await.map_err(net)?;
+    if !resp.status().is_success() {
+        return Err(refusal(resp).await);
+    }
+    let status: BlobAnswer = resp.json().await.map_err(net)?;
+    let mut sent = if status.complete { item.size } else { status.received };
+    let mut retries = 0;
+    while sent < item.size {
+        let len = ATTACHMENT_CHUNK.min(item.size - sent);
+        let (st, h) = (store.clone(), item.hash.clone());
+        let chunk = blocking(move || st.attachment_chunk(&h, sent, len)).await?;
+        let resp = client
+            .put(blob_url(server, &item.hash, "")?)
+            .bearer_auth(&server.token)
+            .header(reqwest::header::CONTENT_TYPE, item.media_type.code())
+            .header(reqwest::header::CONTENT_RANGE, format!("bytes {}-{}/{}", sent, sent + len - 1, item.size))
+            .header("x-chunk-sha256", crate::docs::attachments::content_hash(&chunk))
+            .body(chunk)
+            .send()
+            .await
+            .map_err(net)?;
+        let code = resp.status().as_u16();
+        if matches!(code, 409 | 422) && retries < 3 {
+            // Out of step, or damaged on the way: ask where to resume.
+            retries += 1;
+            let resp = client
+                .get(blob_url(server, &item.hash, "/status")?)
+                .bearer_auth(&server.token)
+                .send()
+                .await
+                .map_err(net)?;
+            let status: BlobAnswer = if resp.status().is_success() {
+                resp.json().await.map_err(net)?
+            } else {
+                return Err(refusal(resp).await);
+            };
+            sent = if status.complete { item.size } else { status.received };
+            continue;
+        }
+        if !resp.status().is_success() {
+            return Err(refusal(resp).await);
+        }
+        let answer: BlobAnswer = resp.json().await.map_err(net)?;
+        report.bytes_sent += len;
+        sent = if answer.complete { item.size } else { answer.received };
+        let (st, h, done) = (store.clone(), item.hash.clone(), answer.complete);
+        blocking(move || st.upload_progress(&h, sent, done)).await?;
+        progress(&item.hash, sent, item.size);
+    }
+    let (st, h, size) = (store.clone(), item.hash.clone(), item.size);
+    blocking(move || st.upload_progress(&h, size, true)).await
+}
+
+/// An attachment's bytes: from the phone if it has them, else fetched from
+/// the server (which checks this user may read a record referencing it)
+/// and kept, checked against the hash.
+pub async fn fetch_attachment(store: Arc<crate::store::Store>, server: &ServerConfig, hash: &str) -> Result<Vec<u8>> {
+    let (st, h) = (store.clone(), hash.to_owned());
+    if let Some(bytes) = blocking(move || st.attachment_bytes(&h)).await? {
+        return Ok(bytes);
+    }
+    let client = http_client(server.ca_pem.as_deref(), server.timeout, false)?;
+    let resp = client.get(blob_url(server, hash, "")?).bearer_auth(&server.token).send().await.map_err(net)?;
+    if !resp.status().is_success() {
+        return Err(refusal(resp).await);
+    }
+    let bytes = resp.bytes().await.map_err(net)?.to_vec();
+    let (st, h, b) = (store, hash.to_owned(), bytes.clone());
+    blocking(move || st.keep_fetched(&h, &b)).await?;
+    Ok(bytes)
+}
+
 /// The body limit a `413` answer names, if any.
 async fn body_limit(resp: reqwest::Response) -> Option<usize> {
     let gzipped = is_gzip(&resp);

@@ -50,6 +50,19 @@ pub struct SyncCaller {
     pub seen_epoch: u64,
 }
 
+/// A file for attachments as the server holds it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BlobStatus {
+    /// Its type (`image/jpeg`, …).
+    pub media_type: String,
+    /// Its size when whole.
+    pub size: u64,
+    /// Bytes received so far.
+    pub received: u64,
+    /// Received whole and checked against its hash.
+    pub complete: bool,
+}
+
 /// A region's report as the national server stored it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredReport {
@@ -335,6 +348,20 @@ pub trait Storage: Send + Sync + 'static {
     /// Who each stored document of `kind` is about (cases,
     /// representatives' files and mentor profiles; other kinds have none).
     fn people(&self, kind: qamqor_core::docs::DocKind) -> Result<Vec<(DocId, qamqor_core::docs::Identity)>>;
+
+    /// The documents that reference a file (by content hash).
+    fn blob_docs(&self, hash: &str) -> Result<Vec<DocId>>;
+    /// A file's record, if it has been (or is being) received.
+    fn blob_status(&self, hash: &str) -> Result<Option<BlobStatus>>;
+    /// Appends a chunk of a file at `offset`; the first chunk (offset 0)
+    /// makes its record. A chunk at another offset than the bytes received
+    /// so far is refused (`Conflict`), changing nothing. Returns the bytes
+    /// received.
+    fn blob_append(&self, hash: &str, media_type: &str, size: u64, offset: u64, data: &[u8], now: i64) -> Result<u64>;
+    /// The bytes of a file received so far, in order.
+    fn blob_read(&self, hash: &str) -> Result<Option<Vec<u8>>>;
+    /// Marks a file received whole as complete (`ok`), or drops it.
+    fn blob_finish(&self, hash: &str, ok: bool) -> Result<()>;
 
     /// Documents kept because the access rules refused them.
     fn held_documents(&self) -> Result<Vec<HeldDocument>>;

@@ -41,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_schema.sql"),
     include_str!("migrations/0002_archive_and_device_list_indexes.sql"),
     include_str!("migrations/0003_people.sql"),
+    include_str!("migrations/0004_attachments.sql"),
 ];
 
 /// Key of the advisory lock held while migrating.
@@ -303,6 +304,13 @@ impl Db<'_> {
             }
             None => {
                 self.exec("DELETE FROM doc_facts WHERE doc_id = $1", &[&key])?;
+            }
+        }
+        if matches!(id.kind(), DocKind::Case | DocKind::Representative) {
+            let hashes = qamqor_core::docs::attachments::hashes(id, doc);
+            self.exec("DELETE FROM doc_blobs WHERE doc_id = $1", &[&key])?;
+            if !hashes.is_empty() {
+                self.exec("INSERT INTO doc_blobs(doc_id, hash) SELECT $1, unnest($2::text[])", &[&key, &hashes])?;
             }
         }
         if matches!(id.kind(), DocKind::Case | DocKind::Representative | DocKind::Mentor) {
@@ -1549,6 +1557,82 @@ impl Storage for PostgresStorage {
             cache.insert(id, seq, doc);
         }
         Ok(changed)
+    }
+
+    fn blob_docs(&self, hash: &str) -> Result<Vec<DocId>> {
+        self.read(|db| {
+            Ok(db
+                .query("SELECT doc_id FROM doc_blobs WHERE hash = $1 ORDER BY doc_id", &[&hash])?
+                .iter()
+                .filter_map(|r| DocId::parse(r.try_get::<_, &str>(0).ok()?).ok())
+                .collect())
+        })
+    }
+
+    fn blob_status(&self, hash: &str) -> Result<Option<super::BlobStatus>> {
+        self.read(|db| {
+            let Some(r) = db.opt("SELECT media_type, size, received, complete FROM blobs WHERE hash = $1", &[&hash])?
+            else {
+                return Ok(None);
+            };
+            Ok(Some(super::BlobStatus {
+                media_type: r.try_get(0)?,
+                size: r.try_get::<_, i64>(1)? as u64,
+                received: r.try_get::<_, i64>(2)? as u64,
+                complete: r.try_get(3)?,
+            }))
+        })
+    }
+
+    fn blob_append(&self, hash: &str, media_type: &str, size: u64, offset: u64, data: &[u8], now: i64) -> Result<u64> {
+        self.write(|db| {
+            let received = match db.opt("SELECT received FROM blobs WHERE hash = $1 FOR UPDATE", &[&hash])? {
+                Some(r) => r.try_get::<_, i64>(0)? as u64,
+                None if offset == 0 => {
+                    db.exec(
+                        "INSERT INTO blobs(hash, media_type, size, received, complete, created_at)
+                         VALUES ($1, $2, $3, 0, false, $4) ON CONFLICT (hash) DO NOTHING",
+                        &[&hash, &media_type, &(size as i64), &now],
+                    )?;
+                    0
+                }
+                None => {
+                    return Err(ServerError::Conflict("expected offset 0: nothing of this file was received".into()));
+                }
+            };
+            if offset != received {
+                return Err(ServerError::Conflict(format!("expected offset {received}: the bytes received so far")));
+            }
+            db.exec("INSERT INTO blob_chunks(hash, pos, data) VALUES ($1, $2, $3)", &[&hash, &(offset as i64), &data])?;
+            let now_received = received + data.len() as u64;
+            db.exec("UPDATE blobs SET received = $2 WHERE hash = $1", &[&hash, &(now_received as i64)])?;
+            Ok(now_received)
+        })
+    }
+
+    fn blob_read(&self, hash: &str) -> Result<Option<Vec<u8>>> {
+        self.read(|db| {
+            if db.opt("SELECT 1 FROM blobs WHERE hash = $1", &[&hash])?.is_none() {
+                return Ok(None);
+            }
+            let mut out = Vec::new();
+            for r in db.query("SELECT data FROM blob_chunks WHERE hash = $1 ORDER BY pos", &[&hash])? {
+                out.extend(r.try_get::<_, &[u8]>(0)?);
+            }
+            Ok(Some(out))
+        })
+    }
+
+    fn blob_finish(&self, hash: &str, ok: bool) -> Result<()> {
+        self.write(|db| {
+            if ok {
+                db.exec("UPDATE blobs SET complete = true WHERE hash = $1", &[&hash])?;
+            } else {
+                db.exec("DELETE FROM blob_chunks WHERE hash = $1", &[&hash])?;
+                db.exec("DELETE FROM blobs WHERE hash = $1", &[&hash])?;
+            }
+            Ok(())
+        })
     }
 
     fn likely_duplicates(&self) -> Result<Vec<(DocId, DocId, bool)>> {

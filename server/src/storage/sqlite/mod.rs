@@ -246,6 +246,32 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX doc_people_name ON doc_people(kind, name_key, birth);
     UPDATE meta SET value = 0 WHERE key = 'facts_version';
 "#,
+    // 11: attachments: which documents reference which files (the files'
+    // access follows the documents'; filled by recomputing the facts), and
+    // the files themselves, received in chunks.
+    r#"
+    CREATE TABLE doc_blobs (
+        doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+        hash   TEXT NOT NULL,
+        PRIMARY KEY (doc_id, hash)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX doc_blobs_hash ON doc_blobs(hash);
+    CREATE TABLE blobs (
+        hash       TEXT PRIMARY KEY,
+        media_type TEXT NOT NULL,
+        size       INTEGER NOT NULL,
+        received   INTEGER NOT NULL,
+        complete   INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE blob_chunks (
+        hash   TEXT NOT NULL REFERENCES blobs(hash) ON DELETE CASCADE,
+        pos    INTEGER NOT NULL,
+        data   BLOB NOT NULL,
+        PRIMARY KEY (hash, pos)
+    ) STRICT;
+    UPDATE meta SET value = 0 WHERE key = 'facts_version';
+"#,
 ];
 
 /// Compacts a document's change rows into its snapshot past this many.
@@ -575,6 +601,14 @@ fn write_facts(tx: &Connection, id: &DocId, doc: &Automerge, tier: qamqor_core::
         }
         None => {
             tx.prepare_cached("DELETE FROM doc_facts WHERE doc_id = ?1")?.execute([&key])?;
+        }
+    }
+    if matches!(id.kind(), DocKind::Case | DocKind::Representative) {
+        let hashes = qamqor_core::docs::attachments::hashes(id, doc);
+        tx.prepare_cached("DELETE FROM doc_blobs WHERE doc_id = ?1")?.execute([&key])?;
+        let mut st = tx.prepare_cached("INSERT INTO doc_blobs(doc_id, hash) VALUES (?1, ?2)")?;
+        for h in hashes {
+            st.execute(params![key, h])?;
         }
     }
     if matches!(id.kind(), DocKind::Case | DocKind::Representative | DocKind::Mentor) {
@@ -1622,6 +1656,85 @@ impl Storage for SqliteStorage {
             cache.insert(id, seq, doc);
         }
         Ok(changed)
+    }
+
+    fn blob_docs(&self, hash: &str) -> Result<Vec<DocId>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached("SELECT doc_id FROM doc_blobs WHERE hash = ?1 ORDER BY doc_id")?;
+            let ids: Vec<String> = st.query_map([hash], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            Ok(ids.iter().filter_map(|i| DocId::parse(i).ok()).collect())
+        })
+    }
+
+    fn blob_status(&self, hash: &str) -> Result<Option<super::BlobStatus>> {
+        self.read(|c| {
+            Ok(c.prepare_cached("SELECT media_type, size, received, complete FROM blobs WHERE hash = ?1")?
+                .query_row([hash], |r| {
+                    Ok(super::BlobStatus {
+                        media_type: r.get(0)?,
+                        size: r.get::<_, i64>(1)? as u64,
+                        received: r.get::<_, i64>(2)? as u64,
+                        complete: r.get(3)?,
+                    })
+                })
+                .optional()?)
+        })
+    }
+
+    fn blob_append(&self, hash: &str, media_type: &str, size: u64, offset: u64, data: &[u8], now: i64) -> Result<u64> {
+        self.write(|tx| {
+            let received: Option<i64> =
+                tx.prepare_cached("SELECT received FROM blobs WHERE hash = ?1")?.query_row([hash], |r| r.get(0)).optional()?;
+            let received = match received {
+                Some(r) => r as u64,
+                None if offset == 0 => {
+                    tx.prepare_cached(
+                        "INSERT INTO blobs(hash, media_type, size, received, complete, created_at) VALUES (?1, ?2, ?3, 0, 0, ?4)",
+                    )?
+                    .execute(params![hash, media_type, size as i64, now])?;
+                    0
+                }
+                None => return Err(ServerError::Conflict("expected offset 0: nothing of this file was received".into())),
+            };
+            if offset != received {
+                return Err(ServerError::Conflict(format!("expected offset {received}: the bytes received so far")));
+            }
+            tx.prepare_cached("INSERT INTO blob_chunks(hash, pos, data) VALUES (?1, ?2, ?3)")?
+                .execute(params![hash, offset as i64, data])?;
+            let now_received = received + data.len() as u64;
+            tx.prepare_cached("UPDATE blobs SET received = ?2 WHERE hash = ?1")?
+                .execute(params![hash, now_received as i64])?;
+            Ok(now_received)
+        })
+    }
+
+    fn blob_read(&self, hash: &str) -> Result<Option<Vec<u8>>> {
+        self.read(|c| {
+            let exists: bool = c
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE hash = ?1)")?
+                .query_row([hash], |r| r.get(0))?;
+            if !exists {
+                return Ok(None);
+            }
+            let mut st = c.prepare_cached("SELECT data FROM blob_chunks WHERE hash = ?1 ORDER BY pos")?;
+            let mut out = Vec::new();
+            for chunk in st.query_map([hash], |r| r.get::<_, Vec<u8>>(0))? {
+                out.extend(chunk?);
+            }
+            Ok(Some(out))
+        })
+    }
+
+    fn blob_finish(&self, hash: &str, ok: bool) -> Result<()> {
+        self.write(|tx| {
+            if ok {
+                tx.prepare_cached("UPDATE blobs SET complete = 1 WHERE hash = ?1")?.execute([hash])?;
+            } else {
+                tx.prepare_cached("DELETE FROM blob_chunks WHERE hash = ?1")?.execute([hash])?;
+                tx.prepare_cached("DELETE FROM blobs WHERE hash = ?1")?.execute([hash])?;
+            }
+            Ok(())
+        })
     }
 
     fn likely_duplicates(&self) -> Result<Vec<(DocId, DocId, bool)>> {
