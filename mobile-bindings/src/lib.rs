@@ -10,12 +10,14 @@
 
 uniffi::setup_scaffolding!("qamqor");
 
+mod attachments;
 mod codes;
 mod error;
 mod store;
 mod sync;
 mod types;
 
+pub use attachments::*;
 pub use codes::*;
 pub use error::QamqorError;
 pub use store::QamqorStore;

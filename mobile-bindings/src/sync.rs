@@ -19,7 +19,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The runtime that runs syncs, shared by every store of the process.
-fn runtime() -> &'static tokio::runtime::Runtime {
+pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RT.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread()
@@ -153,6 +153,26 @@ impl SyncControl {
     }
 }
 
+impl QamqorStore {
+    /// The server and token this store syncs with; an error when the
+    /// store is neither enrolled nor configured, or the device is offline.
+    pub(crate) fn server_config(&self) -> Result<ServerConfig> {
+        if *lock(&self.sync.offline) {
+            return Err(QamqorError::Network { detail: "the device is offline".into() });
+        }
+        let c = lock(&self.sync.config);
+        match (&c.url, &c.token) {
+            (Some(url), Some(token)) => Ok(ServerConfig {
+                url: url.clone(),
+                token: token.clone(),
+                ca_pem: c.ca_pem.clone(),
+                timeout: Duration::from_secs(60),
+            }),
+            _ => Err(QamqorError::Invalid { field: "sync".into(), reason: "enroll or configure_sync first".into() }),
+        }
+    }
+}
+
 /// A running sync. Dropping the handle does not stop it; `cancel` does.
 #[derive(uniffi::Object)]
 pub struct SyncHandle {
@@ -273,23 +293,7 @@ impl QamqorStore {
         {
             return Ok(h.clone());
         }
-        let config = {
-            let c = lock(&self.sync.config);
-            match (&c.url, &c.token) {
-                (Some(url), Some(token)) => ServerConfig {
-                    url: url.clone(),
-                    token: token.clone(),
-                    ca_pem: c.ca_pem.clone(),
-                    timeout: Duration::from_secs(60),
-                },
-                _ => {
-                    return Err(QamqorError::Invalid {
-                        field: "sync".into(),
-                        reason: "enroll or configure_sync first".into(),
-                    });
-                }
-            }
-        };
+        let config = self.server_config()?;
         let (tx, rx) = watch::channel(None);
         let (state, listeners) = (self.sync.state.clone(), self.sync.listeners.clone());
         SyncControl::set(&state, &listeners, SyncState::Syncing);

@@ -134,6 +134,14 @@ impl Store {
         })
     }
 
+    /// Whether an attachment's bytes are on this phone.
+    pub fn has_attachment(&self, hash: &str) -> Result<bool> {
+        self.read(|c| {
+            Ok(c.prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE hash = ?1)")?
+                .query_row([hash], |r| r.get(0))?)
+        })
+    }
+
     /// Where an attachment attached on this phone stands on its way up;
     /// `None` for one this phone did not attach.
     pub fn upload_state(&self, hash: &str) -> Result<Option<UploadState>> {

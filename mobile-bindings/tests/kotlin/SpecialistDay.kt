@@ -171,6 +171,36 @@ fun main() = runBlocking {
         other.closeStore()
     }
 
+    test("a photo attached to a visit goes up with progress; a colleague fetches it") {
+        val c = store.caseload().first()
+        val v = visit(store.childFile(c.childId).child, 0)
+        store.recordVisit(v)
+        val photo = byteArrayOf(0xFF.toByte(), 0xD8.toByte(), 0xFF.toByte(), 0xE0.toByte()) + ByteArray(700_000) { (it % 251).toByte() }
+        val docId = "case:" + c.childId
+        val a = store.attachBytes(docId, "visits", v.id, photo, "the child's room")
+        check(a.mediaType == "image/jpeg" && a.state == AttachmentState.Queued, "queued: $a")
+        runBlocking { store.startSync().wait() }
+        val progress = Collections.synchronizedList(mutableListOf<Long>())
+        val sent = store.sendAttachments(object : AttachmentListener {
+            override fun onProgress(hash: String, sent: ULong, total: ULong) { progress.add(sent.toLong()) }
+        })
+        check(sent.filesSent == 1u, "sent: $sent")
+        check(progress.size >= 3 && progress.last() == photo.size.toLong(), "progress per chunk: $progress")
+        check(store.attachments(docId).single().state == AttachmentState.Sent, "sent state")
+        val other = QamqorStore.open(File(dir, "third.db").path, ByteArray(32) { 5 }, "kt.spec2")
+        other.enroll(url, codeFor("kt.spec2"), "third", null)
+        other.startSync().wait()
+        val remote = other.attachments(docId).single()
+        check(remote.state == AttachmentState.Remote && !remote.onPhone, "remote: $remote")
+        check(other.fetchAttachment(a.hash).contentEquals(photo), "fetched the same bytes")
+        check(other.attachments(docId).single().onPhone, "kept after fetching")
+        try {
+            store.attachBytes(docId, "visits", v.id, "GIF89a....".toByteArray(), null)
+            check(false, "a GIF must be refused")
+        } catch (e: QamqorException.Invalid) {}
+        other.closeStore()
+    }
+
     test("a sync cancelled mid-way resumes and finishes") {
         repeat(300) { store.registerChild(child(rng)) }
         val handle = store.startSync()

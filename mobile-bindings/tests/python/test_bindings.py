@@ -228,6 +228,58 @@ class OneChildOneFile(unittest.TestCase):
             a.store.merge_files(x, "rep:" + child.id, [])
 
 
+class Attachments(unittest.TestCase):
+    """Issue 14 through the bindings: a check's scan goes up, a colleague fetches it."""
+
+    def test_a_scan_attached_to_a_check(self):
+        s = Sample(14)
+        a = Phone("py.att.a")
+        b = Phone("py.att.b")
+        m = Phone("py.att.m", role="mentor")
+        rep = s.representative()
+        a.store.register_representative(rep)
+        check = qamqor.AnnualCheck(
+            id=qamqor.new_id(), representative_id=rep.id, date=iso(TODAY), examiner="py",
+            income=qamqor.IncomePart(
+                sources=[qamqor.IncomeSource(kind=qamqor.IncomeSourceKind.EMPLOYMENT, monthly_amount_kzt=250000)],
+                household_members=2, members=[], subsistence_minimum_kzt=46228,
+                outcome=qamqor.CheckOutcome.NOT_PROVIDED, evidence=None),
+            health=qamqor.CertificatePart(outcome=qamqor.CheckOutcome.NOT_PROVIDED, evidence=None),
+            housing=qamqor.HousingPart(
+                right=qamqor.HousingRight.OWNED, kind=qamqor.HousingType.APARTMENT, area_m2=54.0, rooms=2,
+                utilities=qamqor.Utilities(heating=True, water=True, sewerage=True, gas=False, electricity=True),
+                sanitary_ok=True, hazards=None,
+                child_space=qamqor.ChildSpace(bed=True, desk=True, clothes=True, books=True),
+                outcome=qamqor.CheckOutcome.SATISFACTORY, evidence=None),
+            criminal_record=qamqor.CertificatePart(outcome=qamqor.CheckOutcome.NOT_PROVIDED, evidence=None),
+            risk_factors=[], conclusion=qamqor.CheckConclusion.SUITABLE, notes=None, supersedes=None)
+        a.store.record_check(check)
+        doc = "rep:" + rep.id
+        scan = b"%PDF-1.7\n" + bytes(i % 251 for i in range(600000))
+        path = os.path.join(a.dir, "scan.pdf")
+        with open(path, "wb") as f:
+            f.write(scan)
+        att = a.store.attach_file(doc, "checks", check.id, path, "income certificate")
+        self.assertEqual(att.media_type, "application/pdf")
+        self.assertEqual(att.state, qamqor.AttachmentState.QUEUED())
+        a.sync()
+        seen = []
+
+        class Listener(qamqor.AttachmentListener):
+            def on_progress(self, hash, sent, total):
+                seen.append((sent, total))
+
+        report = asyncio.run(a.store.send_attachments(Listener()))
+        self.assertEqual(report.files_sent, 1)
+        self.assertEqual(seen[-1], (len(scan), len(scan)))
+        self.assertEqual(a.store.attachments(doc)[0].state, qamqor.AttachmentState.SENT())
+        b.sync()
+        self.assertEqual(b.store.attachments(doc)[0].state, qamqor.AttachmentState.REMOTE())
+        self.assertEqual(asyncio.run(b.store.fetch_attachment(att.hash)), scan)
+        with self.assertRaises(qamqor.QamqorError.Server):
+            asyncio.run(m.store.fetch_attachment(att.hash))
+
+
 class Casework(unittest.TestCase):
     """Issue 9 through the bindings: the removal workflow and corrections."""
 
