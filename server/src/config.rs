@@ -7,6 +7,8 @@
 //! | `database_url` | `QAMQOR_DATABASE_URL` | none: the embedded SQLite database in `data_dir`; `postgres://user:password@host:port/db` for PostgreSQL (several processes may share it) |
 //! | `database_pool` | `QAMQOR_DATABASE_POOL` | `16` (PostgreSQL connections per process) |
 //! | `database_ca` | `QAMQOR_DATABASE_CA` | none; a PEM file of the authority that signed PostgreSQL's certificate: TLS to the database, verified (with `sslmode=require` in the URL, required) |
+//! | `blob_dir` | `QAMQOR_BLOB_DIR` | none: attachments' files in the database; a folder keeps them out of it (one server process) |
+//! | `blob_grace_days` | `QAMQOR_BLOB_GRACE_DAYS` | `7` (a file no record references is removed after this) |
 //! | `region` | `QAMQOR_REGION` | `75` (Almaty) |
 //! | `tls_cert` | `QAMQOR_TLS_CERT` | none |
 //! | `tls_key` | `QAMQOR_TLS_KEY` | none |
@@ -92,6 +94,10 @@ pub struct Config {
     /// The PEM certificate(s) of the authority that signed PostgreSQL's
     /// certificate: connections use TLS, verified against it.
     pub database_ca: Option<PathBuf>,
+    /// A folder for attachments' files instead of the database.
+    pub blob_dir: Option<PathBuf>,
+    /// Days a file no record references is kept before it is removed.
+    pub blob_grace_days: u32,
     /// The region this server serves (ISO 3166-2:KZ number).
     pub region: String,
     /// PEM certificate chain for HTTPS.
@@ -153,6 +159,8 @@ impl Default for Config {
             database_url: None,
             database_pool: 16,
             database_ca: None,
+            blob_dir: None,
+            blob_grace_days: 7,
             region: "75".into(),
             tls_cert: None,
             tls_key: None,
@@ -213,6 +221,12 @@ impl Config {
         }
         if let Some(v) = get("QAMQOR_DATABASE_CA") {
             self.database_ca = Some(v.into());
+        }
+        if let Some(v) = get("QAMQOR_BLOB_DIR") {
+            self.blob_dir = Some(v.into());
+        }
+        if let Some(v) = get("QAMQOR_BLOB_GRACE_DAYS") {
+            self.blob_grace_days = num("QAMQOR_BLOB_GRACE_DAYS", v)?.clamp(0, 3650) as u32;
         }
         if let Some(v) = get("QAMQOR_DATABASE_POOL") {
             self.database_pool = num("QAMQOR_DATABASE_POOL", v)?.clamp(2, 1000) as usize;

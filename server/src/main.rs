@@ -95,6 +95,9 @@ enum Command {
         #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "qamqor-import-template.xlsx")]
         template: Option<PathBuf>,
     },
+    /// Attachments' files.
+    #[command(subcommand)]
+    Blobs(BlobsCmd),
     /// Show the latest audit lines (or verify or archive the audit).
     Audit {
         /// How many lines.
@@ -103,6 +106,17 @@ enum Command {
         /// Verify or archive instead of showing.
         #[command(subcommand)]
         action: Option<AuditCmd>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BlobsCmd {
+    /// Remove the files no record references, started more than the grace
+    /// period ago (the server also does this every hour).
+    Gc {
+        /// Days of grace; `blob_grace_days` if absent.
+        #[arg(long)]
+        grace_days: Option<u32>,
     },
 }
 
@@ -289,6 +303,12 @@ fn real_main() -> qamqor_server::Result<()> {
             import(&service, &config, &files, confirm, report, user)?
         }
         Command::Import { template: Some(_), .. } => {}
+        Command::Blobs(BlobsCmd::Gc { grace_days }) => {
+            let grace = i64::from(grace_days.unwrap_or(config.blob_grace_days)) * 86_400;
+            let n = qamqor_server::blobs::collect_garbage(&service, grace, chrono::Utc::now().timestamp())?;
+            admin::audit_admin(&service, "blobs_collected", &format!("files:{n}"))?;
+            println!("{n} files no record references were removed");
+        }
         Command::Audit { limit, action: None } => print(&service.storage().audit_log(limit)?),
         Command::Audit { action: Some(AuditCmd::Verify), .. } => {
             let check = service.storage().audit_verify()?;

@@ -32,9 +32,12 @@ pub fn open_service(config: &Config) -> Result<Arc<Service>> {
         crate::config::Mode::Regional => config.national_link()?,
         crate::config::Mode::National => None,
     };
-    Ok(Arc::new(
-        Service::new(storage, config.limits(), config.token_ttl_days * 86_400).with_mode(config.mode, national),
-    ))
+    let mut service =
+        Service::new(storage, config.limits(), config.token_ttl_days * 86_400).with_mode(config.mode, national);
+    if let Some(dir) = &config.blob_dir {
+        service = service.with_blobs(Arc::new(crate::blobs::InFolder::open(dir)?));
+    }
+    Ok(Arc::new(service))
 }
 
 /// Opens the configured storage: PostgreSQL when `database_url` is set,
@@ -130,6 +133,7 @@ pub struct Running {
     handle: Handle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     reports: Option<tokio::task::JoinHandle<()>>,
+    collector: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -147,8 +151,8 @@ impl Running {
     /// Waits until the server stops (after [`Running::shutdown`] from a signal).
     pub async fn stopped(self) -> Result<()> {
         let result = self.task.await;
-        if let Some(r) = self.reports {
-            r.abort();
+        for t in [self.reports, self.collector].into_iter().flatten() {
+            t.abort();
         }
         result.map_err(|_| ServerError::Config("the server task failed".into()))??;
         Ok(())
@@ -165,6 +169,7 @@ pub async fn start(config: &Config, service: Arc<Service>) -> Result<Running> {
     config.validate()?;
     let addr = config.addr()?;
     let link = service.national.clone().map(|link| (service.clone(), link));
+    let (service_mode, gc_service) = (service.mode, service.clone());
     let app = http::router(service, config.edge_limits()).into_make_service_with_connect_info::<SocketAddr>();
     let handle = Handle::new();
     let tracker = Tracker::new(config.conn_limits());
@@ -193,5 +198,22 @@ pub async fn start(config: &Config, service: Arc<Service>) -> Result<Running> {
     let addr = handle.listening().await.ok_or_else(|| ServerError::Config(format!("cannot listen on {addr}")))?;
     // A regional server with a national link reports on its schedule.
     let reports = link.map(|(service, link)| crate::national::spawn_schedule(service, link));
-    Ok(Running { addr, tls, handle, task, reports })
+    let grace = i64::from(config.blob_grace_days) * 86_400;
+    let collector = (service_mode == crate::config::Mode::Regional).then(|| {
+        let service = gc_service;
+        tokio::spawn(async move {
+            loop {
+                let s = service.clone();
+                let outcome = tokio::task::spawn_blocking(move || {
+                    crate::blobs::collect_garbage(&s, grace, chrono::Utc::now().timestamp())
+                })
+                .await;
+                if let Ok(Err(e)) = outcome {
+                    tracing::warn!(error = %e, "attachment files could not be collected; retried in an hour");
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+            }
+        })
+    });
+    Ok(Running { addr, tls, handle, task, reports, collector })
 }

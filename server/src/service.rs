@@ -64,6 +64,7 @@ pub struct Caller {
 /// The server's operations.
 pub struct Service {
     storage: Arc<dyn Storage>,
+    blobs: Arc<dyn crate::blobs::BlobStore>,
     /// Regional (phones sync here) or national (regions report here).
     pub mode: Mode,
     /// A regional server's link to the national server, if configured.
@@ -82,7 +83,16 @@ fn now_secs() -> i64 {
 impl Service {
     /// A service over `storage`.
     pub fn new(storage: Arc<dyn Storage>, limits: Limits, token_ttl_secs: i64) -> Self {
-        Service { storage, mode: Mode::Regional, national: None, limits, token_ttl_secs, clock: Box::new(now_secs) }
+        let blobs = Arc::new(crate::blobs::InDatabase(storage.clone()));
+        Service {
+            storage,
+            blobs,
+            mode: Mode::Regional,
+            national: None,
+            limits,
+            token_ttl_secs,
+            clock: Box::new(now_secs),
+        }
     }
 
     /// Sets the server's mode and its link to the national server.
@@ -90,6 +100,17 @@ impl Service {
         self.mode = mode;
         self.national = national.map(Arc::new);
         self
+    }
+
+    /// Keeps attachments' files in `blobs` instead of the database.
+    pub fn with_blobs(mut self, blobs: Arc<dyn crate::blobs::BlobStore>) -> Self {
+        self.blobs = blobs;
+        self
+    }
+
+    /// Where attachments' files are kept.
+    pub fn blobs(&self) -> &Arc<dyn crate::blobs::BlobStore> {
+        &self.blobs
     }
 
     /// Replaces the clock (Unix seconds), for tests of expiry.

@@ -130,11 +130,13 @@ impl TestServer {
             qamqor_server::config::Mode::Regional => config.national_link().unwrap(),
             qamqor_server::config::Mode::National => None,
         };
-        Arc::new(
-            Service::new(storage, config.limits(), config.token_ttl_days * 86_400)
-                .with_clock(move || chrono::Utc::now().timestamp() + o.load(Ordering::SeqCst))
-                .with_mode(config.mode, national),
-        )
+        let mut service = Service::new(storage, config.limits(), config.token_ttl_days * 86_400)
+            .with_clock(move || chrono::Utc::now().timestamp() + o.load(Ordering::SeqCst))
+            .with_mode(config.mode, national);
+        if let Some(dir) = &config.blob_dir {
+            service = service.with_blobs(Arc::new(qamqor_server::blobs::InFolder::open(dir).unwrap()));
+        }
+        Arc::new(service)
     }
 
     /// Moves the server's clock forward.

@@ -77,6 +77,9 @@ async fn a_scan_goes_up_and_a_colleague_fetches_it() {
     assert!(audit.iter().any(|l| l.action == "blob_read" && l.user_id == "daniyar" && l.doc_id == blob));
     assert!(audit.iter().any(|l| l.action == "blob_written" && l.user_id == "aigerim" && l.doc_id == blob));
 
+    // A file a record references is never collected.
+    let far = chrono::Utc::now().timestamp() + 10 * 365 * 86_400;
+    assert_eq!(qamqor_server::blobs::collect_garbage(&server.service, 0, far).unwrap(), 0);
     // Anything but JPEG, PNG or PDF is refused on the phone with a clear error.
     let e = a.store.attach(&doc, "checks", &check.id, b"GIF89a......", None).unwrap_err();
     assert!(e.to_string().contains("JPEG, PNG or PDF"), "{e}");
@@ -262,4 +265,28 @@ fn attachments_are_encrypted_at_rest() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap();
         assert!(!bytes.windows(marker.len()).any(|w| w == marker), "the file is readable on disk");
     }
+}
+
+/// The files kept in a folder instead of the database: the same behaviour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_kept_in_a_folder() {
+    let folder = tempfile::tempdir().unwrap();
+    let blob_dir = folder.path().join("blobs");
+    let dir = blob_dir.clone();
+    let server = TestServer::start_with(move |c| c.blob_dir = Some(dir)).await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    server.user("daniyar", Role::Specialist, &[DISTRICT]);
+    let a = server.phone("aigerim").await;
+    let b = server.phone("daniyar").await;
+    let mut s = sample(46);
+    let (child, _, _) = register_family(&a.store, &mut s, d("2024-01-10"));
+    let visit = s.visit(&child, d("2026-11-21"));
+    a.store.record_visit(&visit).unwrap();
+    let photo = jpeg(3 * ATTACHMENT_CHUNK as usize + 17, 8);
+    let r = a.store.attach(&DocId::case(&child.id), "visits", &visit.id, &photo, None).unwrap();
+    a.sync().await.unwrap();
+    assert_eq!(upload(&a).await.unwrap().files_sent, 1);
+    assert_eq!(std::fs::read(blob_dir.join(&r.hash)).unwrap(), photo, "whole in the folder");
+    b.sync().await.unwrap();
+    assert_eq!(client::fetch_attachment(b.store.clone(), &b.config, &r.hash).await.unwrap(), photo);
 }

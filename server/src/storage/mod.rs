@@ -362,6 +362,8 @@ pub trait Storage: Send + Sync + 'static {
     fn blob_read(&self, hash: &str) -> Result<Option<Vec<u8>>>;
     /// Marks a file received whole as complete (`ok`), or drops it.
     fn blob_finish(&self, hash: &str, ok: bool) -> Result<()>;
+    /// Every file held, with when it was started (Unix seconds).
+    fn blob_list(&self) -> Result<Vec<(String, i64)>>;
 
     /// Documents kept because the access rules refused them.
     fn held_documents(&self) -> Result<Vec<HeldDocument>>;

@@ -1635,6 +1635,15 @@ impl Storage for PostgresStorage {
         })
     }
 
+    fn blob_list(&self) -> Result<Vec<(String, i64)>> {
+        self.read(|db| {
+            db.query("SELECT hash, created_at FROM blobs ORDER BY hash", &[])?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect()
+        })
+    }
+
     fn likely_duplicates(&self) -> Result<Vec<(DocId, DocId, bool)>> {
         self.read(|db| {
             Ok(db

@@ -1737,6 +1737,13 @@ impl Storage for SqliteStorage {
         })
     }
 
+    fn blob_list(&self) -> Result<Vec<(String, i64)>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached("SELECT hash, created_at FROM blobs ORDER BY hash")?;
+            Ok(st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
     fn likely_duplicates(&self) -> Result<Vec<(DocId, DocId, bool)>> {
         self.read(|c| {
             let mut st = c.prepare_cached(super::LIKELY_DUPLICATES)?;
