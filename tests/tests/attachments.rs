@@ -290,3 +290,59 @@ async fn files_kept_in_a_folder() {
     b.sync().await.unwrap();
     assert_eq!(client::fetch_attachment(b.store.clone(), &b.config, &r.hash).await.unwrap(), photo);
 }
+
+/// The phone's process is killed mid-upload: the next run resumes at the
+/// byte the server has, and the file arrives whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_killed_with_its_process_resumes_at_the_right_offset() {
+    use std::io::BufRead;
+    let server = TestServer::start().await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("phone.db");
+    let mut o = qamqor_core::store::StoreOptions::new("aigerim");
+    o.today = Some(today());
+    let store = std::sync::Arc::new(qamqor_core::store::Store::open(&path, &[3; 32], o).unwrap());
+    let code = server.service.issue_code("aigerim", 1).unwrap();
+    let e = client::enroll(&server.url(), None, &code, &store.actor_id(), "phone").await.unwrap();
+    let config = client::ServerConfig {
+        url: server.url(),
+        token: e.token.clone(),
+        ca_pem: None,
+        timeout: std::time::Duration::from_secs(30),
+    };
+    let mut s = sample(47);
+    let (child, _, _) = register_family(&store, &mut s, d("2024-01-10"));
+    let visit = s.visit(&child, d("2026-11-21"));
+    store.record_visit(&visit).unwrap();
+    let photo = jpeg(8 * ATTACHMENT_CHUNK as usize + 5, 9);
+    let r = store.attach(&DocId::case(&child.id), "visits", &visit.id, &photo, None).unwrap();
+    client::sync(store.clone(), &config, Default::default()).await.unwrap();
+    drop(store);
+
+    let mut phone = std::process::Command::new(env!("CARGO_BIN_EXE_upload-child"))
+        .env("QAMQOR_STORE", &path)
+        .env("QAMQOR_URL", server.url())
+        .env("QAMQOR_TOKEN", &e.token)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(phone.stdout.take().unwrap()).lines();
+    let first = tokio::task::block_in_place(|| lines.next().unwrap().unwrap());
+    assert!(first.starts_with("sent "), "{first}");
+    phone.kill().unwrap();
+    phone.wait().unwrap();
+    let held = server.service.storage().blob_status(&r.hash).unwrap().unwrap();
+    assert!(!held.complete && held.received > 0 && held.received < photo.len() as u64, "{held:?}");
+
+    let mut o = qamqor_core::store::StoreOptions::new("aigerim");
+    o.today = Some(today());
+    let store = std::sync::Arc::new(qamqor_core::store::Store::open(&path, &[3; 32], o).unwrap());
+    let done = client::upload_attachments(store.clone(), &config, &|_: &str, _: u64, _: u64| {}).await.unwrap();
+    assert_eq!(done.files_sent, 1);
+    let held_now = server.service.storage().blob_status(&r.hash).unwrap().unwrap();
+    assert!(held_now.complete);
+    assert!(done.bytes_sent <= photo.len() as u64 - held.received, "resumed where the server stood, not from 0");
+    assert_eq!(server.service.storage().blob_read(&r.hash).unwrap().unwrap(), photo);
+    assert_eq!(store.upload_state(&r.hash).unwrap(), Some(UploadState::Sent));
+}
