@@ -181,6 +181,19 @@ impl QamqorStore {
             .map_err(|_| QamqorError::Cancelled)??)
     }
 
+    /// Fetches ahead, up to `budget_bytes`, the files this phone's records
+    /// reference and it lacks, newest first (call it on Wi-Fi). Returns how
+    /// many were fetched.
+    pub async fn prefetch_attachments(&self, budget_bytes: u64) -> Result<u32> {
+        let config = self.server_config()?;
+        let store = self.core().clone();
+        let n = runtime()
+            .spawn(async move { client::prefetch_attachments(store, &config, budget_bytes).await })
+            .await
+            .map_err(|_| QamqorError::Cancelled)??;
+        Ok(n as u32)
+    }
+
     /// Keeps fetched files within `budget_bytes`, evicting the least
     /// recently opened; files attached on this phone are never evicted.
     /// Returns how many were evicted.

@@ -77,6 +77,26 @@ async fn a_scan_goes_up_and_a_colleague_fetches_it() {
     assert!(audit.iter().any(|l| l.action == "blob_read" && l.user_id == "daniyar" && l.doc_id == blob));
     assert!(audit.iter().any(|l| l.action == "blob_written" && l.user_id == "aigerim" && l.doc_id == blob));
 
+    // The same scan attached on another phone is not sent twice.
+    let second = s.check(&rep.id, d("2026-11-23"), None);
+    b.store.record_check(&second).unwrap();
+    let twice = b.store.attach(&doc, "checks", &second.id, &scan, Some("copy".into())).unwrap();
+    assert_eq!(twice.hash, r.hash);
+    b.sync().await.unwrap();
+    let again = upload(&b).await.unwrap();
+    assert_eq!((again.files_sent, again.bytes_sent), (1, 0), "deduplicated by content");
+    // Fetched ahead (on Wi-Fi) within a budget; evicted within a budget;
+    // attached ones never.
+    let c = server.phone("daniyar").await;
+    c.sync().await.unwrap();
+    assert_eq!(c.store.missing_attachments().unwrap().len(), 1);
+    assert_eq!(client::prefetch_attachments(c.store.clone(), &c.config, 1_000).await.unwrap(), 0, "over budget");
+    assert_eq!(client::prefetch_attachments(c.store.clone(), &c.config, 10 << 20).await.unwrap(), 1);
+    assert!(c.store.missing_attachments().unwrap().is_empty());
+    assert_eq!(c.store.evict_fetched(1_000).unwrap(), 1);
+    assert_eq!(c.store.attachment_bytes(&r.hash).unwrap(), None);
+    assert_eq!(a.store.evict_fetched(0).unwrap(), 0, "a file attached on this phone stays");
+    assert!(a.store.attachment_bytes(&r.hash).unwrap().is_some());
     // A file a record references is never collected.
     let far = chrono::Utc::now().timestamp() + 10 * 365 * 86_400;
     assert_eq!(qamqor_server::blobs::collect_garbage(&server.service, 0, far).unwrap(), 0);

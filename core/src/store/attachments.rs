@@ -134,6 +134,24 @@ impl Store {
         })
     }
 
+    /// The files referenced by the records on this phone whose bytes are
+    /// not here, newest first (what fetching ahead on Wi-Fi would get).
+    pub fn missing_attachments(&self) -> Result<Vec<AttachmentRef>> {
+        let mut out = Vec::new();
+        for id in self.document_ids()? {
+            if !matches!(id.kind(), crate::docs::DocKind::Case | crate::docs::DocKind::Representative) {
+                continue;
+            }
+            for r in self.with_doc(&id, |d| Ok(attachments::refs(d)))? {
+                if !out.iter().any(|x: &AttachmentRef| x.hash == r.hash) && !self.has_attachment(&r.hash)? {
+                    out.push(r);
+                }
+            }
+        }
+        out.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.hash.cmp(&b.hash)));
+        Ok(out)
+    }
+
     /// Whether an attachment's bytes are on this phone.
     pub fn has_attachment(&self, hash: &str) -> Result<bool> {
         self.read(|c| {

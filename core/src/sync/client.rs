@@ -339,6 +339,34 @@ pub async fn fetch_attachment(store: Arc<crate::store::Store>, server: &ServerCo
     Ok(bytes)
 }
 
+/// Fetches ahead the files the phone's records reference and it lacks,
+/// newest first, up to `budget` bytes of them (an app calls it on Wi-Fi).
+/// A file the server does not have yet or refuses is skipped. Returns how
+/// many were fetched.
+pub async fn prefetch_attachments(
+    store: Arc<crate::store::Store>,
+    server: &ServerConfig,
+    budget: u64,
+) -> Result<usize> {
+    let st = store.clone();
+    let missing = blocking(move || st.missing_attachments()).await?;
+    let (mut fetched, mut spent) = (0, 0u64);
+    for r in missing {
+        if spent + r.size > budget {
+            continue;
+        }
+        match fetch_attachment(store.clone(), server, &r.hash).await {
+            Ok(_) => {
+                fetched += 1;
+                spent += r.size;
+            }
+            Err(Error::Server { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(fetched)
+}
+
 /// The body limit a `413` answer names, if any.
 async fn body_limit(resp: reqwest::Response) -> Option<usize> {
     let gzipped = is_gzip(&resp);
