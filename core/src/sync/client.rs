@@ -266,13 +266,7 @@ async fn upload_one(
 ) -> Result<()> {
     use crate::model::CodeList;
     // Where the server stands (a killed app may have sent more than it recorded).
-    let resp =
-        client.get(blob_url(server, &item.hash, "/status")?).bearer_auth(&server.token).send().await.map_err(net)?;
-    if !resp.status().is_success() {
-        return Err(refusal(resp).await);
-    }
-    let status: BlobAnswer = resp.json().await.map_err(net)?;
-    let mut sent = if status.complete { item.size } else { status.received };
+    let mut sent = held(client, server, item).await?;
     let mut retries = 0;
     while sent < item.size {
         let len = ATTACHMENT_CHUNK.min(item.size - sent);
@@ -292,18 +286,7 @@ async fn upload_one(
         if matches!(code, 409 | 422) && retries < 3 {
             // Out of step, or damaged on the way: ask where to resume.
             retries += 1;
-            let resp = client
-                .get(blob_url(server, &item.hash, "/status")?)
-                .bearer_auth(&server.token)
-                .send()
-                .await
-                .map_err(net)?;
-            let status: BlobAnswer = if resp.status().is_success() {
-                resp.json().await.map_err(net)?
-            } else {
-                return Err(refusal(resp).await);
-            };
-            sent = if status.complete { item.size } else { status.received };
+            sent = held(client, server, item).await?;
             continue;
         }
         if !resp.status().is_success() {
@@ -318,6 +301,17 @@ async fn upload_one(
     }
     let (st, h, size) = (store.clone(), item.hash.clone(), item.size);
     blocking(move || st.upload_progress(&h, size, true)).await
+}
+
+/// The bytes of an attachment the server holds: where to resume.
+async fn held(client: &reqwest::Client, server: &ServerConfig, item: &crate::store::QueuedUpload) -> Result<u64> {
+    let resp =
+        client.get(blob_url(server, &item.hash, "/status")?).bearer_auth(&server.token).send().await.map_err(net)?;
+    if !resp.status().is_success() {
+        return Err(refusal(resp).await);
+    }
+    let status: BlobAnswer = resp.json().await.map_err(net)?;
+    Ok(if status.complete { item.size } else { status.received })
 }
 
 /// An attachment's bytes: from the phone if it has them, else fetched from
