@@ -572,6 +572,24 @@ impl QamqorStore {
         Ok(self.inner.resolve(&DocId::parse(&doc_id)?)?.to_string())
     }
 
+    /// Resolves a same-field conflict by choosing the value listed at
+    /// `choice` in the conflict's `values` (0 for the first), without
+    /// writing the value as JSON text.
+    pub fn resolve_conflict_choice(&self, doc_id: String, path: String, choice: u32) -> Result<()> {
+        let doc = DocId::parse(&doc_id)?;
+        let conflict = self
+            .inner
+            .conflicts()?
+            .into_iter()
+            .find(|c| c.doc_id == doc && c.path == path && c.kind == docs::ConflictKind::SameField)
+            .ok_or_else(|| QamqorError::NotFound { detail: "no such conflict on the review list".into() })?;
+        let value = conflict.values.get(choice as usize).ok_or_else(|| QamqorError::Invalid {
+            field: "choice".into(),
+            reason: format!("the conflict lists {} values", conflict.values.len()),
+        })?;
+        Ok(self.inner.resolve_conflict(&doc, &path, &value.value)?)
+    }
+
     /// Gives up this phone's change to a record the server refused (see
     /// `document_sync_states`): the record leaves the phone and the next
     /// sync brings back the server's copy if this user may read it. Any

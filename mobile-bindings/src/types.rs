@@ -357,6 +357,7 @@ pub struct FullName {
     /// Given name (аты / имя).
     pub given: String,
     /// Patronymic (әкесінің аты / отчество), if any.
+    #[uniffi(default)]
     pub patronymic: Option<String>,
 }
 
@@ -380,6 +381,7 @@ pub struct Child {
     /// The district (КАТО) of the case.
     pub district: Kato,
     /// The child's school, if any (shared with the mentor).
+    #[uniffi(default)]
     pub school: Option<String>,
 }
 
@@ -393,10 +395,12 @@ pub struct Representative {
     /// Name.
     pub name: FullName,
     /// Birth date, if documented separately from the IIN.
+    #[uniffi(default)]
     pub birth_date: Option<NaiveDate>,
     /// Home address.
     pub address: String,
     /// Phone number.
+    #[uniffi(default)]
     pub phone: Option<String>,
     /// Region.
     pub region: Region,
@@ -416,21 +420,26 @@ pub struct Placement {
     /// The child placed.
     pub child_id: ChildId,
     /// The legal representative; `None` for an institution.
+    #[uniffi(default)]
     pub representative_id: Option<RepresentativeId>,
     /// The institution's name, for institutional placements.
+    #[uniffi(default)]
     pub institution: Option<String>,
     /// The form of placement as decided. Guardianship reads as trusteeship
     /// from the 14th birthday: see [`Placement::form_on`].
     pub form: PlacementForm,
     /// The representative's relation to the child when kin.
+    #[uniffi(default)]
     pub kin: Option<KinRelation>,
     /// Whether relatives were considered first.
     pub kin_considered: bool,
     /// Start date.
     pub start_date: NaiveDate,
     /// End date, when ended.
+    #[uniffi(default)]
     pub end_date: Option<NaiveDate>,
     /// Why it ended.
+    #[uniffi(default)]
     pub end_reason: Option<PlacementEndReason>,
 }
 
@@ -444,6 +453,7 @@ pub struct Evidence {
     /// Who issued it.
     pub issuer: String,
     /// The last day it is valid, if it expires.
+    #[uniffi(default)]
     pub valid_until: Option<NaiveDate>,
 }
 
@@ -466,6 +476,7 @@ pub struct HouseholdMember {
     /// Birth date.
     pub birth_date: NaiveDate,
     /// IIN, where known.
+    #[uniffi(default)]
     pub iin: Option<Iin>,
 }
 
@@ -473,17 +484,20 @@ pub struct HouseholdMember {
 #[uniffi::remote(Record)]
 pub struct IncomePart {
     /// The household's sources of income.
+    #[uniffi(default)]
     pub sources: Vec<IncomeSource>,
     /// People living in the household, the child included.
     pub household_members: u32,
     /// Who they are, when listed (then as many as `household_members`;
     /// an empty list records the count only).
+    #[uniffi(default)]
     pub members: Vec<HouseholdMember>,
     /// The subsistence minimum per person in force, in tenge.
     pub subsistence_minimum_kzt: i64,
     /// The outcome.
     pub outcome: CheckOutcome,
     /// The supporting document.
+    #[uniffi(default)]
     pub evidence: Option<Evidence>,
 }
 
@@ -493,6 +507,7 @@ pub struct CertificatePart {
     /// The outcome.
     pub outcome: CheckOutcome,
     /// The certificate.
+    #[uniffi(default)]
     pub evidence: Option<Evidence>,
 }
 
@@ -540,12 +555,14 @@ pub struct HousingPart {
     /// Whether the sanitary state is acceptable.
     pub sanitary_ok: bool,
     /// Hazards found, if any.
+    #[uniffi(default)]
     pub hazards: Option<String>,
     /// The child's own space.
     pub child_space: ChildSpace,
     /// The outcome.
     pub outcome: CheckOutcome,
     /// The supporting document (title deed, lease).
+    #[uniffi(default)]
     pub evidence: Option<Evidence>,
 }
 
@@ -569,12 +586,15 @@ pub struct AnnualCheck {
     /// Criminal record certificate.
     pub criminal_record: CertificatePart,
     /// Risk factors found.
+    #[uniffi(default)]
     pub risk_factors: Vec<RiskFactor>,
     /// The conclusion.
     pub conclusion: CheckConclusion,
     /// Notes.
+    #[uniffi(default)]
     pub notes: Option<String>,
     /// The earlier check this one corrects, if any.
+    #[uniffi(default)]
     pub supersedes: Option<EventId>,
 }
 
@@ -594,6 +614,7 @@ pub struct RiskReport {
     /// The source (letter number, authority).
     pub source: String,
     /// The earlier report this one corrects.
+    #[uniffi(default)]
     pub supersedes: Option<EventId>,
 }
 
@@ -609,6 +630,7 @@ pub struct RiskClearance {
     pub date: NaiveDate,
     /// The factor cleared; none clears the removal recommendation
     /// (clearing the last raised factor clears it too).
+    #[uniffi(default)]
     pub factor: Option<RiskFactor>,
     /// Why the flag was wrong (required).
     pub reason: String,
@@ -656,6 +678,7 @@ pub struct RemovalDecision {
     /// Who recorded the decision (user id).
     pub decided_by: String,
     /// Notes.
+    #[uniffi(default)]
     pub note: Option<String>,
 }
 
@@ -673,10 +696,12 @@ pub struct PlacementEnding {
     /// Why it ended.
     pub reason: PlacementEndReason,
     /// The office's order, where one decided it.
+    #[uniffi(default)]
     pub order: Option<OfficeOrder>,
     /// Who recorded it (user id).
     pub recorded_by: String,
     /// Notes.
+    #[uniffi(default)]
     pub note: Option<String>,
 }
 
@@ -686,6 +711,7 @@ pub struct PlacementFacts {
     /// Start date.
     pub start_date: NaiveDate,
     /// The representative's relation to the child when kin.
+    #[uniffi(default)]
     pub kin: Option<KinRelation>,
     /// Whether relatives were considered first.
     pub kin_considered: bool,
@@ -706,6 +732,7 @@ pub struct PlacementCorrection {
     /// The facts as they should read.
     pub corrected: PlacementFacts,
     /// The facts as they read before: filled in by the store; pass none.
+    #[uniffi(default)]
     pub previous: Option<PlacementFacts>,
     /// Why the record was wrong (required).
     pub reason: String,
@@ -735,14 +762,17 @@ pub struct HomeVisit {
     /// Relations in the household.
     pub relations: String,
     /// The child's own opinion (to be taken into account from age 10).
+    #[uniffi(default)]
     pub child_opinion: Option<String>,
     /// Signs of neglect or violence were seen: makes the visit urgent.
     pub neglect_signs: bool,
     /// Recommendations.
     pub recommendations: String,
     /// The next visit planned.
+    #[uniffi(default)]
     pub next_visit: Option<NaiveDate>,
     /// The earlier visit record this one corrects.
+    #[uniffi(default)]
     pub supersedes: Option<EventId>,
 }
 
@@ -759,12 +789,14 @@ pub struct Mentor {
     /// Name.
     pub name: FullName,
     /// Phone.
+    #[uniffi(default)]
     pub phone: Option<String>,
     /// Region.
     pub region: Region,
     /// District (КАТО).
     pub district: Kato,
     /// The mentoring organisation, if any.
+    #[uniffi(default)]
     pub organisation: Option<String>,
 }
 
@@ -795,6 +827,7 @@ pub struct Mentorship {
     /// Start date.
     pub start_date: NaiveDate,
     /// End date, when ended.
+    #[uniffi(default)]
     pub end_date: Option<NaiveDate>,
 }
 
@@ -808,6 +841,7 @@ pub struct MenteeProfile {
     /// Birth date (for age-appropriate mentoring).
     pub birth_date: NaiveDate,
     /// School.
+    #[uniffi(default)]
     pub school: Option<String>,
     /// District (КАТО).
     pub district: Kato,
@@ -827,10 +861,13 @@ pub struct Meeting {
     /// In person or remote.
     pub mode: MeetingMode,
     /// Topics discussed.
+    #[uniffi(default)]
     pub topics: Vec<String>,
     /// Notes.
+    #[uniffi(default)]
     pub notes: Option<String>,
     /// The earlier entry this one corrects.
+    #[uniffi(default)]
     pub supersedes: Option<EventId>,
 }
 
@@ -838,6 +875,7 @@ pub struct Meeting {
 #[uniffi::remote(Record)]
 pub struct CheckSchedule {
     /// The last completed check, if any.
+    #[uniffi(default)]
     pub last_check: Option<NaiveDate>,
     /// When the next check falls due.
     pub due_date: NaiveDate,
@@ -860,12 +898,14 @@ pub struct CaseSummary {
     pub district: String,
     /// The current form of placement today (guardianship reads as
     /// trusteeship from the 14th birthday), if placed.
+    #[uniffi(default)]
     pub placement_form: Option<PlacementForm>,
     /// Whether the case holds an urgent item.
     pub urgent: bool,
     /// Whether the case is an adoption record.
     pub adoption: bool,
     /// The last home visit.
+    #[uniffi(default)]
     pub last_visit: Option<NaiveDate>,
 }
 
@@ -877,6 +917,7 @@ pub struct DueCheck {
     /// Name.
     pub display_name: String,
     /// The last completed check.
+    #[uniffi(default)]
     pub last_check: Option<NaiveDate>,
     /// The due date.
     pub due_date: NaiveDate,
@@ -898,6 +939,7 @@ pub struct MenteeSummary {
     /// Start of the mentorship.
     pub start_date: NaiveDate,
     /// End, when ended.
+    #[uniffi(default)]
     pub end_date: Option<NaiveDate>,
 }
 

@@ -176,7 +176,10 @@ class MentorDay(unittest.TestCase):
             authors = sorted(v.author for v in conflicts[0].values)
             self.assertEqual(authors, ["py.spec.a", "py.spec.b"])
         c = [c for c in a.store.conflicts() if c.path == "status"][0]
-        a.store.resolve_conflict(c.doc_id, c.path, '"removed"')
+        removed = [i for i, v in enumerate(c.values) if v.value_json == '"removed"'][0]
+        with self.assertRaises(qamqor.QamqorError.Invalid):
+            a.store.resolve_conflict_choice(c.doc_id, c.path, 7)
+        a.store.resolve_conflict_choice(c.doc_id, c.path, removed)
         a.sync()
         b.sync()
         self.assertFalse([c for c in b.store.conflicts() if c.path == "status"])
@@ -226,6 +229,29 @@ class OneChildOneFile(unittest.TestCase):
             a.store.undo_merge(x, y)
         with self.assertRaises(qamqor.QamqorError.Invalid):
             a.store.merge_files(x, "rep:" + child.id, [])
+
+
+class EasyRecords(unittest.TestCase):
+    """Issue 15: a record built with only its required fields."""
+
+    def test_optional_fields_default_to_none_and_lists_to_empty(self):
+        s = Sample(15)
+        a = Phone("py.easy")
+        birth = TODAY - datetime.timedelta(days=365 * 9)
+        child = qamqor.Child(
+            id=qamqor.new_id(), iin=iin(birth, False, s.rng),
+            name=qamqor.FullName(family="Сейтов", given="Арман"), birth_date=iso(birth),
+            sex=qamqor.Sex.MALE, status=qamqor.ChildStatus.ORPHAN, region=qamqor.Region.ALMATY_CITY, district=DISTRICT)
+        self.assertIsNone(child.school)
+        self.assertIsNone(child.name.patronymic)
+        a.store.register_child(child)
+        rep = s.representative()
+        a.store.register_representative(rep)
+        placement = qamqor.Placement(
+            id=qamqor.new_id(), child_id=child.id, representative_id=rep.id, form=qamqor.PlacementForm.GUARDIANSHIP,
+            kin_considered=False, start_date=iso(TODAY))
+        a.store.place_child(placement)
+        self.assertEqual(a.store.child_file(child.id).current_placement.form, qamqor.PlacementForm.GUARDIANSHIP)
 
 
 class Attachments(unittest.TestCase):
