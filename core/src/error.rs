@@ -82,6 +82,9 @@ pub enum Error {
     /// The sync did not finish within its round limit.
     #[error("the sync did not finish within {0} rounds; it will continue next time")]
     TooManyRounds(usize),
+    /// A running operation (a sync) was cancelled.
+    #[error("the sync was cancelled")]
+    Cancelled,
     /// SQLite failed.
     #[error("storage error: {0}")]
     Storage(#[from] rusqlite::Error),

@@ -15,6 +15,7 @@
 
 pub mod docs;
 pub mod error;
+pub mod messages;
 pub mod model;
 pub mod par;
 pub mod sample;

@@ -126,10 +126,8 @@ impl QamqorStore {
         path: String,
         caption: Option<String>,
     ) -> Result<Attachment> {
-        let bytes = std::fs::read(&path).map_err(|e| QamqorError::Invalid {
-            field: "path".into(),
-            reason: format!("cannot be read: {}", e.kind()),
-        })?;
+        let bytes =
+            std::fs::read(&path).map_err(|e| QamqorError::invalid("path", format!("cannot be read: {}", e.kind())))?;
         self.attach_bytes(doc_id, container, event_id, bytes, caption)
     }
 
@@ -161,7 +159,7 @@ impl QamqorStore {
                 client::upload_attachments(store, &config, &progress).await
             })
             .await
-            .map_err(|_| QamqorError::Cancelled)??;
+            .map_err(|_| QamqorError::cancelled())??;
         Ok(AttachmentReport {
             files_sent: r.files_sent as u32,
             bytes_sent: r.bytes_sent,
@@ -178,7 +176,7 @@ impl QamqorStore {
         Ok(runtime()
             .spawn(async move { client::fetch_attachment(store, &config, &hash).await })
             .await
-            .map_err(|_| QamqorError::Cancelled)??)
+            .map_err(|_| QamqorError::cancelled())??)
     }
 
     /// Fetches ahead, up to `budget_bytes`, the files this phone's records
@@ -190,7 +188,7 @@ impl QamqorStore {
         let n = runtime()
             .spawn(async move { client::prefetch_attachments(store, &config, budget_bytes).await })
             .await
-            .map_err(|_| QamqorError::Cancelled)??;
+            .map_err(|_| QamqorError::cancelled())??;
         Ok(n as u32)
     }
 

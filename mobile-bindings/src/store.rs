@@ -501,8 +501,8 @@ impl QamqorStore {
     /// (`value_json` as listed). Two open placements are resolved by ending
     /// all but one with `end_placement`.
     pub fn resolve_conflict(&self, doc_id: String, path: String, value_json: String) -> Result<()> {
-        let value: serde_json::Value = serde_json::from_str(&value_json)
-            .map_err(|_| QamqorError::Invalid { field: "value_json".into(), reason: "is not JSON".into() })?;
+        let value: serde_json::Value =
+            serde_json::from_str(&value_json).map_err(|_| QamqorError::invalid("value_json", "is not JSON"))?;
         Ok(self.inner.resolve_conflict(&DocId::parse(&doc_id)?, &path, &value)?)
     }
 
@@ -582,10 +582,9 @@ impl QamqorStore {
             .conflicts()?
             .into_iter()
             .find(|c| c.doc_id == doc && c.path == path && c.kind == docs::ConflictKind::SameField)
-            .ok_or_else(|| QamqorError::NotFound { detail: "no such conflict on the review list".into() })?;
-        let value = conflict.values.get(choice as usize).ok_or_else(|| QamqorError::Invalid {
-            field: "choice".into(),
-            reason: format!("the conflict lists {} values", conflict.values.len()),
+            .ok_or_else(|| QamqorError::from(qamqor_core::Error::not_found("conflict", "on the review list")))?;
+        let value = conflict.values.get(choice as usize).ok_or_else(|| {
+            QamqorError::invalid("choice", format!("the conflict lists {} values", conflict.values.len()))
         })?;
         Ok(self.inner.resolve_conflict(&doc, &path, &value.value)?)
     }

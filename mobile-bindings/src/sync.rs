@@ -158,7 +158,7 @@ impl QamqorStore {
     /// store is neither enrolled nor configured, or the device is offline.
     pub(crate) fn server_config(&self) -> Result<ServerConfig> {
         if *lock(&self.sync.offline) {
-            return Err(QamqorError::Network { detail: "the device is offline".into() });
+            return Err(QamqorError::network("the device is offline"));
         }
         let c = lock(&self.sync.config);
         match (&c.url, &c.token) {
@@ -168,7 +168,7 @@ impl QamqorStore {
                 ca_pem: c.ca_pem.clone(),
                 timeout: Duration::from_secs(60),
             }),
-            _ => Err(QamqorError::Invalid { field: "sync".into(), reason: "enroll or configure_sync first".into() }),
+            _ => Err(QamqorError::invalid("sync", "enroll or configure_sync first")),
         }
     }
 }
@@ -209,7 +209,7 @@ impl SyncHandle {
             }
             // The task holds the sender: cancelling drops it without a result.
             if rx.changed().await.is_err() {
-                return rx.borrow().clone().unwrap_or(Err(QamqorError::Cancelled));
+                return rx.borrow().clone().unwrap_or(Err(QamqorError::cancelled()));
             }
         }
     }
@@ -233,7 +233,7 @@ impl QamqorStore {
         let e = runtime()
             .spawn(async move { client::enroll(&url, ca.as_deref(), &code, &actor, &label).await })
             .await
-            .map_err(|_| QamqorError::Cancelled)??;
+            .map_err(|_| QamqorError::cancelled())??;
         self.configure_sync(server_url, e.token.clone(), ca_pem)?;
         // The store learns its user's role: a mentor's refuses casework locally.
         if let Some(role) = qamqor_core::model::UserRole::parse(&e.role) {
@@ -285,7 +285,7 @@ impl QamqorStore {
     /// documents go first. Errors at once when not configured or offline.
     pub fn start_sync(&self) -> Result<Arc<SyncHandle>> {
         if *lock(&self.sync.offline) {
-            return Err(QamqorError::Network { detail: "the device is offline".into() });
+            return Err(QamqorError::network("the device is offline"));
         }
         let mut running = lock(&self.sync.running);
         if let Some(h) = running.as_ref()

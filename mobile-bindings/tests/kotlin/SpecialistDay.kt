@@ -116,7 +116,17 @@ fun main() = runBlocking {
         try {
             QamqorStore.open(File(dir, "phone.db").path, key, "kt.spec")
             check(false, "a second open must fail")
-        } catch (e: QamqorException.AlreadyOpen) {}
+        } catch (e: QamqorException.AlreadyOpen) {
+            check(e.code == "already_open" && e.userMessage.contains("already open"), "code and message: ${e.userMessage}")
+        }
+        setErrorLanguage(Lang.KK)
+        try {
+            QamqorStore.open(File(dir, "phone.db").path, key, "kt.spec")
+        } catch (e: QamqorException.AlreadyOpen) {
+            check(e.userMessage.contains("ашық"), "the message in Kazakh: ${e.userMessage}")
+        } finally {
+            setErrorLanguage(Lang.EN)
+        }
         val other = QamqorStore.open(File(dir, "other.db").path, key, "kt.spec")
         other.closeStore()
         try {

@@ -487,6 +487,35 @@ class BadInput(unittest.TestCase):
         with self.assertRaises(qamqor.QamqorError.Invalid):
             qamqor.QamqorStore.open(path, b"short", "u")
 
+    def test_errors_carry_a_code_and_a_message_in_the_apps_language(self):
+        d = tempfile.mkdtemp()
+        path = os.path.join(d, "p.db")
+        store = qamqor.QamqorStore.open(path, b"k" * 32, "u")
+        messages = {}
+        try:
+            for lang in (qamqor.Lang.KK, qamqor.Lang.RU, qamqor.Lang.EN):
+                qamqor.set_error_language(lang)
+                with self.assertRaises(qamqor.QamqorError.AlreadyOpen) as e:
+                    qamqor.QamqorStore.open(path, b"k" * 32, "u")
+                self.assertEqual(e.exception.code, "already_open")
+                messages[lang] = e.exception.user_message
+            self.assertIn("ашық", messages[qamqor.Lang.KK])
+            self.assertIn("уже открыто", messages[qamqor.Lang.RU])
+            self.assertIn("already open", messages[qamqor.Lang.EN])
+            store.close_store()
+            qamqor.set_error_language(qamqor.Lang.RU)
+            with self.assertRaises(qamqor.QamqorError.WrongKey) as e:
+                qamqor.QamqorStore.open(path, b"x" * 32, "u")
+            self.assertEqual(e.exception.code, "wrong_key")
+            self.assertTrue(e.exception.user_message.startswith("ключ не открывает"))
+            self.assertTrue(str(e.exception))
+            with self.assertRaises(qamqor.QamqorError.Invalid) as e:
+                qamqor.validate_iin("791028302729")
+            self.assertEqual(e.exception.code, "invalid")
+            self.assertIn("недопустимое значение поля", e.exception.user_message)
+        finally:
+            qamqor.set_error_language(qamqor.Lang.EN)
+
 
 class Concurrency(unittest.TestCase):
     def test_threads_and_coroutines(self):
