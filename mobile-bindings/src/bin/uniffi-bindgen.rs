@@ -1,6 +1,0 @@
-//! The uniffi bindings generator, built from the same uniffi version as the
-//! library: `cargo uniffi-bindgen generate --library <lib> --language kotlin`.
-
-fn main() {
-    uniffi::uniffi_bindgen_main()
-}
