@@ -196,6 +196,11 @@ pub(super) async fn upload(
         Ok((report, token))
     })
     .await;
+    outcome(&s, result)
+}
+
+/// A run's page: its outcome and report, or the error.
+fn outcome(s: &super::Signed, result: Result<(Report, String), ServerError>) -> Response {
     match result {
         Ok((report, token)) => page(view(&s.viewer(), Some((&report, &token)), None)),
         Err(e) => s.error(e),
@@ -243,10 +248,7 @@ pub(super) async fn confirm(
         Ok((report, token))
     })
     .await;
-    match result {
-        Ok((report, token)) => page(view(&s.viewer(), Some((&report, &token)), None)),
-        Err(e) => s.error(e),
-    }
+    outcome(&s, result)
 }
 
 #[derive(Deserialize)]

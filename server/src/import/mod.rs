@@ -392,7 +392,7 @@ impl<'a> Import<'a> {
         let ident = person.identity();
         if let Some((doc, first)) = self.seen.get(&(kind, ident.iin.clone())) {
             let e = CellError::new(
-                person.iin_column(),
+                "iin",
                 format!("the same IIN is on row {first} of this sheet; only that row is imported"),
             );
             let doc = doc.clone();
@@ -404,7 +404,7 @@ impl<'a> Import<'a> {
             && let Some(other) = self.by_name.get(&(kind, ident.name_key.clone(), ident.birth))
         {
             let e = CellError::new(
-                person.iin_column(),
+                "iin",
                 format!(
                     "{other} has the same name and birth date under another IIN: check the IIN (a second file for \
                      one person is not made)"
@@ -1194,10 +1194,6 @@ impl Person {
             Person::Rep(r, _) => Identity::of_representative(r),
             Person::Mentor(m) => Identity::of_mentor(m),
         }
-    }
-
-    fn iin_column(&self) -> &'static str {
-        "iin"
     }
 
     /// Takes the stored document's id, when the person is on record.
