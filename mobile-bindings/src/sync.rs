@@ -106,6 +106,40 @@ pub struct SyncReport {
     pub renewed_expires_at: Option<i64>,
 }
 
+/// How far a running sync has gone, for a progress bar: a new phone's
+/// first sync receives its district's cases over many rounds.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct SyncProgress {
+    /// Request/response rounds so far.
+    pub rounds: u32,
+    /// Documents sent so far.
+    pub docs_sent: u64,
+    /// Documents this sync sends: those sent and those still waiting.
+    pub docs_to_send: u64,
+    /// Documents received so far.
+    pub docs_received: u64,
+    /// Documents this sync receives, received and still to come, as the
+    /// server last said: it can shrink as the sync goes (some hold nothing
+    /// new for this phone) and is exact once nothing more is to come.
+    /// `None` until the server has said (draw an indeterminate bar).
+    pub docs_to_receive: Option<u64>,
+    /// The share done, 0.0 to 1.0, sent and received together.
+    pub fraction: f64,
+}
+
+impl From<client::SyncProgress> for SyncProgress {
+    fn from(p: client::SyncProgress) -> Self {
+        SyncProgress {
+            rounds: u32::try_from(p.rounds).unwrap_or(u32::MAX),
+            docs_sent: p.docs_sent as u64,
+            docs_to_send: p.docs_to_send as u64,
+            docs_received: p.docs_received as u64,
+            docs_to_receive: p.docs_to_receive.map(|n| n as u64),
+            fraction: p.fraction(),
+        }
+    }
+}
+
 /// Told of sync state changes. Called from a background thread: hop to
 /// the main thread before touching the UI.
 #[uniffi::export(with_foreign)]
@@ -114,6 +148,8 @@ pub trait SyncListener: Send + Sync {
     fn on_state(&self, state: SyncState);
     /// A sync changed or removed these documents: refresh their screens.
     fn on_documents_changed(&self, doc_ids: Vec<String>);
+    /// A running sync finished a round: how far it has gone.
+    fn on_progress(&self, progress: SyncProgress);
 }
 
 #[derive(Default)]
@@ -301,7 +337,14 @@ impl QamqorStore {
         let (st, ls) = (state.clone(), listeners.clone());
         let shared_config = self.sync.config.clone();
         let task = runtime().spawn(async move {
-            let outcome = client::sync(store, &config, Limits::default()).await;
+            let told = ls.clone();
+            let progress = move |p: client::SyncProgress| {
+                let p = SyncProgress::from(p);
+                for l in lock(&told).clone() {
+                    l.on_progress(p.clone());
+                }
+            };
+            let outcome = client::sync_with_progress(store, &config, Limits::default(), &progress).await;
             let result = match outcome {
                 Ok(r) => {
                     if let Some(renewal) = &r.renewal {

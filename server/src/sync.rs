@@ -24,6 +24,10 @@ use crate::storage::{DocWrite, Held, HeldScope, SyncTx};
 /// about it changed, in seconds.
 const TOUCH_EVERY_SECS: i64 = 60;
 
+/// The most feed documents counted for a response's `remaining`: past it
+/// a progress bar gains nothing from an exact count.
+const REMAINING_CAP: usize = 100_000;
+
 /// What a device may do with one document of its request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Policy {
@@ -239,6 +243,8 @@ pub(crate) fn serve(
     // response holds at most `max_docs` messages: the request's first.
     let mut new_cursor = end;
     let mut more = false;
+    // Narrowed in the database to what the user might read.
+    let scope = access::feed_scope(who.user, who.grants, device_id);
     if scan {
         // The feed documents looked at (offered or not).
         let mut seen: Vec<DocId> = Vec::new();
@@ -268,8 +274,6 @@ pub(crate) fn serve(
                 }
                 fresh
             };
-            // Narrowed in the database to what the user might read.
-            let scope = access::feed_scope(who.user, who.grants, device_id);
             let mut taken = 0;
             if urgent_room > 0 {
                 for meta in tx.urgent_feed(cursor, urgent_room, &scope)? {
@@ -462,13 +466,17 @@ pub(crate) fn serve(
         tx.touch_device(device_id, now, new_cursor)?;
     }
     tx.audit(&audits)?;
+    // A long sync tells the phone how much may be left, for its progress bar.
+    let more = more || truncated;
+    let remaining = if more && scan { Some(tx.feed_count(new_cursor, REMAINING_CAP, &scope)?) } else { None };
     Ok(SyncResponse {
         v: req.v.min(PROTOCOL_VERSION),
         cursor: new_cursor,
         docs: docs_out,
         results,
         removed: removed.iter().map(DocId::to_string).collect(),
-        more: more || truncated,
+        more,
+        remaining,
         wipe: false,
         limits: truncated.then_some(Announced {
             max_docs: limits.max_docs,

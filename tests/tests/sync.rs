@@ -361,3 +361,47 @@ async fn a_first_sync_sends_whole_documents_both_ways_and_survives_a_lost_respon
     let rep_b = content(&b.store.export_document(&DocId::representative(&rep.id)).unwrap());
     assert_eq!(rep_a, rep_b);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_sync_tells_how_far_it_has_gone() {
+    use qamqor_core::sync::client::{SyncProgress, sync_with_progress};
+    use std::sync::Mutex;
+    // Pages of 20 documents: a district of 60 families takes several rounds each way.
+    let server = TestServer::start_with(|c| c.max_docs = 20).await;
+    server.user("aigerim", Role::Specialist, &[DISTRICT]);
+    server.user("daniyar", Role::Specialist, &[DISTRICT]);
+    let a = server.phone("aigerim").await;
+    let mut s = sample(92);
+    for _ in 0..60 {
+        register_family(&a.store, &mut s, d("2023-02-01"));
+    }
+    let record = |seen: &Mutex<Vec<SyncProgress>>, p: SyncProgress| seen.lock().unwrap().push(p);
+    let limits = qamqor_core::sync::wire::Limits { max_docs: 20, ..Default::default() };
+
+    // Up: 120 documents, told after every round; each count only grows.
+    let up = Mutex::new(Vec::new());
+    let report = sync_with_progress(a.store.clone(), &a.config, limits, &|p| record(&up, p)).await.unwrap();
+    let up = up.into_inner().unwrap();
+    assert_eq!(up.len(), report.rounds);
+    assert!(up.len() >= 6, "{} rounds", up.len());
+    assert_eq!(up[0].docs_sent, 20);
+    assert!(up.iter().all(|p| p.docs_to_send == 120), "{up:?}");
+    assert!(up.windows(2).all(|w| w[0].docs_sent <= w[1].docs_sent));
+    let last = up.last().unwrap();
+    assert_eq!((last.docs_sent, last.docs_received, last.docs_to_receive), (120, 0, Some(0)));
+    assert_eq!(last.fraction(), 1.0);
+
+    // Down: a new phone is told how many documents are to come from the
+    // first response on, and receives exactly that many.
+    let b = server.phone("daniyar").await;
+    let down = Mutex::new(Vec::new());
+    sync_with_progress(b.store.clone(), &b.config, limits, &|p| record(&down, p)).await.unwrap();
+    let down = down.into_inner().unwrap();
+    assert!(down.len() >= 6, "{} rounds", down.len());
+    assert_eq!((down[0].docs_received, down[0].docs_to_receive), (20, Some(120)), "{down:?}");
+    assert!(down.iter().all(|p| p.docs_to_receive == Some(120)), "{down:?}");
+    assert!(down.windows(2).all(|w| w[0].docs_received <= w[1].docs_received && w[0].fraction() <= w[1].fraction()));
+    let last = down.last().unwrap();
+    assert_eq!((last.docs_received, last.docs_sent, last.fraction()), (120, 0, 1.0));
+    assert_eq!(b.store.document_ids().unwrap().len(), 120);
+}

@@ -42,7 +42,7 @@ pub struct Enrollment {
     pub region: String,
 }
 
-pub use super::session::SyncReport;
+pub use super::session::{SyncProgress, SyncReport};
 
 /// Checks that `url` is HTTPS, or plain HTTP to this machine only.
 pub fn check_url(url: &str) -> Result<reqwest::Url> {
@@ -127,6 +127,17 @@ pub async fn sync<S: SyncStore + Send + Sync + 'static>(
     server: &ServerConfig,
     limits: Limits,
 ) -> Result<SyncReport> {
+    sync_with_progress(store, server, limits, &|_| {}).await
+}
+
+/// [`sync`], telling `progress` how far it has gone after every round
+/// (documents sent and received out of the totals known so far).
+pub async fn sync_with_progress<S: SyncStore + Send + Sync + 'static>(
+    store: Arc<S>,
+    server: &ServerConfig,
+    limits: Limits,
+    progress: &(dyn Fn(SyncProgress) + Send + Sync),
+) -> Result<SyncReport> {
     let base = check_url(&server.url)?;
     let endpoint = base.join("v1/sync").map_err(|_| Error::invalid("server_url", "is not a base URL"))?;
     let client = http_client(server.ca_pem.as_deref(), server.timeout, true)?;
@@ -171,12 +182,14 @@ pub async fn sync<S: SyncStore + Send + Sync + 'static>(
         let body = if gzipped { gunzip(&bytes, limits.max_body_bytes)? } else { bytes.to_vec() };
         let decoded = wire::decode_response(&body, &limits)?;
         let (st, s) = (store.clone(), session.clone());
-        blocking(move || {
+        let now = blocking(move || {
             let mut s = lock(&s);
             s.count_bytes(sent, received);
-            s.apply(&*st, &decoded)
+            s.apply(&*st, &decoded)?;
+            Ok(s.progress())
         })
         .await?;
+        progress(now);
     }
     Ok(lock(&session).report().clone())
 }

@@ -211,6 +211,34 @@ pub struct SyncReport {
     pub renewal: Option<super::wire::Renewal>,
 }
 
+/// How far a sync has gone, in documents: for a progress bar during a
+/// long sync (a new phone receiving its district).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncProgress {
+    /// Rounds so far.
+    pub rounds: usize,
+    /// Documents sent so far.
+    pub docs_sent: usize,
+    /// Documents to send in this sync: those sent and those still waiting.
+    pub docs_to_send: usize,
+    /// Documents received so far (not counting answers to what was sent).
+    pub docs_received: usize,
+    /// Documents to receive in this sync, received and still to come, as
+    /// far as the server said: an estimate that can shrink as the sync
+    /// goes (some turn out to hold nothing new), exact once the server has
+    /// nothing more. `None` until the server says.
+    pub docs_to_receive: Option<usize>,
+}
+
+impl SyncProgress {
+    /// The share done, 0.0 to 1.0 (documents sent and received together;
+    /// 0.0 while nothing is known).
+    pub fn fraction(&self) -> f64 {
+        let total = self.docs_to_send + self.docs_to_receive.unwrap_or(self.docs_received);
+        if total == 0 { 0.0 } else { ((self.docs_sent + self.docs_received) as f64 / total as f64).min(1.0) }
+    }
+}
+
 /// One sync session of a phone with its server.
 #[derive(Debug)]
 pub struct Session {
@@ -233,6 +261,14 @@ pub struct Session {
     /// Rounds in a row that moved nothing.
     idle_rounds: usize,
     report: SyncReport,
+    /// Documents sent in this session.
+    sent_ids: HashSet<DocId>,
+    /// Documents waiting to be sent after the last request, not sent yet.
+    waiting: usize,
+    /// Documents received in this session (not answers to what was sent).
+    received_ids: HashSet<DocId>,
+    /// What the server said remains to receive, after the last response.
+    remaining: Option<u64>,
 }
 
 impl Session {
@@ -250,6 +286,26 @@ impl Session {
             done: false,
             idle_rounds: 0,
             report: SyncReport::default(),
+            sent_ids: HashSet::new(),
+            waiting: 0,
+            received_ids: HashSet::new(),
+            remaining: None,
+        }
+    }
+
+    /// How far the session has gone.
+    pub fn progress(&self) -> SyncProgress {
+        let received = self.received_ids.len();
+        SyncProgress {
+            rounds: self.report.rounds,
+            docs_sent: self.sent_ids.len(),
+            docs_to_send: self.sent_ids.len() + self.waiting,
+            docs_received: received,
+            docs_to_receive: match self.remaining {
+                _ if !self.more && self.report.rounds > 0 => Some(received),
+                Some(n) => Some(received + usize::try_from(n).unwrap_or(usize::MAX - received)),
+                None => None,
+            },
         }
     }
 
@@ -341,6 +397,9 @@ impl Session {
         let mut deferred = false;
         let (states, pushed, sent_whole, prepared) =
             (&mut self.states, &mut self.pushed, &mut self.sent_whole, &mut self.prepared);
+        let sent_ids = &self.sent_ids;
+        // Pending documents neither in this request nor settled by it.
+        let mut waiting = 0;
         sent_whole.clear();
         let req = store.transact(|tx| {
             let cursor = tx.cursor()?;
@@ -349,6 +408,7 @@ impl Session {
             let reads = tx.reads(super::wire::MAX_READS)?;
             let mut docs = Vec::new();
             let pending = tx.pending()?;
+            let mut unsettled: HashSet<DocId> = pending.iter().map(|p| p.id.clone()).collect();
             // Never exchanged: each goes whole, in one message instead of an
             // exchange of several rounds; loaded and saved on every core.
             let fresh_ids: Vec<DocId> =
@@ -411,6 +471,7 @@ impl Session {
                     Ok(None) if !state.in_flight => {
                         let saved = engine::save_state(state);
                         tx.set_status(&p.id, SyncStatus::Synced, Some(&saved), None)?;
+                        unsettled.remove(&p.id);
                     }
                     Ok(None) => {}
                     Err(_) if room < max_message && !docs.is_empty() => {
@@ -421,9 +482,16 @@ impl Session {
                         // This document only: the others go on.
                         let reason = format!("{} KiB of changes do not fit in one sync message", size / 1024);
                         tx.set_status(&p.id, SyncStatus::TooLarge, None, Some(&reason))?;
+                        unsettled.remove(&p.id);
                     }
                 }
             }
+            for m in &docs {
+                if let Ok(id) = DocId::parse(&m.id) {
+                    unsettled.remove(&id);
+                }
+            }
+            waiting = unsettled.iter().filter(|id| !sent_ids.contains(*id)).count();
             Ok(SyncRequest { v: PROTOCOL_VERSION, cursor, docs, acks, wiped, reads })
         })?;
         let first = self.report.rounds == 0;
@@ -434,6 +502,8 @@ impl Session {
             return Ok(None);
         }
         self.report.messages_sent += req.docs.len();
+        self.sent_ids.extend(req.docs.iter().filter_map(|m| DocId::parse(&m.id).ok()));
+        self.waiting = waiting;
         self.in_flight = Some(req.clone());
         Ok(Some(req))
     }
@@ -454,6 +524,11 @@ impl Session {
             || resp.wipe;
         self.idle_rounds = if moved { 0 } else { self.idle_rounds + 1 };
         self.more = resp.more;
+        self.remaining = resp.remaining;
+        let asked: HashSet<&str> = sent.docs.iter().map(|m| m.id.as_str()).collect();
+        self.received_ids.extend(
+            resp.docs.iter().filter(|m| !asked.contains(m.id.as_str())).filter_map(|m| DocId::parse(&m.id).ok()),
+        );
         if let Some(r) = &resp.renewal {
             self.report.renewal = Some(r.clone());
         }

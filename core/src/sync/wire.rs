@@ -178,6 +178,11 @@ pub struct SyncResponse {
     pub removed: Vec<String>,
     /// The server has more changed documents than fit in this response.
     pub more: bool,
+    /// With `more`: how many documents of the change feed the phone may
+    /// still receive after this response, at most (some may turn out to
+    /// hold nothing new for it). For progress bars; absent when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<u64>,
     /// The device was revoked: the phone must wipe its local data and say
     /// so with `wiped` in its next request. Repeated until it has.
     pub wipe: bool,

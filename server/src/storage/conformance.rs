@@ -450,6 +450,13 @@ pub fn the_feed_is_narrowed_to_its_scope(factory: Factory<'_>) {
         s.sync_tx(&mut |tx| {
             out = tx.feed(0, limit, &scope)?.into_iter().map(|m| m.id).collect();
             assert!(tx.urgent_feed(0, limit, &scope)?.is_empty(), "nothing is urgent");
+            // The count agrees with the feed, within its cap and after a cursor.
+            let all = tx.feed(0, 100, &scope)?;
+            assert_eq!(tx.feed_count(0, 100, &scope)?, all.len() as u64);
+            assert_eq!(tx.feed_count(0, limit, &scope)?, out.len() as u64);
+            if let Some(first) = all.first() {
+                assert_eq!(tx.feed_count(first.seq, 100, &scope)?, all.len() as u64 - 1);
+            }
             Ok(SyncResponse::default())
         })
         .unwrap();

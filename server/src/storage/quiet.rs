@@ -84,6 +84,9 @@ impl SyncTx for ReadOnly<'_> {
     fn urgent_feed(&mut self, after: u64, limit: usize, scope: &FeedScope) -> Result<Vec<DocMeta>> {
         self.inner.urgent_feed(after, limit, scope)
     }
+    fn feed_count(&mut self, after: u64, cap: usize, scope: &FeedScope) -> Result<u64> {
+        self.inner.feed_count(after, cap, scope)
+    }
     fn load(&mut self, device_id: &str, docs: &[(DocId, Option<u64>)]) -> Result<Vec<Loaded>> {
         self.inner.load(device_id, docs)
     }

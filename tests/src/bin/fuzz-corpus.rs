@@ -58,6 +58,7 @@ fn main() {
         results: vec![DocResult { id: req.docs[0].id.clone(), status: DocStatus::Withdrawn, reason: "x".into() }],
         removed: vec![req.docs[0].id.clone()],
         more: true,
+        remaining: Some(1_234),
         wipe: false,
         limits: Some(wire::Announced { max_docs: 10, max_body_bytes: 1 << 20, max_message_bytes: 1 << 16 }),
         renewal: Some(wire::Renewal { token: "ab".repeat(32), expires_at: 1_900_000_000 }),

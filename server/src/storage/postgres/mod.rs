@@ -194,6 +194,21 @@ fn audit_at(r: &Row, at: usize) -> Result<AuditEntry> {
     })
 }
 
+/// The condition on `d` (a feed row) for a [`FeedScope`], over the
+/// arguments of [`feed_args`] from `$3`.
+const FEED_SCOPE: &str = "(
+     $3
+     OR EXISTS (SELECT 1 FROM device_docs h WHERE h.device_id = $4 AND h.doc_id = d.doc_id)
+     OR d.doc_id = ANY($5)
+     OR d.kind = ANY($6)
+     OR (d.region = $7 AND EXISTS (SELECT 1 FROM unnest($8::text[]) AS p(prefix)
+                WHERE left(coalesce(d.district, ''), length(p.prefix)) = p.prefix)))";
+
+/// `after`, a limit, and the scope's arguments for [`FEED_SCOPE`].
+fn feed_args<'a>(after: &'a i64, limit: &'a i64, scope: &'a FeedScope) -> [&'a (dyn ToSql + Sync); 8] {
+    [after, limit, &scope.everything, &scope.device_id, &scope.ids, &scope.kinds, &scope.region, &scope.prefixes]
+}
+
 fn keys<'a>(ids: impl Iterator<Item = &'a DocId>) -> Vec<String> {
     ids.map(DocId::to_string).collect()
 }
@@ -392,28 +407,19 @@ impl Db<'_> {
     fn feed_rows(&self, cond: &str, after: u64, limit: usize, scope: &FeedScope) -> Result<Vec<DocMeta>> {
         let cols = META_COLS.split(", ").map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ");
         let rows = self.query(
-            &format!(
-                "SELECT {cols} FROM documents d WHERE {cond}d.seq > $1 AND (
-                     $3
-                     OR EXISTS (SELECT 1 FROM device_docs h WHERE h.device_id = $4 AND h.doc_id = d.doc_id)
-                     OR d.doc_id = ANY($5)
-                     OR d.kind = ANY($6)
-                     OR (d.region = $7 AND EXISTS (SELECT 1 FROM unnest($8::text[]) AS p(prefix)
-                                WHERE left(coalesce(d.district, ''), length(p.prefix)) = p.prefix)))
-                 ORDER BY d.seq LIMIT $2"
-            ),
-            &[
-                &(after as i64),
-                &(limit as i64),
-                &scope.everything,
-                &scope.device_id,
-                &scope.ids,
-                &scope.kinds,
-                &scope.region,
-                &scope.prefixes,
-            ],
+            &format!("SELECT {cols} FROM documents d WHERE {cond}d.seq > $1 AND {FEED_SCOPE} ORDER BY d.seq LIMIT $2"),
+            &feed_args(&(after as i64), &(limit as i64), scope),
         )?;
         rows.iter().map(|r| Ok(meta_at(r, 0)?.1)).filter_map(Result::transpose).collect()
+    }
+
+    /// How many feed rows after `after` are within `scope`, at most `cap`.
+    fn feed_count(&self, after: u64, cap: usize, scope: &FeedScope) -> Result<u64> {
+        let row = self.one(
+            &format!("SELECT count(*) FROM (SELECT 1 FROM documents d WHERE d.seq > $1 AND {FEED_SCOPE} LIMIT $2) t"),
+            &feed_args(&(after as i64), &(cap as i64), scope),
+        )?;
+        Ok(row.try_get::<_, i64>(0)? as u64)
     }
 
     fn held_rows(&self, device_id: &str, which: &str, ids: Option<&[String]>) -> Result<Vec<Held>> {
@@ -883,6 +889,10 @@ impl SyncTx for Tx<'_, '_> {
 
     fn urgent_feed(&mut self, after: u64, limit: usize, scope: &FeedScope) -> Result<Vec<DocMeta>> {
         self.db.feed_rows("urgent AND ", after, limit, scope)
+    }
+
+    fn feed_count(&mut self, after: u64, cap: usize, scope: &FeedScope) -> Result<u64> {
+        self.db.feed_count(after, cap, scope)
     }
 
     fn load(&mut self, device_id: &str, docs: &[(DocId, Option<u64>)]) -> Result<Vec<Loaded>> {

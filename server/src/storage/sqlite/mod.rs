@@ -777,6 +777,31 @@ impl Args {
 /// Feed rows after `after` within `scope` (`cond`: a further condition
 /// ending in `AND `), at most `limit`.
 fn feed_rows(tx: &Connection, cond: &str, after: u64, limit: usize, scope: &FeedScope) -> Result<Vec<DocMeta>> {
+    let (filter, args) = feed_filter(after, limit, scope);
+    let mut st = tx.prepare_cached(&format!(
+        "WITH me(device) AS (SELECT ?3)
+         SELECT {META_COLS} FROM me, documents d WHERE {cond}d.seq > ?1 AND ({filter})
+         ORDER BY d.seq LIMIT ?2"
+    ))?;
+    let params: Vec<&dyn rusqlite::ToSql> = args.0.iter().map(|a| &**a).collect();
+    let rows = st.query_map(params.as_slice(), meta_from)?;
+    Ok(rows.filter_map(|r| r.map(|(_, m)| m).transpose()).collect::<rusqlite::Result<_>>()?)
+}
+
+/// How many feed rows after `after` are within `scope`, at most `cap`.
+fn feed_count(tx: &Connection, after: u64, cap: usize, scope: &FeedScope) -> Result<u64> {
+    let (filter, args) = feed_filter(after, cap, scope);
+    let mut st = tx.prepare_cached(&format!(
+        "WITH me(device) AS (SELECT ?3)
+         SELECT count(*) FROM (SELECT 1 FROM me, documents d WHERE d.seq > ?1 AND ({filter}) LIMIT ?2)"
+    ))?;
+    let params: Vec<&dyn rusqlite::ToSql> = args.0.iter().map(|a| &**a).collect();
+    Ok(st.query_row(params.as_slice(), |r| r.get::<_, i64>(0))? as u64)
+}
+
+/// The condition on `d` (a feed row) for `scope`, with its arguments:
+/// `?1` is `after`, `?2` `limit`, `?3` the device.
+fn feed_filter(after: u64, limit: usize, scope: &FeedScope) -> (String, Args) {
     // Walked in feed order on the `seq` index, each row tested by a
     // condition written for the scope's shape (a handful of shapes, each a
     // cached statement). The device id comes in through `me`, as in
@@ -812,14 +837,7 @@ fn feed_rows(tx: &Connection, cond: &str, after: u64, limit: usize, scope: &Feed
         }
         terms.join(" OR ")
     };
-    let mut st = tx.prepare_cached(&format!(
-        "WITH me(device) AS (SELECT ?3)
-         SELECT {META_COLS} FROM me, documents d WHERE {cond}d.seq > ?1 AND ({filter})
-         ORDER BY d.seq LIMIT ?2"
-    ))?;
-    let params: Vec<&dyn rusqlite::ToSql> = args.0.iter().map(|a| &**a).collect();
-    let rows = st.query_map(params.as_slice(), meta_from)?;
-    Ok(rows.filter_map(|r| r.map(|(_, m)| m).transpose()).collect::<rusqlite::Result<_>>()?)
+    (filter, args)
 }
 
 /// A device's held documents matching `which` (a condition on `h`, which
@@ -960,6 +978,10 @@ impl SyncTx for Tx<'_> {
 
     fn urgent_feed(&mut self, after: u64, limit: usize, scope: &FeedScope) -> Result<Vec<DocMeta>> {
         feed_rows(self.tx, "urgent = 1 AND ", after, limit, scope)
+    }
+
+    fn feed_count(&mut self, after: u64, cap: usize, scope: &FeedScope) -> Result<u64> {
+        feed_count(self.tx, after, cap, scope)
     }
 
     fn load(&mut self, device_id: &str, docs: &[(DocId, Option<u64>)]) -> Result<Vec<Loaded>> {
