@@ -100,6 +100,7 @@ class Recorder : SyncListener {
     val changed = AtomicInteger(0)
     override fun onState(state: SyncState) { states.add(state) }
     override fun onDocumentsChanged(docIds: List<String>) { changed.addAndGet(docIds.size) }
+    override fun onProgress(progress: SyncProgress) {}
 }
 
 fun main() = runBlocking {

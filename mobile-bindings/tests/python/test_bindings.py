@@ -60,8 +60,8 @@ def iso(d):
 
 
 class Phone:
-    def __init__(self, user, role="specialist"):
-        ensure_user(user, role, () if role == "mentor" else (DISTRICT,))
+    def __init__(self, user, role="specialist", districts=(DISTRICT,)):
+        ensure_user(user, role, () if role == "mentor" else districts)
         self.dir = tempfile.mkdtemp()
         self.key = os.urandom(32)
         self.path = os.path.join(self.dir, "phone.db")
@@ -79,12 +79,12 @@ class Sample:
     def name(self, given):
         return qamqor.FullName(family=self.rng.choice(["Қасымова", "Әбенова", "Иванова"]), given=given, patronymic=None)
 
-    def child(self):
+    def child(self, district=DISTRICT):
         birth = TODAY - datetime.timedelta(days=365 * 11 + self.rng.randrange(300))
         return qamqor.Child(
             id=qamqor.new_id(), iin=iin(birth, True, self.rng), name=self.name("Әлия"), birth_date=iso(birth),
             sex=qamqor.Sex.FEMALE, status=qamqor.ChildStatus.ORPHAN, region=qamqor.Region.ALMATY_CITY,
-            district=DISTRICT, school="№12 мектеп")
+            district=district, school="№12 мектеп")
 
     def representative(self):
         birth = datetime.date(1975, 3, 4)
@@ -252,6 +252,64 @@ class EasyRecords(unittest.TestCase):
             kin_considered=False, start_date=iso(TODAY))
         a.store.place_child(placement)
         self.assertEqual(a.store.child_file(child.id).current_placement.form, qamqor.PlacementForm.GUARDIANSHIP)
+
+
+class Progress(qamqor.SyncListener):
+    """Records what a sync tells its listener."""
+
+    def __init__(self):
+        self.events = []
+        self.states = []
+
+    def on_state(self, state):
+        self.states.append(state)
+
+    def on_documents_changed(self, doc_ids):
+        pass
+
+    def on_progress(self, progress):
+        self.events.append(progress)
+
+
+class FirstSync(unittest.TestCase):
+    """Issue 15: a district of 2,000 cases goes up and reaches a new phone,
+    each in one start_sync, told how far it has gone."""
+
+    FAR = "752210000"  # a district of its own: the counts are exact
+
+    def assert_grows(self, events, field):
+        values = [getattr(e, field) for e in events]
+        self.assertEqual(values, sorted(values), field)
+
+    def test_a_district_of_2000_cases_in_one_start_sync_with_progress(self):
+        s = Sample(2000)
+        a = Phone("py.first.a", districts=(self.FAR,))
+        for _ in range(2000):
+            a.store.register_child(s.child(self.FAR))
+        up = Progress()
+        a.store.add_listener(up)
+        report = a.sync()
+        self.assertEqual(len(up.events), report.rounds)
+        self.assertGreaterEqual(report.rounds, 8)  # 250 documents a request
+        self.assertTrue(all(e.docs_to_send == 2000 for e in up.events), up.events[:2])
+        self.assert_grows(up.events, "docs_sent")
+        self.assert_grows(up.events, "fraction")
+        self.assertEqual((up.events[-1].docs_sent, up.events[-1].fraction), (2000, 1.0))
+        self.assertTrue(up.states[-1].is_synced())
+
+        b = Phone("py.first.b", districts=(self.FAR,))
+        down = Progress()
+        b.store.add_listener(down)
+        report = b.sync()
+        self.assertEqual(len(down.events), report.rounds)
+        self.assertGreaterEqual(report.rounds, 8)
+        first, last = down.events[0], down.events[-1]
+        # Told the total from the first response on, for a determinate bar.
+        self.assertEqual((first.docs_received, first.docs_to_receive), (250, 2000))
+        self.assert_grows(down.events, "docs_received")
+        self.assert_grows(down.events, "fraction")
+        self.assertEqual((last.docs_received, last.docs_to_receive, last.fraction), (2000, 2000, 1.0))
+        self.assertEqual(len(b.store.caseload()), 2000)
 
 
 class Attachments(unittest.TestCase):
