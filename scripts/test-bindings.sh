@@ -72,8 +72,13 @@ step "Python"
 step "Kotlin (JVM, JNA)"
 coroutines="$kotlin_home/lib/kotlinx-coroutines-core-jvm.jar"
 stdlib="$kotlin_home/lib/kotlin-stdlib.jar"
-"$kotlin_home/bin/kotlinc-jvm" -nowarn -cp "$jna:$coroutines" \
-  "$out/kotlin/uniffi/qamqor/qamqor.kt" "$root/mobile-bindings/tests/kotlin/SpecialistDay.kt" \
-  -d "$out/kotlin-test.jar" 2>&1 | grep -v '^warning' || true
-test -s "$out/kotlin-test.jar"
-java -Djna.library.path="$root/target/debug" -cp "$out/kotlin-test.jar:$jna:$coroutines:$stdlib" SpecialistDayKt
+kotlinc() { "$kotlin_home/bin/kotlinc-jvm" -nowarn "$@" 2>&1 | grep -v '^warning' || true; }
+kotlinc -cp "$jna:$coroutines" "$out/kotlin/uniffi/qamqor/qamqor.kt" -d "$out/kotlin-bindings.jar"
+test -s "$out/kotlin-bindings.jar"
+for t in SpecialistDay FirstDay; do
+  kotlinc -cp "$out/kotlin-bindings.jar:$jna:$coroutines" "$root/mobile-bindings/tests/kotlin/$t.kt" -d "$out/$t.jar"
+  test -s "$out/$t.jar"
+  echo "-- $t"
+  java -Djna.library.path="$root/target/debug" \
+    -cp "$out/$t.jar:$out/kotlin-bindings.jar:$jna:$coroutines:$stdlib" "${t}Kt"
+done

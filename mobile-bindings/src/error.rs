@@ -203,3 +203,36 @@ impl From<Core> for QamqorError {
         }
     }
 }
+
+/// What every error carries, in one record: for code that shows any error
+/// the same way (Kotlin and Swift have no property common to the variants).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ErrorInfo {
+    /// The stable code (see the table in `docs/mobile.md`).
+    pub code: String,
+    /// The message in the language set with [`set_error_language`].
+    pub user_message: String,
+    /// For `Invalid`, the field to highlight.
+    pub field: Option<String>,
+}
+
+/// The code, message and field of any error.
+#[uniffi::export]
+pub fn error_info(error: QamqorError) -> ErrorInfo {
+    use QamqorError::*;
+    match error {
+        Invalid { code, user_message, field, .. } => ErrorInfo { code, user_message, field: Some(field) },
+        Rule { code, user_message, .. }
+        | NotFound { code, user_message, .. }
+        | WrongKey { code, user_message }
+        | AlreadyOpen { code, user_message }
+        | Closed { code, user_message }
+        | UpdateRequired { code, user_message }
+        | Network { code, user_message, .. }
+        | TokenExpired { code, user_message }
+        | Unauthorized { code, user_message, .. }
+        | Server { code, user_message, .. }
+        | Cancelled { code, user_message }
+        | Internal { code, user_message, .. } => ErrorInfo { code, user_message, field: None },
+    }
+}
