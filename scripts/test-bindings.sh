@@ -67,7 +67,9 @@ fi
 node tests/node/conformance.mjs
 
 step "Python"
-(cd "$out/python" && PYTHONPATH="$out/python" python3 -X faulthandler "$root/mobile-bindings/tests/python/test_bindings.py")
+for t in test_bindings first_day; do
+  (cd "$out/python" && PYTHONPATH="$out/python" python3 -X faulthandler "$root/mobile-bindings/tests/python/$t.py")
+done
 
 step "Kotlin (JVM, JNA)"
 coroutines="$kotlin_home/lib/kotlinx-coroutines-core-jvm.jar"
