@@ -16,30 +16,216 @@ fn pick(lang: Lang, kk: String, ru: String, en: String) -> String {
     }
 }
 
-/// The reasons validation gives most often, translated; others as given.
-fn reason(lang: Lang, r: &str) -> String {
-    let table: &[(&str, &str, &str)] = &[
-        ("is required", "міндетті", "обязательно"),
-        ("is required and empty", "міндетті, бірақ бос", "обязательно, но пусто"),
-        ("is in the future", "болашақ күн", "дата в будущем"),
-        ("contains control characters", "басқару таңбалары бар", "содержит управляющие символы"),
-        (
-            "an id is 32 hexadecimal digits",
-            "идентификатор 32 он алтылық цифрдан тұрады",
-            "идентификатор состоит из 32 шестнадцатеричных цифр",
-        ),
-        ("expected YYYY-MM-DD", "ЖЖЖЖ-АА-КК күтілген", "ожидается ГГГГ-ММ-ДД"),
-        (
-            "the person is 18 or older, not a child",
-            "адам 18 жаста немесе үлкен, бала емес",
-            "человеку 18 лет или больше, это не ребёнок",
-        ),
-    ];
-    match (lang, table.iter().find(|(en, _, _)| *en == r)) {
+/// A line of a translation table: English, Kazakh, Russian.
+type Line = (&'static str, &'static str, &'static str);
+
+/// The reasons validation gives, translated (terms as in the domain
+/// glossary); a reason not in the table is shown as given.
+const REASONS: &[Line] = &[
+    ("is required", "міндетті", "обязательно"),
+    ("is required and empty", "міндетті, бірақ бос", "обязательно, но пусто"),
+    ("is empty", "бос", "пусто"),
+    ("is in the future", "болашақ күн", "дата в будущем"),
+    ("contains control characters", "басқару таңбалары бар", "содержит управляющие символы"),
+    (
+        "an id is 32 hexadecimal digits",
+        "идентификатор 32 он алтылық цифрдан тұрады",
+        "идентификатор состоит из 32 шестнадцатеричных цифр",
+    ),
+    ("expected YYYY-MM-DD", "ЖЖЖЖ-АА-КК күтілген", "ожидается ГГГГ-ММ-ДД"),
+    (
+        "the person is 18 or older, not a child",
+        "адам 18 жаста немесе үлкен, бала емес",
+        "человеку 18 лет или больше, это не ребёнок",
+    ),
+    ("an IIN has exactly 12 digits", "ЖСН дәл 12 цифрдан тұрады", "ИИН состоит ровно из 12 цифр"),
+    (
+        "the 7th digit (century and sex) must be 1 to 6",
+        "7-цифр (ғасыр мен жыныс) 1-ден 6-ға дейін болуы керек",
+        "7-я цифра (век и пол) должна быть от 1 до 6",
+    ),
+    (
+        "the first six digits are not a valid date of birth",
+        "алғашқы алты цифр дұрыс туған күн емес",
+        "первые шесть цифр не являются допустимой датой рождения",
+    ),
+    ("the check digit does not match", "бақылау цифры сәйкес келмейді", "контрольная цифра не совпадает"),
+    (
+        "the number fails the checksum and is never issued",
+        "нөмір бақылау сомасынан өтпейді, мұндай нөмір берілмейді",
+        "номер не проходит проверку контрольной суммы и никогда не выдаётся",
+    ),
+    (
+        "an IIN is assigned once for life and never changed",
+        "ЖСН өмір бойы бір рет беріледі және өзгертілмейді",
+        "ИИН присваивается один раз на всю жизнь и не меняется",
+    ),
+    ("a КАТО code has exactly 9 digits", "ӘАОЖ коды дәл 9 цифрдан тұрады", "код КАТО состоит ровно из 9 цифр"),
+    (
+        "the first two digits are not a known region code",
+        "алғашқы екі цифр белгілі өңір коды емес",
+        "первые две цифры не являются известным кодом региона",
+    ),
+    ("the district is not in the child's region", "аудан баланың өңірінде емес", "район не входит в регион ребёнка"),
+    (
+        "the district is not in the mentor's region",
+        "аудан тәлімгердің өңірінде емес",
+        "район не входит в регион наставника",
+    ),
+    (
+        "a phone number has 10 to 15 digits",
+        "телефон нөмірі 10–15 цифрдан тұрады",
+        "номер телефона состоит из 10–15 цифр",
+    ),
+    (
+        "a legal representative must be an adult",
+        "заңды өкіл кәмелетке толған болуы керек",
+        "законный представитель должен быть совершеннолетним",
+    ),
+    ("is before the child's birth", "баланың туған күнінен бұрын", "раньше даты рождения ребёнка"),
+    (
+        "guardianship is for a child under 14; use trusteeship",
+        "қорғаншылық 14 жасқа толмаған балаға белгіленеді; қамқоршылықты таңдаңыз",
+        "опека устанавливается над ребёнком до 14 лет; выберите попечительство",
+    ),
+    ("is required for this form", "осы нысан үшін міндетті", "обязательно для этой формы"),
+    ("is required for a family form", "отбасылық нысан үшін міндетті", "обязательно для семейной формы"),
+    ("an institution is not kin", "ұйым туыс емес", "организация не является родственником"),
+    ("is before the start date", "басталу күнінен бұрын", "раньше даты начала"),
+    ("is required when a placement ends", "орналастыру аяқталғанда міндетті", "обязательно при завершении устройства"),
+    (
+        "is required for a child aged 10 or older",
+        "10 жастағы және одан үлкен бала үшін міндетті",
+        "обязательно для ребёнка 10 лет и старше",
+    ),
+    ("must be after the visit", "бару күнінен кейін болуы керек", "должна быть позже посещения"),
+    ("is before the date of issue", "берілген күнінен бұрын", "раньше даты выдачи"),
+    ("is before the mentorship started", "тәлімгерлік басталғанға дейін", "раньше начала наставничества"),
+    (
+        "the mentorship is not in force on this date",
+        "бұл күні тәлімгерлік күшінде емес",
+        "на эту дату наставничество не действует",
+    ),
+    (
+        "must say why the flag was wrong",
+        "белгінің неліктен қате болғанын көрсету керек",
+        "нужно указать, почему отметка была ошибочной",
+    ),
+    ("lists a factor twice", "бір фактор екі рет көрсетілген", "фактор указан дважды"),
+    ("is not one of the competing values", "бәсекелес мәндердің бірі емес", "не входит в число конкурирующих значений"),
+    ("no open conflict at this path", "бұл жолда ашық қайшылық жоқ", "по этому пути нет открытого конфликта"),
+    (
+        "is not a JPEG, PNG or PDF file (told by its content)",
+        "мазмұны бойынша JPEG, PNG немесе PDF файлы емес",
+        "по содержимому это не файл JPEG, PNG или PDF",
+    ),
+    ("is larger than 25 MiB", "25 МиБ-тан үлкен", "больше 25 МиБ"),
+    (
+        "names no event recorded in this file",
+        "бұл істе тіркелген оқиғаны көрсетпейді",
+        "не указывает событие, записанное в этом деле",
+    ),
+];
+
+/// The domain rules' sentences, translated; a sentence not in the table
+/// (those naming a record) is shown as given.
+const RULES: &[Line] = &[
+    (
+        "the mentor has no valid certificate on the meeting date; a mentor without a valid certificate may not work with children",
+        "кездесу күні тәлімгердің жарамды сертификаты жоқ; жарамды сертификаты жоқ тәлімгер балалармен жұмыс істей алмайды",
+        "на дату встречи у наставника нет действующего сертификата; наставник без действующего сертификата не может работать с детьми",
+    ),
+    (
+        "removal from duties is the office's decision: record it with its order's number and date (decide_removal)",
+        "міндеттерін атқарудан шеттету — органның шешімі: оны бұйрықтың нөмірі мен күнімен тіркеңіз (decide_removal)",
+        "отстранение от исполнения обязанностей — решение органа: запишите его с номером и датой приказа (decide_removal)",
+    ),
+    (
+        "the representative is already removed from duties",
+        "заңды өкіл міндеттерін атқарудан әлдеқашан шеттетілген",
+        "законный представитель уже отстранён от исполнения обязанностей",
+    ),
+    (
+        "no removal recommendation is raised on the representative",
+        "заңды өкілді шеттету туралы ұсыныс жоқ",
+        "рекомендации об отстранении законного представителя нет",
+    ),
+    (
+        "a raised risk factor is ground for removal: clear it first if it was recorded in error",
+        "белгіленген тәуекел факторы шеттетуге негіз болады: егер ол қате жазылса, алдымен оны алып тастаңыз",
+        "отмеченный фактор риска — основание для отстранения: если он записан ошибочно, сначала снимите его",
+    ),
+    (
+        "the child already has an active placement; end it before placing the child again",
+        "баланың қазір қолданыстағы орналастыруы бар; баланы қайта орналастырмас бұрын оны аяқтаңыз",
+        "у ребёнка уже есть действующее устройство; завершите его, прежде чем устраивать ребёнка снова",
+    ),
+    ("this placement is already recorded", "бұл орналастыру әлдеқашан тіркелген", "это устройство уже записано"),
+    (
+        "the representative is not active and cannot take a child",
+        "заңды өкіл белсенді емес, баланы қабылдай алмайды",
+        "законный представитель не активен и не может принять ребёнка",
+    ),
+    (
+        "the representative carries a risk factor or a removal recommendation and cannot take a child until it is cleared",
+        "заңды өкілде тәуекел факторы немесе шеттету туралы ұсыныс бар; ол алынғанша баланы қабылдай алмайды",
+        "у законного представителя есть фактор риска или рекомендация об отстранении; пока они не сняты, он не может принять ребёнка",
+    ),
+    ("this placement has already ended", "бұл орналастыру әлдеқашан аяқталған", "это устройство уже завершено"),
+    (
+        "the representative is not removed from duties: record the office's decision first",
+        "заңды өкіл міндеттерін атқарудан шеттетілмеген: алдымен органның шешімін тіркеңіз",
+        "законный представитель не отстранён от исполнения обязанностей: сначала запишите решение органа",
+    ),
+    (
+        "the correction changes nothing in the placement",
+        "түзету орналастыруда ештеңені өзгертпейді",
+        "исправление ничего не меняет в устройстве",
+    ),
+    (
+        "this risk factor is not raised on the representative",
+        "бұл тәуекел факторы заңды өкілге белгіленбеген",
+        "этот фактор риска у законного представителя не отмечен",
+    ),
+    ("this mentorship has already ended", "бұл тәлімгерлік әлдеқашан аяқталған", "это наставничество уже завершено"),
+    (
+        "only a record the server refused can be discarded; this one is kept",
+        "тек сервер қабылдамаған жазбаны ғана алып тастауға болады; бұл жазба сақталады",
+        "удалить можно только запись, отклонённую сервером; эта запись сохраняется",
+    ),
+    (
+        "this file did not absorb that one (or the merge was undone)",
+        "бұл іс ол істі біріктірмеген (немесе біріктіру болдырылмаған)",
+        "это дело не поглощало то (или объединение было отменено)",
+    ),
+    (
+        "only children's cases and representatives' files are merged",
+        "тек балалардың істері мен заңды өкілдердің істері ғана біріктіріледі",
+        "объединяются только дела детей и дела законных представителей",
+    ),
+    (
+        "two different files of the same kind are merged",
+        "бір түрдегі екі түрлі іс біріктіріледі",
+        "объединяются два разных дела одного вида",
+    ),
+    (
+        "an event is written once: this id is already recorded; record a correction that supersedes it",
+        "оқиға бір рет жазылады: бұл идентификатор әлдеқашан тіркелген; оның орнына түзету жазыңыз",
+        "событие записывается один раз: этот идентификатор уже записан; запишите исправление, заменяющее его",
+    ),
+];
+
+/// `text` in `lang` from `table`, or as given.
+fn translated(lang: Lang, table: &[Line], text: &str) -> String {
+    match (lang, table.iter().find(|(en, _, _)| *en == text)) {
         (Lang::Kk, Some((_, kk, _))) => (*kk).to_owned(),
         (Lang::Ru, Some((_, _, ru))) => (*ru).to_owned(),
-        _ => r.to_owned(),
+        _ => text.to_owned(),
     }
+}
+
+fn reason(lang: Lang, r: &str) -> String {
+    translated(lang, REASONS, r)
 }
 
 impl Error {
@@ -85,7 +271,7 @@ impl Error {
                 format!("неизвестный код ({list}): {code:?}"),
                 self.to_string(),
             ),
-            Error::Rule(m) => m.clone(),
+            Error::Rule(m) => translated(lang, RULES, m),
             Error::NotFound { kind, id } => pick(
                 lang,
                 format!("бұл телефонда {id} идентификаторлы жазба ({kind}) жоқ"),
@@ -193,5 +379,55 @@ mod tests {
         assert_eq!(e.message(Lang::Kk), "child.birth_date өрісінің мәні жарамсыз: болашақ күн");
         assert_eq!(e.message(Lang::En), "invalid child.birth_date: is in the future");
         assert_ne!(Error::WrongKey.message(Lang::Kk), Error::WrongKey.message(Lang::Ru));
+        let rule = Error::Rule("this placement has already ended".into());
+        assert_eq!(rule.message(Lang::Kk), "бұл орналастыру әлдеқашан аяқталған");
+        assert_eq!(rule.message(Lang::En), "this placement has already ended");
+    }
+
+    /// Every sentence a rule of the core gives without naming a record is
+    /// in the table, and every line of both tables is filled in.
+    #[test]
+    fn the_rules_sentences_are_translated() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut sources = Vec::new();
+        let mut dirs = vec![root];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("messages.rs") {
+                    sources.push(std::fs::read_to_string(path).unwrap());
+                }
+            }
+        }
+        let mut found = 0;
+        for source in &sources {
+            for (i, _) in source.match_indices("Error::Rule(") {
+                let rest = source[i..].trim_start_matches("Error::Rule(").trim_start();
+                let Some(body) = rest.strip_prefix('"') else { continue }; // format!: names a record
+                // The literal up to its closing quote; a `\` at a line's end
+                // joins it to the next line's text.
+                let (mut sentence, mut chars) = (String::new(), body.chars().peekable());
+                while let Some(c) = chars.next() {
+                    match (c, chars.peek()) {
+                        ('"', _) => break,
+                        ('\\', Some('\n')) => {
+                            while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                                chars.next();
+                            }
+                        }
+                        ('\\', Some(_)) => sentence.extend(chars.next()),
+                        _ => sentence.push(c),
+                    }
+                }
+                assert!(RULES.iter().any(|(en, _, _)| *en == sentence), "no translation of the rule {sentence:?}");
+                found += 1;
+            }
+        }
+        assert!(found >= 15, "the rules were found ({found})");
+        for (en, kk, ru) in RULES.iter().chain(REASONS) {
+            assert!(!en.is_empty() && !kk.is_empty() && !ru.is_empty() && kk != ru, "{en}");
+        }
     }
 }

@@ -601,7 +601,7 @@ impl WriteTx<'_> {
             // The cached copy holds the refused change.
             self.cache.evict(id);
             return Err(Error::Rule(format!(
-                "this {} has reached the largest size that can be synced ({:.1} MiB); ask the regional office to archive                  its oldest records",
+                "this {} has reached the largest size that can be synced ({:.1} MiB); ask the regional office to archive its oldest records",
                 kind_name(id.kind()),
                 (self.max_doc_bytes as f64 / f64::from(1 << 20))
             )));
