@@ -118,10 +118,11 @@ pub struct SyncProgress {
     pub docs_to_send: u64,
     /// Documents received so far.
     pub docs_received: u64,
-    /// Documents this sync receives, received and still to come, as the
-    /// server last said: it can shrink as the sync goes (some hold nothing
-    /// new for this phone) and is exact once nothing more is to come.
-    /// `None` until the server has said (draw an indeterminate bar).
+    /// Documents this sync receives, received and still to come: the
+    /// server counts, in its first response, the documents this phone does
+    /// not hold yet; the total grows if more arrive than counted and is
+    /// exact once nothing more is to come. `None` until the server has
+    /// counted (draw an indeterminate bar).
     pub docs_to_receive: Option<u64>,
     /// The share done, 0.0 to 1.0, sent and received together.
     pub fraction: f64,

@@ -466,9 +466,11 @@ pub(crate) fn serve(
         tx.touch_device(device_id, now, new_cursor)?;
     }
     tx.audit(&audits)?;
-    // A long sync tells the phone how much may be left, for its progress bar.
+    // A long sync tells the phone how much may be left, for its progress
+    // bar, when asked (once a session: counting reads the rest of the feed).
     let more = more || truncated;
-    let remaining = if more && scan { Some(tx.feed_count(new_cursor, REMAINING_CAP, &scope)?) } else { None };
+    let remaining =
+        if more && scan && req.count { Some(tx.feed_count(new_cursor, REMAINING_CAP, &scope)?) } else { None };
     Ok(SyncResponse {
         v: req.v.min(PROTOCOL_VERSION),
         cursor: new_cursor,

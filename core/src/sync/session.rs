@@ -223,10 +223,10 @@ pub struct SyncProgress {
     pub docs_to_send: usize,
     /// Documents received so far (not counting answers to what was sent).
     pub docs_received: usize,
-    /// Documents to receive in this sync, received and still to come, as
-    /// far as the server said: an estimate that can shrink as the sync
-    /// goes (some turn out to hold nothing new), exact once the server has
-    /// nothing more. `None` until the server says.
+    /// Documents to receive in this sync, received and still to come: the
+    /// server's one count of the documents the phone does not hold yet,
+    /// raised if more arrive, exact once the server has nothing more.
+    /// `None` until the server has counted.
     pub docs_to_receive: Option<usize>,
 }
 
@@ -267,8 +267,9 @@ pub struct Session {
     waiting: usize,
     /// Documents received in this session (not answers to what was sent).
     received_ids: HashSet<DocId>,
-    /// What the server said remains to receive, after the last response.
-    remaining: Option<u64>,
+    /// Documents to receive in this session as the server's one count
+    /// said (received by then plus what remained).
+    expected: Option<usize>,
 }
 
 impl Session {
@@ -289,7 +290,7 @@ impl Session {
             sent_ids: HashSet::new(),
             waiting: 0,
             received_ids: HashSet::new(),
-            remaining: None,
+            expected: None,
         }
     }
 
@@ -301,10 +302,10 @@ impl Session {
             docs_sent: self.sent_ids.len(),
             docs_to_send: self.sent_ids.len() + self.waiting,
             docs_received: received,
-            docs_to_receive: match self.remaining {
-                _ if !self.more && self.report.rounds > 0 => Some(received),
-                Some(n) => Some(received + usize::try_from(n).unwrap_or(usize::MAX - received)),
-                None => None,
+            docs_to_receive: if !self.more && self.report.rounds > 0 {
+                Some(received)
+            } else {
+                self.expected.map(|n| n.max(received))
             },
         }
     }
@@ -398,6 +399,7 @@ impl Session {
         let (states, pushed, sent_whole, prepared) =
             (&mut self.states, &mut self.pushed, &mut self.sent_whole, &mut self.prepared);
         let sent_ids = &self.sent_ids;
+        let count = self.expected.is_none();
         // Pending documents neither in this request nor settled by it.
         let mut waiting = 0;
         sent_whole.clear();
@@ -492,7 +494,7 @@ impl Session {
                 }
             }
             waiting = unsettled.iter().filter(|id| !sent_ids.contains(*id)).count();
-            Ok(SyncRequest { v: PROTOCOL_VERSION, cursor, docs, acks, wiped, reads })
+            Ok(SyncRequest { v: PROTOCOL_VERSION, cursor, docs, acks, wiped, reads, count })
         })?;
         let first = self.report.rounds == 0;
         // Documents left for lack of room keep the session going.
@@ -524,11 +526,14 @@ impl Session {
             || resp.wipe;
         self.idle_rounds = if moved { 0 } else { self.idle_rounds + 1 };
         self.more = resp.more;
-        self.remaining = resp.remaining;
         let asked: HashSet<&str> = sent.docs.iter().map(|m| m.id.as_str()).collect();
         self.received_ids.extend(
             resp.docs.iter().filter(|m| !asked.contains(m.id.as_str())).filter_map(|m| DocId::parse(&m.id).ok()),
         );
+        if let Some(n) = resp.remaining.filter(|_| self.expected.is_none()) {
+            let n = usize::try_from(n).unwrap_or(usize::MAX);
+            self.expected = Some(self.received_ids.len().saturating_add(n));
+        }
         if let Some(r) = &resp.renewal {
             self.report.renewal = Some(r.clone());
         }

@@ -106,6 +106,11 @@ pub struct SyncRequest {
     /// id once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reads: Vec<ReadRecord>,
+    /// Asks for [`SyncResponse::remaining`] (for a progress bar). Counting
+    /// costs the server a pass over the rest of the feed, so a phone asks
+    /// until it has had one count in a session, not at every round.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub count: bool,
 }
 
 /// A file opened on the phone.
@@ -178,9 +183,10 @@ pub struct SyncResponse {
     pub removed: Vec<String>,
     /// The server has more changed documents than fit in this response.
     pub more: bool,
-    /// With `more`: how many documents of the change feed the phone may
-    /// still receive after this response, at most (some may turn out to
-    /// hold nothing new for it). For progress bars; absent when unknown.
+    /// With `more`, when the request asked (`count`): how many documents of
+    /// the change feed the phone may still receive after this response, at
+    /// most (some may turn out to hold nothing new for it). For progress
+    /// bars; absent when not asked or unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remaining: Option<u64>,
     /// The device was revoked: the phone must wipe its local data and say

@@ -187,9 +187,9 @@ pub trait SyncTx {
     /// Urgent documents within `scope` changed after `after`, in feed
     /// order, at most `limit`.
     fn urgent_feed(&mut self, after: u64, limit: usize, scope: &FeedScope) -> Result<Vec<DocMeta>>;
-    /// How many documents within `scope` changed after `after`, counting
-    /// at most `cap` (a phone's progress bar: how much of a long sync is
-    /// left).
+    /// How many documents within `scope` changed after `after` that the
+    /// scope's device does not hold yet, counting at most `cap` (a phone's
+    /// progress bar: how many new documents a long sync still brings).
     fn feed_count(&mut self, after: u64, cap: usize, scope: &FeedScope) -> Result<u64>;
     /// The documents (with the sequence the caller's metadata says they are
     /// at, `None` if new) and the device's sync states, in order.

@@ -413,10 +413,15 @@ impl Db<'_> {
         rows.iter().map(|r| Ok(meta_at(r, 0)?.1)).filter_map(Result::transpose).collect()
     }
 
-    /// How many feed rows after `after` are within `scope`, at most `cap`.
+    /// How many feed rows after `after` are within `scope` and not held by
+    /// its device, at most `cap`.
     fn feed_count(&self, after: u64, cap: usize, scope: &FeedScope) -> Result<u64> {
         let row = self.one(
-            &format!("SELECT count(*) FROM (SELECT 1 FROM documents d WHERE d.seq > $1 AND {FEED_SCOPE} LIMIT $2) t"),
+            &format!(
+                "SELECT count(*) FROM (SELECT 1 FROM documents d WHERE d.seq > $1 AND {FEED_SCOPE}
+                     AND NOT EXISTS (SELECT 1 FROM device_docs h WHERE h.device_id = $4 AND h.doc_id = d.doc_id)
+                     LIMIT $2) t"
+            ),
             &feed_args(&(after as i64), &(cap as i64), scope),
         )?;
         Ok(row.try_get::<_, i64>(0)? as u64)

@@ -788,12 +788,15 @@ fn feed_rows(tx: &Connection, cond: &str, after: u64, limit: usize, scope: &Feed
     Ok(rows.filter_map(|r| r.map(|(_, m)| m).transpose()).collect::<rusqlite::Result<_>>()?)
 }
 
-/// How many feed rows after `after` are within `scope`, at most `cap`.
+/// How many feed rows after `after` are within `scope` and not held by its
+/// device, at most `cap`.
 fn feed_count(tx: &Connection, after: u64, cap: usize, scope: &FeedScope) -> Result<u64> {
     let (filter, args) = feed_filter(after, cap, scope);
     let mut st = tx.prepare_cached(&format!(
         "WITH me(device) AS (SELECT ?3)
-         SELECT count(*) FROM (SELECT 1 FROM me, documents d WHERE d.seq > ?1 AND ({filter}) LIMIT ?2)"
+         SELECT count(*) FROM (SELECT 1 FROM me, documents d WHERE d.seq > ?1 AND ({filter})
+             AND NOT EXISTS (SELECT 1 FROM device_docs h WHERE h.device_id = me.device AND h.doc_id = d.doc_id)
+             LIMIT ?2)"
     ))?;
     let params: Vec<&dyn rusqlite::ToSql> = args.0.iter().map(|a| &**a).collect();
     Ok(st.query_row(params.as_slice(), |r| r.get::<_, i64>(0))? as u64)
