@@ -3,10 +3,14 @@
 # corpus (fuzz/corpus/<target>/). A crash fails the run and leaves its input
 # in fuzz/artifacts/<target>/; add it to the corpus once fixed.
 #
-#   scripts/fuzz.sh            # the test command's gate: every seed, then
-#                              # 5,000 inputs from a fixed random seed, so
-#                              # the same tree passes or fails the same way
+#   scripts/fuzz.sh            # a quick pass: every seed, then 5,000
+#                              # coverage-guided inputs from a fixed seed
 #   scripts/fuzz.sh 3600       # a search: an hour per target, new random seed
+#
+# The test command does not run this: its gate (tests/tests/fuzz_gate.rs)
+# runs the same bodies (fuzz/bodies.rs) on the corpus and 50,000 mutated
+# inputs each inside the normal test build, without cargo-fuzz's separate
+# instrumented build of every dependency.
 #
 # Installs cargo-fuzz into .tools/ when missing. cargo fuzz needs nightly
 # compiler flags; this machine has the stable toolchain only, so they are
@@ -14,9 +18,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-}
-# The gate builds without AddressSanitizer (Qamqor's own code forbids
-# unsafe; the gate looks for panics and hangs, and builds in about two
-# thirds of the time); a search keeps it, for the dependencies' unsafe code.
+# The quick pass builds without AddressSanitizer (Qamqor's own code forbids
+# unsafe; it looks for panics and hangs, and builds in about two thirds of
+# the time); a search keeps it, for the dependencies' unsafe code.
 if [ -n "$secs" ]; then
   budget=(-max_total_time="$secs")
   sanitizer=(-s address)

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test of Qamqor: formatting, lints, the Rust suites (core,
-# server, integration), the console in headless Chromium, the fuzz gate,
-# the storage conformance suite on PostgreSQL, and the Kotlin, Python and
-# Node binding tests. Installs what the tests need on a fresh Debian
-# machine (PostgreSQL, Chromium and ChromeDriver, JNA, the Kotlin compiler,
-# cargo-fuzz, the Node client's packages); QAMQOR_TEST_POSTGRES_URL points
+# server, integration, and the fuzz gate: tests/tests/fuzz_gate.rs), the
+# console in headless Chromium, the storage conformance suite on
+# PostgreSQL, and the Kotlin, Python and Node binding tests. Installs what
+# the tests need on a fresh Debian machine (PostgreSQL, Chromium and
+# ChromeDriver, JNA, the Kotlin compiler, the Node client's packages);
+# QAMQOR_TEST_POSTGRES_URL points
 # the PostgreSQL suite at an existing server instead of a throwaway one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,9 +62,6 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test -p qamqor-tests --locked --test browser -- --ignored
 fi
-
-step "fuzz targets (every seed + 5,000 inputs each from a fixed seed; scripts/fuzz.sh 3600 to search)"
-scripts/fuzz.sh
 
 if [ -x scripts/test-bindings.sh ]; then
   step "binding tests (Kotlin, Python)"
