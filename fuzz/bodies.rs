@@ -11,8 +11,11 @@ use qamqor_core::sync::wire::{self, Limits};
 use qamqor_server::auth;
 use qamqor_server::service::EnrollRequest;
 
+/// A target's body.
+pub type Body = fn(&[u8]);
+
 /// Every target by name (the corpus folder's name), with its body.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Body)] = &[
     ("sync_request", sync_request),
     ("sync_message", sync_message),
     ("enroll_json", enroll_json),
