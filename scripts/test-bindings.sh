@@ -26,12 +26,14 @@ if [ ! -f "$jna" ]; then
 fi
 
 step "build and generate bindings"
-cargo build -q -p qamqor-mobile -p qamqor-server
+# The whole workspace's feature set, as the test build has it: `-p` would
+# resolve the dependencies' features anew and rebuild them.
+cargo build -q --workspace --locked --lib --bin qamqor-server --bin uniffi-bindgen
 lib="$root/target/debug/libqamqor_mobile.so"
 rm -rf "$out"
 for lang in kotlin python swift; do
-  cargo uniffi-bindgen generate --library "$lib" --language "$lang" --out-dir "$out/$lang" >/dev/null 2>&1 \
-    || cargo uniffi-bindgen generate --library "$lib" --language "$lang" --out-dir "$out/$lang"
+  "$root/target/debug/uniffi-bindgen" generate --library "$lib" --language "$lang" --out-dir "$out/$lang" >/dev/null 2>&1 \
+    || "$root/target/debug/uniffi-bindgen" generate --library "$lib" --language "$lang" --out-dir "$out/$lang"
 done
 cp "$lib" "$out/python/"
 
@@ -68,7 +70,7 @@ node tests/node/conformance.mjs
 
 step "Python"
 for t in test_bindings first_day; do
-  (cd "$out/python" && PYTHONPATH="$out/python" python3 -X faulthandler "$root/mobile-bindings/tests/python/$t.py")
+  (cd "$out/python" && PYTHONPATH="$out/python:$root/mobile-bindings/tests/python" python3 -X faulthandler "$root/mobile-bindings/tests/python/$t.py")
 done
 
 step "Kotlin (JVM, JNA)"
@@ -78,7 +80,8 @@ kotlinc() { "$kotlin_home/bin/kotlinc-jvm" -nowarn "$@" 2>&1 | grep -v '^warning
 kotlinc -cp "$jna:$coroutines" "$out/kotlin/uniffi/qamqor/qamqor.kt" -d "$out/kotlin-bindings.jar"
 test -s "$out/kotlin-bindings.jar"
 for t in SpecialistDay FirstDay; do
-  kotlinc -cp "$out/kotlin-bindings.jar:$jna:$coroutines" "$root/mobile-bindings/tests/kotlin/$t.kt" -d "$out/$t.jar"
+  kotlinc -cp "$out/kotlin-bindings.jar:$jna:$coroutines" "$root/mobile-bindings/tests/kotlin/Support.kt" \
+    "$root/mobile-bindings/tests/kotlin/$t.kt" -d "$out/$t.jar"
   test -s "$out/$t.jar"
   echo "-- $t"
   java -Djna.library.path="$root/target/debug" \

@@ -35,13 +35,16 @@ if [ -z "${QAMQOR_TEST_POSTGRES_URL:-}" ]; then
   QAMQOR_TEST_POSTGRES_CA="$pgdir/ca.pem"
   export QAMQOR_TEST_POSTGRES_URL QAMQOR_TEST_POSTGRES_CA
 fi
+# (Tests are picked by filter over the whole workspace: `-p` would resolve
+# the dependencies' features anew and rebuild the libraries, 4 min on a
+# fresh clone.)
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run -p qamqor-server --locked --lib --test storage_postgres --test processes_postgres \
-    --run-ignored only --no-fail-fast -E 'test(postgres::) | binary(storage_postgres) | binary(processes_postgres)'
+  cargo nextest run --workspace --locked --run-ignored only --no-fail-fast \
+    -E '(binary_id(qamqor-server) & test(postgres::)) | binary_id(qamqor-server::storage_postgres) | binary_id(qamqor-server::processes_postgres)'
   # Phones and server together, the server on PostgreSQL.
   # (the seeded simulation over fewer seeds than on SQLite: a database per seed)
-  QAMQOR_TEST_BACKEND=postgres QAMQOR_SIM_SEEDS=25 cargo nextest run -p qamqor-tests --locked \
-    --test sync --test seam --test resilience --test simulation --no-fail-fast
+  QAMQOR_TEST_BACKEND=postgres QAMQOR_SIM_SEEDS=25 cargo nextest run --workspace --locked --no-fail-fast \
+    -E 'binary_id(qamqor-tests::sync) | binary_id(qamqor-tests::seam) | binary_id(qamqor-tests::resilience) | binary_id(qamqor-tests::simulation)'
 else
   cargo test -p qamqor-server --locked --lib -- --ignored postgres::
   cargo test -p qamqor-server --locked --test storage_postgres --test processes_postgres -- --ignored
@@ -58,7 +61,7 @@ fi
 mkdir -p target/screenshots
 export QAMQOR_SCREENSHOTS="$(pwd)/target/screenshots"
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run -p qamqor-tests --locked --test browser --run-ignored only --no-fail-fast
+  cargo nextest run --workspace --locked --run-ignored only --no-fail-fast -E 'binary_id(qamqor-tests::browser)'
 else
   cargo test -p qamqor-tests --locked --test browser -- --ignored
 fi

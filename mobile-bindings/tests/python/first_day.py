@@ -11,10 +11,10 @@ import asyncio
 import datetime
 import os
 import random
-import subprocess
 import tempfile
 
 import qamqor
+from support import URL, code_for, ensure_user, iin
 
 
 # docs/mobile.md: begin
@@ -101,35 +101,8 @@ async def sign_out(store):
 # docs/mobile.md: end
 
 
-URL = os.environ["QAMQOR_URL"]
-SERVER_BIN = os.environ["QAMQOR_SERVER_BIN"]
-DATA_DIR = os.environ["QAMQOR_DATA_DIR"]
 FAR = "751410000"  # a district of this test's own: the counts are exact
 CASES = 2000
-
-
-def admin(*args):
-    out = subprocess.run([SERVER_BIN, *args], env=dict(os.environ, QAMQOR_DATA_DIR=DATA_DIR),
-                         capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    return out.stdout
-
-
-def code_for(user):
-    return admin("code", user).strip().split()[-1]
-
-
-def iin(birth, female, rng):
-    century = {18: 1, 19: 3, 20: 5}[birth.year // 100] + (1 if female else 0)
-    while True:
-        s = f"{birth:%y%m%d}{century}{rng.randrange(10000):04d}"
-        d = [int(c) for c in s]
-        r = sum(x * w for x, w in zip(d, range(1, 12))) % 11
-        if r == 10:
-            r = sum(x * w for x, w in zip(d, [3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2])) % 11
-            if r == 10:
-                continue
-        return s + str(r)
 
 
 def child(rng):
@@ -146,8 +119,7 @@ def ok(what):
 
 async def day():
     for user in ("py.day", "py.day.colleague"):
-        subprocess.run([SERVER_BIN, "user", "add", user, "--name", user, "--role", "specialist", "--district", FAR],
-                       env=dict(os.environ, QAMQOR_DATA_DIR=DATA_DIR), capture_output=True)
+        ensure_user(user, "specialist", (FAR,))
     folder = tempfile.mkdtemp()
     rng = random.Random(2026)
 

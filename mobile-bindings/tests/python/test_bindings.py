@@ -15,44 +15,15 @@ import threading
 import unittest
 
 import qamqor
+import support
+from support import URL, admin, code_for, iin
 
-URL = os.environ["QAMQOR_URL"]
-SERVER_BIN = os.environ["QAMQOR_SERVER_BIN"]
-DATA_DIR = os.environ["QAMQOR_DATA_DIR"]
 DISTRICT = "751710000"
 TODAY = datetime.date.today()
 
 
-def admin(*args):
-    env = dict(os.environ, QAMQOR_DATA_DIR=DATA_DIR)
-    out = subprocess.run([SERVER_BIN, *args], env=env, capture_output=True, text=True)
-    return out.returncode, out.stdout, out.stderr
-
-
-def code_for(user):
-    rc, out, err = admin("code", user)
-    assert rc == 0, err
-    return out.strip().split()[-1]
-
-
 def ensure_user(user, role, districts=(DISTRICT,)):
-    args = ["user", "add", user, "--name", user, "--role", role]
-    for d in districts:
-        args += ["--district", d]
-    admin(*args)  # already there on a second run: fine
-
-
-def iin(birth, female, rng):
-    century = {18: 1, 19: 3, 20: 5}[birth.year // 100] + (1 if female else 0)
-    while True:
-        s = f"{birth:%y%m%d}{century}{rng.randrange(10000):04d}"
-        d = [int(c) for c in s]
-        r = sum(x * w for x, w in zip(d, range(1, 12))) % 11
-        if r == 10:
-            r = sum(x * w for x, w in zip(d, [3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2])) % 11
-            if r == 10:
-                continue
-        return s + str(r)
+    support.ensure_user(user, role, districts)
 
 
 def iso(d):
