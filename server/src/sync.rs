@@ -243,9 +243,10 @@ pub(crate) fn serve(
     // response holds at most `max_docs` messages: the request's first.
     let mut new_cursor = end;
     let mut more = false;
-    // Narrowed in the database to what the user might read.
-    let scope = access::feed_scope(who.user, who.grants, device_id);
-    if scan {
+    // Narrowed in the database to what the user might read (only when the
+    // feed is read: not for a sync with nothing new).
+    let scope = scan.then(|| access::feed_scope(who.user, who.grants, device_id));
+    if let Some(scope) = &scope {
         // The feed documents looked at (offered or not).
         let mut seen: Vec<DocId> = Vec::new();
         let room = limits.max_docs.saturating_sub(plan.len());
@@ -276,12 +277,12 @@ pub(crate) fn serve(
             };
             let mut taken = 0;
             if urgent_room > 0 {
-                for meta in tx.urgent_feed(cursor, urgent_room, &scope)? {
+                for meta in tx.urgent_feed(cursor, urgent_room, scope)? {
                     taken += usize::from(offer(meta, &mut plan, &mut seen));
                 }
             }
             let page_room = room - taken;
-            let page = tx.feed(cursor, page_room, &scope)?;
+            let page = tx.feed(cursor, page_room, scope)?;
             if page.len() == page_room
                 && let Some(last) = page.last()
             {
@@ -469,8 +470,10 @@ pub(crate) fn serve(
     // A long sync tells the phone how much may be left, for its progress
     // bar, when asked (once a session: counting reads the rest of the feed).
     let more = more || truncated;
-    let remaining =
-        if more && scan && req.count { Some(tx.feed_count(new_cursor, REMAINING_CAP, &scope)?) } else { None };
+    let remaining = match &scope {
+        Some(scope) if more && req.count => Some(tx.feed_count(new_cursor, REMAINING_CAP, scope)?),
+        _ => None,
+    };
     Ok(SyncResponse {
         v: req.v.min(PROTOCOL_VERSION),
         cursor: new_cursor,
